@@ -1,0 +1,113 @@
+"""``cameras.json`` and nerfstudio ``transforms.json``: writing them, and reading cameras back.
+
+Pure Python + numpy.  ``cameras.json`` is the source of truth; its fields are described in the
+README ("Output files").  ``transforms.json`` follows nerfstudio's format, whose pixel convention
+puts pixel centres at +0.5 (so its ``cx`` is ``K[0, 2] + 0.5``) and whose ``transform_matrix`` is the
+camera-to-world matrix in OpenGL/Blender axes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+
+import numpy as np
+
+from .cameras import Intrinsics, View
+from .errors import DepthViewsError
+
+CAMERAS_FILE = "cameras.json"
+TRANSFORMS_FILE = "transforms.json"
+FORMAT_VERSION = 1
+
+
+def write_json_atomic(path: str, document: dict) -> None:
+    """Write ``document`` as indented JSON to ``path`` via a temporary file and a rename."""
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump(document, stream, indent=1, allow_nan=False)
+            stream.write("\n")
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
+
+
+def cameras_document(intrinsics: Intrinsics, views: list[View], files: list[dict], *,
+                     units: str, extra: dict | None = None) -> dict:
+    """The ``cameras.json`` document: image size, K, depth kind, units and per-view poses and files.
+
+    ``files[i]`` maps pass names to paths relative to the output folder for ``views[i]``.
+    """
+    document = {
+        "format": "depth_views.cameras",
+        "format_version": FORMAT_VERSION,
+        "width": intrinsics.width,
+        "height": intrinsics.height,
+        "K": intrinsics.K.tolist(),
+        "lens_mm": intrinsics.lens_mm,
+        "sensor_mm": intrinsics.sensor_mm,
+        "sensor_fit": "AUTO",
+        "fov_x_deg": intrinsics.fov_x_deg,
+        "fov_y_deg": intrinsics.fov_y_deg,
+        "depth_kind": "planar",
+        "background": "inf",
+        "units": units,
+        "pixel_convention": "OpenCV: pixel (u, v) has its centre at integer (u, v); row 0 is the top",
+        "world_to_camera_axes": "OpenCV (x right, y down, z forward)",
+        "camera_to_world_axes": "Blender/OpenGL (x right, y up, looking down -z)",
+    }
+    document.update(extra or {})
+    document["views"] = [
+        {"index": view.index, "files": dict(view_files), "azimuth_deg": view.azimuth_deg,
+         "elevation_deg": view.elevation_deg, "radius": view.radius,
+         "position": view.position.tolist(), "world_to_camera": view.world_to_camera.tolist(),
+         "camera_to_world": view.camera_to_world.tolist()}
+        for view, view_files in zip(views, files)]
+    return document
+
+
+def transforms_document(intrinsics: Intrinsics, views: list[View], files: list[dict]) -> dict:
+    """nerfstudio ``transforms.json`` for the same views (depth in scene units, scale factor 1)."""
+    K = intrinsics.K
+    frames = []
+    for view, view_files in zip(views, files):
+        image = view_files.get("rgb", view_files["depth"])
+        frames.append({"file_path": image, "depth_file_path": view_files["depth"],
+                       "transform_matrix": view.camera_to_world.tolist()})
+    return {
+        "camera_model": "OPENCV",
+        "fl_x": float(K[0, 0]), "fl_y": float(K[1, 1]),
+        "cx": float(K[0, 2]) + 0.5, "cy": float(K[1, 2]) + 0.5,
+        "w": intrinsics.width, "h": intrinsics.height,
+        "k1": 0.0, "k2": 0.0, "p1": 0.0, "p2": 0.0,
+        "depth_unit_scale_factor": 1.0,
+        "frames": frames,
+    }
+
+
+def load_cameras(folder: str) -> dict:
+    """Read ``folder/cameras.json``; matrices come back as float64 numpy arrays.
+
+    Raises :class:`DepthViewsError` naming the file when it is missing or not valid JSON.
+    """
+    path = os.path.join(os.fspath(folder), CAMERAS_FILE)
+    try:
+        with open(path, encoding="utf-8") as stream:
+            document = json.load(stream)
+    except FileNotFoundError:
+        raise DepthViewsError(f"{path}: no such file") from None
+    except (OSError, ValueError) as error:
+        raise DepthViewsError(f"{path}: cannot read cameras ({error})") from None
+    document["K"] = np.asarray(document["K"], dtype=np.float64)
+    for key in ("object_to_world",):
+        if key in document:
+            document[key] = np.asarray(document[key], dtype=np.float64)
+    for view in document["views"]:
+        for key in ("world_to_camera", "camera_to_world", "position"):
+            view[key] = np.asarray(view[key], dtype=np.float64)
+    return document

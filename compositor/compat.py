@@ -1,0 +1,110 @@
+"""Every difference between the Blender versions we support (4.2 LTS, 4.5 LTS, 5.0), one function each.
+
+Nothing else in Depth Views looks at ``bpy.app.version``.  Each function is covered by
+``tests/test_compat.py`` on every supported version.
+"""
+
+from __future__ import annotations
+
+import bpy
+
+from ..errors import DepthViewsError
+
+LOSSLESS_EXR_CODECS = ("NONE", "ZIP", "ZIPS", "PIZ", "RLE")
+
+
+def uses_compositing_node_group() -> bool:
+    """True on Blender >= 5.0, where the compositor tree is a node group on the scene."""
+    return bpy.app.version >= (5, 0, 0)
+
+
+def set_file_output_directory(node, directory: str) -> None:
+    """Point a File Output node at ``directory`` (5.0: ``directory``; 4.x: ``base_path``)."""
+    if hasattr(node, "file_output_items"):
+        node.directory = directory
+        node.file_name = "depth_"
+    else:
+        node.base_path = directory
+
+
+def file_output_directory(node) -> str:
+    """The folder a File Output node writes to."""
+    return node.directory if hasattr(node, "file_output_items") else node.base_path
+
+
+def ensure_file_output_input(node, name: str):
+    """The File Output node's input socket ``name``, made as a float input when missing."""
+    if hasattr(node, "file_output_items"):
+        if name not in node.file_output_items:
+            node.file_output_items.new("FLOAT", name)
+        return node.inputs[name]
+    slots = node.file_slots
+    if len(slots) == 1 and slots[0].path != name and not node.inputs[0].is_linked:
+        slots[0].path = name  # the default "Image" slot of a fresh node
+    elif name not in [slot.path for slot in slots]:
+        slots.new(name)
+    index = [slot.path for slot in slots].index(name)
+    return node.inputs[index]
+
+
+def set_exr_float32(image_format, codec: str = "ZIP") -> None:
+    """Make ``image_format`` a single-layer OpenEXR with 32-bit float channels and a lossless codec."""
+    codec = codec.upper()
+    if codec not in LOSSLESS_EXR_CODECS:
+        raise DepthViewsError(f"EXR codec {codec!r} is not a lossless codec; choose one of {LOSSLESS_EXR_CODECS}")
+    if hasattr(image_format, "media_type"):
+        image_format.media_type = "IMAGE"
+    image_format.file_format = "OPEN_EXR"
+    image_format.color_depth = "32"
+    image_format.exr_codec = codec
+    modes = [item.identifier for item in image_format.bl_rna.properties["color_mode"].enum_items]
+    image_format.color_mode = "BW" if "BW" in modes else "RGB"
+
+
+def eevee_engine_id() -> str:
+    """The render engine identifier of EEVEE (4.2 to 4.5: ``BLENDER_EEVEE_NEXT``; 5.0: ``BLENDER_EEVEE``)."""
+    return "BLENDER_EEVEE" if bpy.app.version >= (5, 0, 0) else "BLENDER_EEVEE_NEXT"
+
+
+def new_compositor_tree(scene, name: str):
+    """Make and attach an empty compositor tree (5.0: a node group; 4.x: the scene's own tree)."""
+    if uses_compositing_node_group():
+        tree = bpy.data.node_groups.new(name, "CompositorNodeTree")
+        scene.compositing_node_group = tree
+        return tree
+    scene.use_nodes = True
+    return scene.node_tree
+
+
+def existing_compositor_tree(scene):
+    """The scene's compositor tree, or None when it has none (or, on 4.x, does not use nodes)."""
+    if uses_compositing_node_group():
+        return scene.compositing_node_group
+    return scene.node_tree if scene.use_nodes else None
+
+
+def image_output_node_type() -> str:
+    """The node that carries the image out of a compositor tree (5.0: Group Output; 4.x: Composite)."""
+    return "NodeGroupOutput" if uses_compositing_node_group() else "CompositorNodeComposite"
+
+
+def ensure_tree_image_output_socket(tree) -> None:
+    """Give a 5.0 compositor node group an ``Image`` output socket if it has no output (4.x: nothing to do)."""
+    if not uses_compositing_node_group():
+        return
+    if not any(item.item_type == "SOCKET" and item.in_out == "OUTPUT" for item in tree.interface.items_tree):
+        tree.interface.new_socket(name="Image", in_out="OUTPUT", socket_type="NodeSocketColor")
+
+
+def detach_compositor_tree(scene, name: str) -> None:
+    """Detach and delete the 5.0 compositor node group ``name`` from ``scene`` (4.x: nothing to do).
+
+    On 4.x the tree belongs to the scene; turning ``use_nodes`` off is the caller's restore step.
+    """
+    if not uses_compositing_node_group():
+        return
+    tree = scene.compositing_node_group
+    if tree is not None and tree.name == name:
+        scene.compositing_node_group = None
+        if tree.users == 0:
+            bpy.data.node_groups.remove(tree)

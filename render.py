@@ -1,0 +1,244 @@
+"""Rendering metric depth of the current Blender scene from a list of views, into numpy arrays.
+
+One Blender process renders every view of an input: the scene is set up once (engine, camera,
+compositor, material override), then each view moves the camera and renders.  The compositor's File
+Output writes a 32-bit float EXR into a private scratch folder on tmpfs (``/dev/shm`` when it exists;
+background mode has no working Viewer node), which is read straight back and deleted, so no value is
+ever quantised.  Everything the set-up changes in the scene is put back on exit.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from typing import Iterator, Sequence
+
+import bpy
+import numpy as np
+from mathutils import Matrix
+
+from . import compositor
+from .cameras import Intrinsics, View
+from .compositor.compat import eevee_engine_id
+from .errors import DepthViewsError
+from .exr_io import read_depth
+
+ENGINES = ("cycles", "workbench", "eevee")
+DEVICES = ("cpu", "gpu")
+GPU_BACKENDS = ("OPTIX", "CUDA", "HIP", "ONEAPI", "METAL")
+OVERRIDE_MATERIAL_NAME = "DepthViews Depth Override"
+CAMERA_NAME = "DepthViews Camera"
+
+
+@dataclass
+class ViewResult:
+    """One rendered view: planar depth (float32, (H, W), scene units, +inf = no surface) and its camera."""
+
+    view: View
+    depth: np.ndarray
+    K: np.ndarray
+
+    @property
+    def world_to_camera(self) -> np.ndarray:
+        """4x4, OpenCV axes (x right, y down, z forward)."""
+        return self.view.world_to_camera
+
+    @property
+    def camera_to_world(self) -> np.ndarray:
+        """4x4, Blender axes (x right, y up, looking down -z)."""
+        return self.view.camera_to_world
+
+
+def scratch_folder_root() -> str | None:
+    """A tmpfs folder for the per-view EXR round trip (``/dev/shm``), or None for the system default."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
+
+
+def _save(owner, names) -> list:
+    return [(owner, name, getattr(owner, name)) for name in names if hasattr(owner, name)]
+
+
+def _set(owner, **values) -> None:
+    for name, value in values.items():
+        if hasattr(owner, name):
+            setattr(owner, name, value)
+
+
+def _depth_override_material():
+    material = bpy.data.materials.new(OVERRIDE_MATERIAL_NAME)
+    material.use_nodes = True
+    nodes = material.node_tree.nodes
+    nodes.clear()
+    emission = nodes.new("ShaderNodeEmission")
+    output = nodes.new("ShaderNodeOutputMaterial")
+    material.node_tree.links.new(emission.outputs["Emission"], output.inputs["Surface"])
+    return material
+
+
+def enable_cycles_gpu() -> str:
+    """Switch Cycles' preferences to the first GPU backend that has a device; return its name.
+
+    Raises :class:`DepthViewsError` when no GPU device is found.
+    """
+    preferences = bpy.context.preferences.addons["cycles"].preferences
+    for backend in GPU_BACKENDS:
+        try:
+            preferences.compute_device_type = backend
+        except TypeError:
+            continue
+        preferences.get_devices()
+        devices = [d for d in preferences.devices if d.type == backend]
+        if devices:
+            for device in preferences.devices:
+                device.use = device.type == backend
+            return backend
+    raise DepthViewsError(f"--device gpu: Cycles found no GPU device (tried {', '.join(GPU_BACKENDS)})")
+
+
+class DepthRenderer:
+    """Context manager that sets ``scene`` up for depth-only rendering and restores it afterwards.
+
+    ``engine`` is one of ``cycles`` (default; exact planar depth at pixel centres), ``workbench`` or
+    ``eevee``; ``device`` is ``cpu`` or ``gpu`` (Cycles only).  Clip distances are in scene units.
+    """
+
+    def __init__(self, intrinsics: Intrinsics, *, scene=None, engine: str = "cycles",
+                 device: str = "cpu", clip_start: float = 0.01, clip_end: float = 1000.0,
+                 override_materials: bool = True, exr_codec: str = "NONE"):
+        if engine not in ENGINES:
+            raise DepthViewsError(f"--engine {engine!r}: choose one of {', '.join(ENGINES)}")
+        if device not in DEVICES:
+            raise DepthViewsError(f"--device {device!r}: choose one of {', '.join(DEVICES)}")
+        if not 0 < clip_start < clip_end:
+            raise DepthViewsError(
+                f"--clip-start {clip_start:g} / --clip-end {clip_end:g}: need 0 < clip start < clip end")
+        self.scene = scene or bpy.context.scene
+        self.intrinsics = intrinsics
+        self.engine, self.device = engine, device
+        self.clip_start, self.clip_end = clip_start, clip_end
+        self.override_materials = override_materials
+        self.exr_codec = exr_codec
+        self._saved: list = []
+        self._made: list = []
+        self._scratch = None
+        self._tree_existed = True
+        self.camera = None
+
+    # -- set-up and restore ---------------------------------------------------------------------
+    def __enter__(self) -> "DepthRenderer":
+        try:
+            self._set_up()
+        except BaseException:
+            self._restore()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._restore()
+
+    def _set_up(self) -> None:
+        scene, render = self.scene, self.scene.render
+        view_layer = scene.view_layers[0]
+        self._saved += _save(scene, ["camera", "use_nodes"])
+        self._saved += _save(render, ["engine", "resolution_x", "resolution_y", "resolution_percentage",
+                                      "pixel_aspect_x", "pixel_aspect_y", "use_border",
+                                      "use_persistent_data", "use_compositing", "film_transparent"])
+        self._saved += _save(view_layer, ["use_pass_z", "material_override"])
+        self._saved += _save(scene.cycles, ["samples", "use_adaptive_sampling", "use_denoising",
+                                            "max_bounces", "diffuse_bounces", "glossy_bounces",
+                                            "transmission_bounces", "volume_bounces",
+                                            "transparent_max_bounces", "filter_width", "device",
+                                            "use_preview_denoising"])
+        self._saved += _save(scene.display, ["render_aa"])
+        self._tree_existed = compositor.compositor_tree(scene, create=False) is not None
+
+        width, height = self.intrinsics.width, self.intrinsics.height
+        _set(render, resolution_x=width, resolution_y=height, resolution_percentage=100,
+             pixel_aspect_x=1.0, pixel_aspect_y=1.0, use_border=False, use_compositing=True)
+        if self.engine == "cycles":
+            render.engine = "CYCLES"
+            # One sample through the pixel centre, no bounces: depth is exact, nothing else is needed.
+            _set(scene.cycles, samples=1, use_adaptive_sampling=False, use_denoising=False,
+                 use_preview_denoising=False, max_bounces=0, diffuse_bounces=0, glossy_bounces=0,
+                 transmission_bounces=0, volume_bounces=0, transparent_max_bounces=0,
+                 filter_width=0.01, device="GPU" if self.device == "gpu" else "CPU")
+            if self.device == "gpu":
+                enable_cycles_gpu()
+            render.use_persistent_data = True
+        elif self.device == "gpu":
+            raise DepthViewsError(f"--device gpu works with --engine cycles only (got {self.engine})")
+        elif self.engine == "workbench":
+            render.engine = "BLENDER_WORKBENCH"
+            scene.display.render_aa = "OFF"
+        else:
+            render.engine = eevee_engine_id()
+        if self.override_materials and self.engine == "cycles":
+            material = _depth_override_material()
+            self._made.append(material)
+            view_layer.material_override = material
+
+        camera_data = bpy.data.cameras.new(CAMERA_NAME)
+        camera_data.type = "PERSP"
+        camera_data.sensor_fit = "AUTO"
+        camera_data.sensor_width = self.intrinsics.sensor_mm
+        camera_data.lens = self.intrinsics.lens_mm
+        camera_data.shift_x = camera_data.shift_y = 0.0
+        camera_data.clip_start, camera_data.clip_end = self.clip_start, self.clip_end
+        self.camera = bpy.data.objects.new(CAMERA_NAME, camera_data)
+        scene.collection.objects.link(self.camera)
+        self._made += [self.camera, camera_data]
+        scene.camera = self.camera
+
+        self._scratch = tempfile.mkdtemp(prefix="depth-views-", dir=scratch_folder_root())
+        compositor.build_depth_output_tree(scene, self._scratch, view_layer=view_layer,
+                                           codec=self.exr_codec)
+
+    def _restore(self) -> None:
+        scene = self.scene
+        if self._tree_existed:
+            compositor.remove_depth_output_tree(scene)
+        else:
+            compositor.remove_compositor_tree(scene)
+        for owner, name, value in reversed(self._saved):
+            setattr(owner, name, value)
+        self._saved.clear()
+        for block in self._made:
+            collection = bpy.data.objects if isinstance(block, bpy.types.Object) else (
+                bpy.data.cameras if isinstance(block, bpy.types.Camera) else bpy.data.materials)
+            collection.remove(block)
+        self._made.clear()
+        if self._scratch:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
+
+    # -- rendering --------------------------------------------------------------------------------
+    def render_depth(self, view: View) -> np.ndarray:
+        """Render ``view`` and return planar depth, float32 (H, W), scene units, +inf = no surface."""
+        self.camera.matrix_world = Matrix(np.asarray(view.camera_to_world, dtype=float).tolist())
+        for stale in glob.glob(os.path.join(self._scratch, "*")):
+            os.remove(stale)
+        bpy.ops.render.render(write_still=False, scene=self.scene.name)
+        written = sorted(glob.glob(os.path.join(self._scratch, "*.exr")))
+        if len(written) != 1:
+            raise DepthViewsError(
+                f"view {view.index}: Blender's compositor wrote {len(written)} depth files instead of 1 "
+                f"into {self._scratch} (is the compositor disabled in this scene?)")
+        # A plane filling the frame head-on has constant depth: legitimate for our own wiring.
+        depth = read_depth(written[0], allow_constant=True)
+        os.remove(written[0])
+        return depth
+
+
+def render_views(views: Sequence[View], intrinsics: Intrinsics, **settings) -> Iterator[ViewResult]:
+    """Yield a :class:`ViewResult` per view of the current scene (or ``scene=``), in order.
+
+    ``settings`` are :class:`DepthRenderer`'s keyword arguments.  The scene is restored when the
+    generator finishes or is closed.
+    """
+    with DepthRenderer(intrinsics, **settings) as renderer:
+        for view in views:
+            yield ViewResult(view=view, depth=renderer.render_depth(view), K=intrinsics.K)

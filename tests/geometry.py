@@ -1,0 +1,78 @@
+"""Independent ground truth for the render tests: pinhole rays against triangles, in numpy only.
+
+Uses nothing from Depth Views but the numbers in ``cameras.json`` (K, world_to_camera, size).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def pixel_rays_camera(K: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Unit-z ray directions (H, W, 3) in OpenCV camera axes through every pixel centre (u, v)."""
+    u, v = np.meshgrid(np.arange(width, dtype=np.float64), np.arange(height, dtype=np.float64))
+    x = (u - K[0, 2]) / K[0, 0]
+    y = (v - K[1, 2]) / K[1, 1]
+    return np.stack([x, y, np.ones_like(x)], axis=-1)
+
+
+def raycast_planar_depth(vertices, faces, K, world_to_camera, width, height) -> np.ndarray:
+    """Planar depth (H, W) of the nearest triangle hit along each pixel-centre ray; inf for a miss.
+
+    Möller-Trumbore in camera space; faces are triangles (T, 3) of vertex indices.
+    """
+    vertices = np.asarray(vertices, dtype=np.float64)
+    faces = np.asarray(faces, dtype=np.int64)
+    camera_points = vertices @ np.asarray(world_to_camera)[:3, :3].T + np.asarray(world_to_camera)[:3, 3]
+    v0, v1, v2 = (camera_points[faces[:, i]] for i in range(3))
+    edge1, edge2 = v1 - v0, v2 - v0
+    directions = pixel_rays_camera(np.asarray(K), width, height).reshape(-1, 3)
+    depth = np.full(len(directions), np.inf)
+    for start in range(0, len(directions), 4096):
+        d = directions[start:start + 4096, None, :]               # (R, 1, 3)
+        p = np.cross(d, edge2[None])                               # (R, T, 3)
+        det = np.einsum("rtk,tk->rt", p, edge1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inv = 1.0 / det
+            s = -v0[None]                                          # ray origin is the camera centre
+            a = np.einsum("rtk,rtk->rt", np.broadcast_to(s, p.shape), p) * inv
+            q = np.cross(np.broadcast_to(s, p.shape), edge1[None])
+            b = np.einsum("rk,rtk->rt", d[:, 0], q) * inv
+            t = np.einsum("tk,rtk->rt", edge2, q) * inv
+        hit = (np.abs(det) > 1e-15) & (a >= 0) & (b >= 0) & (a + b <= 1) & (t > 0)
+        t = np.where(hit, t, np.inf)
+        depth[start:start + 4096] = t.min(axis=1)                 # d has z = 1, so t is planar depth
+    return depth.reshape(height, width)
+
+
+def interior_mask(reference: np.ndarray) -> np.ndarray:
+    """Pixels whose 8 neighbours hit the same kind of thing (surface or background) and no edge.
+
+    Silhouette and crease pixels are excluded: a pixel-centre ray there may legitimately hit
+    another face than a renderer's.
+    """
+    hit = np.isfinite(reference)
+    padded = np.pad(hit, 1, mode="edge")
+    same = np.ones_like(hit)
+    finite = np.where(hit, reference, 0.0)
+    padded_depth = np.pad(finite, 1, mode="edge")
+    for dv in (-1, 0, 1):
+        for du in (-1, 0, 1):
+            neighbour = padded[1 + dv:1 + dv + hit.shape[0], 1 + du:1 + du + hit.shape[1]]
+            same &= neighbour == hit
+    # Depth discontinuities (one surface in front of another) are edges too.
+    for dv, du in ((0, 1), (1, 0)):
+        neighbour = padded_depth[1 + dv:1 + dv + hit.shape[0], 1 + du:1 + du + hit.shape[1]]
+        jump = np.abs(neighbour - finite)
+        same &= ~(hit & (jump > 0.05 * np.maximum(np.abs(finite), 1e-9)))
+    return same
+
+
+def backproject(depth, K, world_to_camera) -> np.ndarray:
+    """World points (N, 3) of every finite depth pixel (planar depth, OpenCV K and pose)."""
+    height, width = depth.shape
+    rays = pixel_rays_camera(np.asarray(K), width, height)
+    hit = np.isfinite(depth)
+    camera_points = rays[hit] * depth[hit][:, None]
+    camera_to_world = np.linalg.inv(np.asarray(world_to_camera))
+    return camera_points @ camera_to_world[:3, :3].T + camera_to_world[:3, 3]
