@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="mesh file (.obj .ply .stl .glb .gltf .off .fbx) or .blend file")
     render.add_argument("--out", required=True, metavar="DIR", help="output folder")
     cams = render.add_argument_group("cameras")
-    cams.add_argument("--views", type=int, default=24, help="number of views (default 24)")
+    cams.add_argument("--views", type=int, help="number of views (default 24; with --grid, its product)")
     cams.add_argument("--sampling", choices=SAMPLINGS, default="fibonacci",
                       help="camera placement on the sphere (default fibonacci)")
     cams.add_argument("--seed", type=int, default=0, help="seed for --sampling random (default 0)")
@@ -81,8 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def options_from_args(args: argparse.Namespace) -> RenderOptions:
     """The :class:`RenderOptions` a parsed ``render`` command line asks for."""
+    if args.views is not None:
+        views = args.views
+    else:
+        views = args.grid[0] * args.grid[1] if args.grid else RenderOptions.views
     return RenderOptions(
-        views=args.views, sampling=args.sampling, seed=args.seed,
+        views=views, sampling=args.sampling, seed=args.seed,
         grid=tuple(args.grid) if args.grid else None, hemisphere=args.hemisphere,
         elevation=tuple(args.elevation) if args.elevation else None, radius=args.radius,
         center=tuple(args.center) if args.center else None, resolution=tuple(args.resolution),
@@ -113,10 +117,6 @@ def _error(message: str) -> None:
 
 def run_render(args: argparse.Namespace) -> int:
     options = options_from_args(args)
-    if options.grid and options.sampling != "grid":
-        raise DepthViewsError("--grid goes with --sampling grid")
-    if options.sampling == "grid" and options.grid is None:
-        raise DepthViewsError("--sampling grid needs --grid N_AZIMUTH N_ELEVATION, e.g. --grid 8 3")
     options.validate()
     out_root = os.path.abspath(args.out)
     if os.path.exists(out_root) and not os.path.isdir(out_root):

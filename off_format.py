@@ -59,13 +59,13 @@ def read_off(path) -> tuple[np.ndarray, list[tuple[int, ...]]]:
     vertices = np.empty((n_vertices, 3), dtype=np.float64)
     for i in range(n_vertices):
         fields = next(lines, "").split()
+        if not fields:
+            raise DepthViewsError(
+                f"{path}: the header declares {n_vertices} vertices but the file ends after {i}")
         try:
             vertices[i] = [float(value) for value in fields[:3]]
         except ValueError:
             raise DepthViewsError(f"{path}: vertex {i} is not three numbers: {' '.join(fields)!r}") from None
-        if len(fields) < 3:
-            raise DepthViewsError(
-                f"{path}: the header declares {n_vertices} vertices but the file ends after {i}")
     faces = []
     for f in range(n_faces):
         fields = next(lines, "").split()

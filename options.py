@@ -74,8 +74,17 @@ class RenderOptions:
         if self.exr_compression not in EXR_COMPRESSIONS:
             raise DepthViewsError(
                 f"--exr-compression {self.exr_compression!r}: choose one of {', '.join(EXR_COMPRESSIONS)}")
-        if self.views <= 0 and self.grid is None:
+        if self.views <= 0:
             raise DepthViewsError(f"--views {self.views}: must be at least 1")
+        if self.grid is not None and self.sampling != "grid":
+            raise DepthViewsError("--grid goes with --sampling grid")
+        if self.sampling == "grid":
+            if self.grid is None:
+                raise DepthViewsError("--sampling grid needs --grid N_AZIMUTH N_ELEVATION, e.g. --grid 8 3")
+            if self.grid[0] * self.grid[1] != self.views:
+                raise DepthViewsError(
+                    f"--grid {self.grid[0]} {self.grid[1]} makes {self.grid[0] * self.grid[1]} views "
+                    f"but --views is {self.views}; leave --views out or make them agree")
 
 
 def clip_range(camera_distance: float, extent_radius: float) -> tuple[float, float]:

@@ -85,7 +85,7 @@ def render_scene(loaded: LoadedInput, output_dir: str, options: RenderOptions, *
         raise DepthViewsError(f"{loaded.path}: the mesh has zero size (every vertex at one point)")
     radius = options.radius if options.radius is not None else auto_radius(
         extent, intrinsics, options.radius_margin)
-    views = sample_views(sampling=options.sampling, n_views=None if options.grid else options.views,
+    views = sample_views(sampling=options.sampling, n_views=options.views,
                          center=center, radius=radius, seed=options.seed, grid=options.grid,
                          elevation_range=options.elevation_range())
     for view in views:

@@ -22,7 +22,8 @@ from mathutils import Matrix
 
 from . import compositor
 from .cameras import Intrinsics, View
-from .compositor.compat import eevee_engine_id
+from .compositor.compat import (compositor_switch, eevee_engine_id, enable_material_nodes,
+                                set_compositor_switch)
 from .errors import DepthViewsError
 from .exr_io import read_depth
 
@@ -70,7 +71,7 @@ def _set(owner, **values) -> None:
 
 def _depth_override_material():
     material = bpy.data.materials.new(OVERRIDE_MATERIAL_NAME)
-    material.use_nodes = True
+    enable_material_nodes(material)
     nodes = material.node_tree.nodes
     nodes.clear()
     emission = nodes.new("ShaderNodeEmission")
@@ -126,6 +127,7 @@ class DepthRenderer:
         self._made: list = []
         self._scratch = None
         self._tree_existed = True
+        self._compositor_switch = None
         self.camera = None
 
     # -- set-up and restore ---------------------------------------------------------------------
@@ -143,7 +145,8 @@ class DepthRenderer:
     def _set_up(self) -> None:
         scene, render = self.scene, self.scene.render
         view_layer = scene.view_layers[0]
-        self._saved += _save(scene, ["camera", "use_nodes"])
+        self._saved += _save(scene, ["camera"])
+        self._compositor_switch = compositor_switch(scene)
         self._saved += _save(render, ["engine", "resolution_x", "resolution_y", "resolution_percentage",
                                       "pixel_aspect_x", "pixel_aspect_y", "use_border",
                                       "use_persistent_data", "use_compositing", "film_transparent"])
@@ -206,6 +209,7 @@ class DepthRenderer:
         for owner, name, value in reversed(self._saved):
             setattr(owner, name, value)
         self._saved.clear()
+        set_compositor_switch(scene, self._compositor_switch)
         for block in self._made:
             collection = bpy.data.objects if isinstance(block, bpy.types.Object) else (
                 bpy.data.cameras if isinstance(block, bpy.types.Camera) else bpy.data.materials)

@@ -57,8 +57,10 @@ def set_exr_float32(image_format, codec: str = "ZIP") -> None:
     image_format.file_format = "OPEN_EXR"
     image_format.color_depth = "32"
     image_format.exr_codec = codec
-    modes = [item.identifier for item in image_format.bl_rna.properties["color_mode"].enum_items]
-    image_format.color_mode = "BW" if "BW" in modes else "RGB"
+    try:
+        image_format.color_mode = "BW"  # one channel where the version allows it (4.5, 5.0)
+    except TypeError:
+        image_format.color_mode = "RGB"  # 4.2's EXR output has no BW mode: R = G = B = depth
 
 
 def eevee_engine_id() -> str:
@@ -108,3 +110,20 @@ def detach_compositor_tree(scene, name: str) -> None:
         scene.compositing_node_group = None
         if tree.users == 0:
             bpy.data.node_groups.remove(tree)
+
+
+def compositor_switch(scene):
+    """The scene's "use nodes" switch for the compositor (4.x), or None where there is none (5.0)."""
+    return None if uses_compositing_node_group() else scene.use_nodes
+
+
+def set_compositor_switch(scene, value) -> None:
+    """Put back what :func:`compositor_switch` returned (nothing to do on 5.0)."""
+    if value is not None and not uses_compositing_node_group():
+        scene.use_nodes = value
+
+
+def enable_material_nodes(material) -> None:
+    """Give a material a node tree (5.0 materials always have one; 4.x needs ``use_nodes``)."""
+    if bpy.app.version < (5, 0, 0):
+        material.use_nodes = True

@@ -78,9 +78,9 @@ def read_depth(path, channel: str | None = None, *, allow_constant: bool = False
     """Depth map as a float32 (height, width) array, row 0 = top, background (>= 1e9) = +inf.
 
     ``channel`` names the channel exactly; by default it is found by
-    :data:`DEPTH_CHANNEL_CANDIDATES`. An image with the same finite value at every pixel is refused
-    (the "Z channel full of ones" compositor bug) unless ``allow_constant`` is True. The array
-    covers the file's data window (the whole image for Blender's output).
+    :data:`DEPTH_CHANNEL_CANDIDATES`. An image of two or more pixels with the same finite value
+    everywhere is refused (the "Z channel full of ones" compositor bug) unless ``allow_constant``
+    is True. The array covers the file's data window (the whole image for Blender's output).
     """
     depth, _ = _read_depth_and_header(os.fspath(path), channel, allow_constant)
     return depth

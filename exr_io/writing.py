@@ -93,7 +93,8 @@ def _as_depth_float32(path: str, depth) -> np.ndarray:
     if array.dtype.kind not in "fiu":
         raise DepthViewsError(f"{path}: depth must be numeric, got dtype {array.dtype}")
     check_image_size(path, array.shape[1], array.shape[0])
-    return np.ascontiguousarray(array, dtype=np.float32)
+    with np.errstate(over="ignore"):  # float64 beyond float32 range becomes +-inf
+        return np.ascontiguousarray(array, dtype=np.float32)
 
 
 def _compression(path: str, name: str):
