@@ -127,3 +127,10 @@ def enable_material_nodes(material) -> None:
     """Give a material a node tree (5.0 materials always have one; 4.x needs ``use_nodes``)."""
     if bpy.app.version < (5, 0, 0):
         material.use_nodes = True
+
+
+def file_output_input_names(node) -> list[str]:
+    """Names of a File Output node's inputs (5.0: item names; 4.x: slot paths, the file name parts)."""
+    if hasattr(node, "file_output_items"):
+        return [item.name for item in node.file_output_items]
+    return [slot.path for slot in node.file_slots]
