@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+from itertools import chain
 
 import numpy as np
 
@@ -23,13 +24,12 @@ from .errors import DepthViewsError
 SANITISED_BY_BLENDER = (
     "Blender's OBJ, PLY and STL importers silently replace NaN/inf vertex coordinates by 0, "
     "so these files are scanned before import and refused when any coordinate is not finite")
-SCANNED_SUFFIXES = (".obj", ".ply", ".stl", ".off")
-CHUNK_BYTES = 16 << 20
+CHUNK_BYTES = 4 << 20
 MAX_PLY_HEADER_LINES = 100_000
 
 _OBJ_VERTEX = re.compile(rb"^[ \t]*v[ \t]+(\S+)[ \t]+(\S+)[ \t]+(\S+)", re.M)
 _STL_VERTEX = re.compile(rb"^[ \t]*vertex[ \t]+(\S+)[ \t]+(\S+)[ \t]+(\S+)", re.M)
-_OFF_HEADER = re.compile(rb"^([A-Za-z]*)OFF(.*)$")
+_OFF_HEADER = re.compile(rb"^(?:ST)?C?N?OFF(.*)$")  # not 4OFF / nOFF (other dimensions)
 _PLY_TYPES = {
     "char": "i1", "int8": "i1", "uchar": "u1", "uint8": "u1",
     "short": "i2", "int16": "i2", "ushort": "u2", "uint16": "u2",
@@ -69,12 +69,10 @@ def count_non_finite_vertices(path) -> int | None:
         return None
 
 
-def _count_rows(tokens) -> int:
-    """Number of rows of ``tokens`` (a sequence of 3 byte strings each) with a non-finite value;
-    raises ValueError for a token that is not a number."""
-    if not len(tokens):
-        return 0
-    values = np.array(tokens, dtype=bytes).astype(np.float64)
+def _count_rows(rows) -> int:
+    """Number of ``rows`` (3 byte-string numbers each) with a non-finite value; raises ValueError
+    for a token that is not a number.  ``float`` semantics: ``nan``, ``-inf``, ``1e999`` -> non-finite."""
+    values = np.fromiter(map(float, chain.from_iterable(rows)), np.float64).reshape(-1, 3)
     return int(np.count_nonzero(~np.isfinite(values).all(axis=1)))
 
 
@@ -141,6 +139,8 @@ def _read_ply_header(handle):
         if words[0] == "format" and len(words) >= 2:
             fmt = words[1]
         elif words[0] == "element" and len(words) == 3:
+            if int(words[2]) < 0:
+                raise _Unscannable
             elements.append((words[1], int(words[2]), []))
         elif words[0] == "property" and elements and len(words) >= 3:
             kind = "list" if words[1] == "list" else _PLY_TYPES.get(words[1])
@@ -196,10 +196,10 @@ def _scan_ply_ascii(handle, skip, n_vertices, xyz, n_columns) -> int:
         remaining -= len(lines)
         tokens = b" ".join(lines).split()
         if len(tokens) == len(lines) * n_columns:  # the usual case: one vertex per line
-            bad += _count_rows(np.array(tokens, dtype=bytes).reshape(-1, n_columns)[:, xyz])
+            bad += _count_rows(zip(*(tokens[i::n_columns] for i in xyz)))
         else:
             rows = [line.split() for line in lines]
-            bad += _count_rows([[row[i] for i in xyz] for row in rows])  # short row: IndexError
+            bad += _count_rows([row[i] for i in xyz] for row in rows)  # short row: IndexError
         if remaining <= 0:
             break
     return bad
@@ -215,9 +215,9 @@ def _scan_off(handle) -> int:
                 continue
             if not header_done:
                 match = _OFF_HEADER.match(b" ".join(tokens))
-                if match is None or b"4" in match.group(1) or b"n" in match.group(1):
+                if match is None:
                     raise _Unscannable
-                header_done, tokens = True, match.group(2).split()
+                header_done, tokens = True, match.group(1).split()
                 if not tokens:
                     continue
             if remaining is None:
@@ -238,3 +238,4 @@ def _scan_off(handle) -> int:
 
 
 _SCANNERS = {".obj": _scan_obj, ".ply": _scan_ply, ".stl": _scan_stl, ".off": _scan_off}
+SCANNED_SUFFIXES = tuple(_SCANNERS)  # lower case; anything else gives None

@@ -20,6 +20,7 @@ import numpy as np
 from mathutils import Matrix
 
 from .errors import DepthViewsError
+from .mesh_scan import count_non_finite_vertices
 from .off_format import read_off
 
 MESH_SUFFIXES = (".obj", ".ply", ".stl", ".glb", ".gltf", ".off", ".fbx")
@@ -118,6 +119,11 @@ def load_input(path) -> LoadedInput:
         raise DepthViewsError(f"{path}: the file is not readable (permission denied)")
     if suffix == ".blend":
         return _open_blend(path)
+    non_finite = count_non_finite_vertices(path)
+    if non_finite:
+        raise DepthViewsError(
+            f"{path}: {non_finite} vertices have NaN or infinite coordinates "
+            "(Blender's importer would silently turn them into 0)")
     reset_blender()
     before = set(bpy.data.objects)
     try:

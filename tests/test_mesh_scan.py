@@ -123,9 +123,11 @@ def test_off_counts_on_header_line_comments_and_colours(tmp_path):
     assert count_non_finite_vertices(path) == 2
 
 
-def test_off_bad_header_is_not_scanned(tmp_path):
+@pytest.mark.parametrize("content", ["PLY 3 1 0\n0 0 0\n", "4OFF 1 0 0\n0 0 0 0\n", "OFF BINARY\n",
+                                     "OFF\n-1 0 0\n", "OFF\n2 0 0\n0 0 0\n1 1\n", "OFF\n1 0 0\nx y z\n"])
+def test_malformed_off_is_not_scanned(tmp_path, content):
     path = tmp_path / "bad.off"
-    path.write_text("PLY 3 1 0\n0 0 0\n")
+    path.write_text(content)
     assert count_non_finite_vertices(path) is None
 
 
@@ -209,15 +211,24 @@ def test_truncated_binary_ply_counts_what_is_there(tmp_path):
         assert count_non_finite_vertices(path) is None
 
 
-@pytest.mark.parametrize("content", [b"", b"ply\n", b"ply\nformat ascii 1.0\nelement vertex x\nend_header\n",
-                                     b"ply\nformat binary_little_endian 1.0\nend_header\n",
-                                     b"ply\nformat ascii 1.0\nelement vertex 2\nproperty float x\nend_header\n",
-                                     b"ply\nformat ascii 1.0\nelement vertex 2\nproperty float x\n"
-                                     b"property float y\nproperty float z\nend_header\n1 2\n3 4 5\n",
-                                     b"\x00\xff" * 100])
-def test_malformed_ply_is_not_scanned(tmp_path, content):
+XYZ = b"property float x\nproperty float y\nproperty float z\n"
+MALFORMED_PLY = {
+    "empty": b"",
+    "magic_only": b"ply\n",
+    "count_not_a_number": b"ply\nformat ascii 1.0\nelement vertex x\n" + XYZ + b"end_header\n",
+    "negative_count": b"ply\nformat ascii 1.0\nelement vertex -1\n" + XYZ + b"end_header\n",
+    "no_vertex_element": b"ply\nformat binary_little_endian 1.0\nend_header\n",
+    "no_y_z": b"ply\nformat ascii 1.0\nelement vertex 2\nproperty float x\nend_header\n",
+    "short_row": b"ply\nformat ascii 1.0\nelement vertex 2\n" + XYZ + b"end_header\n1 2\n3 4 5\n",
+    "unknown_format": b"ply\nformat binary_middle_endian 1.0\nelement vertex 1\n" + XYZ + b"end_header\n",
+    "binary_noise": b"\x00\xff" * 100,
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED_PLY)
+def test_malformed_ply_is_not_scanned(tmp_path, case):
     path = tmp_path / "broken.ply"
-    path.write_bytes(content)
+    path.write_bytes(MALFORMED_PLY[case])
     assert count_non_finite_vertices(path) is None
 
 
@@ -226,6 +237,32 @@ def test_unscanned_suffix_returns_none(tmp_path, suffix):
     path = tmp_path / ("mesh" + suffix)
     path.write_text("v nan 0 0\n")
     assert count_non_finite_vertices(path) is None
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+def test_cut_or_corrupted_files_never_raise(tmp_path, writer):
+    vertices = GOOD.copy()
+    vertices[2] = (np.nan, 0, 0)
+    data = mesh_file(tmp_path, writer, vertices).read_bytes()
+    rng = np.random.default_rng(7)
+    path = tmp_path / ("damaged" + WRITERS[writer][0])
+    for size in range(0, len(data), 7):
+        path.write_bytes(data[:size])
+        result = count_non_finite_vertices(path)
+        assert result is None or 0 <= result <= 1
+    for _ in range(50):
+        damaged = np.frombuffer(data, np.uint8).copy()
+        damaged[rng.integers(len(data), size=5)] = rng.integers(256, size=5)
+        path.write_bytes(damaged.tobytes())
+        result = count_non_finite_vertices(path)
+        assert result is None or isinstance(result, int)
+
+
+def test_suffix_case_is_ignored(tmp_path):
+    path = tmp_path / "MESH.OBJ"
+    path.write_text("v nan 0 0\n")
+    assert count_non_finite_vertices(path) == 1
+    assert mesh_scan.SCANNED_SUFFIXES == (".obj", ".ply", ".stl", ".off")
 
 
 def test_missing_file_raises_naming_it(tmp_path):
