@@ -134,3 +134,39 @@ def test_console_script_and_module_entry_points(tmp_path, good_mesh):
         failing = subprocess.run([*command, "render", str(tmp_path / "nope.obj"), "--out", str(out)],
                                  capture_output=True, text=True, timeout=300)
         assert failing.returncode == 1 and "nope.obj: no such file" in failing.stderr
+
+
+def test_gpu_device_renders_the_same_depth_or_says_why_not(tmp_path, good_mesh, capsys):
+    """Without a GPU (CI never has one) --device gpu fails with a clear line; with one it matches CPU."""
+    from depth_views.exr_io import read_depth
+
+    code = render([good_mesh], tmp_path / "gpu", "--device", "gpu")
+    if code != 0:
+        assert "--device gpu: Cycles found no GPU device" in capsys.readouterr().err
+        pytest.skip("no GPU device for Cycles on this machine: checked the error message only")
+    assert render([good_mesh], tmp_path / "cpu") == 0
+    for name in ("0000.exr", "0001.exr"):
+        gpu = read_depth(tmp_path / "gpu" / "good" / "depth" / name)
+        cpu = read_depth(tmp_path / "cpu" / "good" / "depth" / name)
+        both = np.isfinite(gpu) & np.isfinite(cpu)
+        assert np.allclose(gpu[both], cpu[both], rtol=1e-5)
+
+
+def test_a_blend_file_with_a_startup_script_does_not_run_it(tmp_path):
+    from meshes import write_blend
+
+    marker = tmp_path / "script-ran"
+    blend = write_blend(asymmetric_mesh(), tmp_path / "trap.blend")
+    bpy.ops.wm.open_mainfile(filepath=blend, load_ui=False)
+    text = bpy.data.texts.new("startup.py")
+    text.write(f"open({str(marker)!r}, 'w').write('ran')\n")
+    text.use_module = True  # "Register": runs on load when auto-run is trusted
+    bpy.ops.wm.save_as_mainfile(filepath=blend)
+    bpy.context.preferences.filepaths.use_scripts_auto_execute = True  # even a trusting user
+    try:
+        assert render([blend], tmp_path / "out") == 0
+    finally:
+        bpy.context.preferences.filepaths.use_scripts_auto_execute = False
+    assert not marker.exists()
+    bpy.ops.wm.open_mainfile(filepath=blend, load_ui=False, use_scripts=True)
+    assert marker.exists(), "the trap itself must work, or this test proves nothing"
