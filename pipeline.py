@@ -15,7 +15,7 @@ import bpy
 import numpy as np
 
 from .camera_files import CAMERAS_FILE, TRANSFORMS_FILE, cameras_document, transforms_document, write_json_atomic
-from .cameras import auto_radius, camera_inside_box, sample_views
+from .cameras import auto_radius, bounding_sphere, camera_inside_box, sample_views
 from .errors import DepthViewsError
 from .exr_io import write_depth
 from .options import RenderOptions, clip_range, normalization_matrix
@@ -71,9 +71,7 @@ def render_scene(loaded: LoadedInput, output_dir: str, options: RenderOptions, *
     vertices = checked_geometry(loaded)
     extra: dict = {"input": os.path.basename(loaded.path), "blender_version": bpy.app.version_string}
     if options.normalize:
-        box_center = 0.5 * (vertices.min(axis=0) + vertices.max(axis=0))
-        object_radius = float(np.linalg.norm(vertices - box_center, axis=1).max())
-        object_to_world = normalization_matrix(box_center, object_radius)
+        object_to_world = normalization_matrix(*bounding_sphere(vertices))
         transform_root_objects(_roots(loaded.objects), object_to_world)
         vertices = vertices @ object_to_world[:3, :3].T + object_to_world[:3, 3]
         extra["object_to_world"] = object_to_world.tolist()
