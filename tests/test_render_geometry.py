@@ -140,3 +140,21 @@ def test_transforms_json_is_nerfstudio_shaped_and_consistent(tmp_path):
         # camera_to_world (Blender axes) and world_to_camera (OpenCV axes) describe one camera.
         flip = np.diag([1.0, -1.0, -1.0, 1.0])
         assert np.allclose(flip @ np.linalg.inv(view["camera_to_world"]), view["world_to_camera"])
+
+
+def test_fbx_world_is_the_files_raw_coordinates(tmp_path):
+    """FBX has no independent reader here, so Blender writes one in FBX's usual Y-up axes.
+
+    The file then holds (x, z, -y) for each of our vertices (x, y, z); Depth Views must render
+    those raw file coordinates, not convert them back to Blender's Z-up.
+    """
+    mesh = asymmetric_mesh()
+    blend = write_blend(mesh, tmp_path / "asym.blend")
+    bpy.ops.wm.open_mainfile(filepath=blend, load_ui=False)
+    fbx = str(tmp_path / "asym.fbx")
+    bpy.ops.export_scene.fbx(filepath=fbx, axis_forward="-Z", axis_up="Y",
+                             apply_scale_options="FBX_SCALE_NONE")
+    assert render([fbx], tmp_path / "out", "--views", "4") == 0
+    x, y, z = mesh.vertices.T
+    file_vertices = np.stack([x, z, -y], axis=1)
+    assert_depth_matches_mesh(tmp_path / "out" / "asym", file_vertices, mesh.faces)
