@@ -1,21 +1,22 @@
 """One input file to a folder of metric depth EXRs plus cameras: import, frame, render, write.
 
 Data flows one way: options -> camera set -> scene set-up -> render -> outputs.  The CLI, the Python
-API and the add-on all call :func:`render_input` or :func:`render_scene`; none re-implements them.
+API and the add-on all go through :class:`RenderJob` (directly, or via :func:`render_scene` /
+:func:`render_input`); none re-implements it.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import bpy
 import numpy as np
 
 from .camera_files import CAMERAS_FILE, TRANSFORMS_FILE, cameras_document, transforms_document, write_json_atomic
-from .cameras import auto_radius, bounding_sphere, camera_inside_box, sample_views
+from .cameras import Intrinsics, View, auto_radius, bounding_sphere, camera_inside_box, sample_views
 from .errors import DepthViewsError
 from .exr_io import write_depth
 from .options import RenderOptions, clip_range, normalization_matrix
@@ -33,6 +34,25 @@ class InputReport:
     seconds: float
 
 
+@dataclass
+class ViewPlan:
+    """Everything decided before the first view renders: cameras, clip range, normalisation.
+
+    ``object_to_world`` is the normalising transform applied to the input (None when not normalised);
+    ``extra`` is what goes into cameras.json besides intrinsics and poses.
+    """
+
+    intrinsics: Intrinsics
+    views: list[View]
+    clip_start: float
+    clip_end: float
+    center: np.ndarray
+    radius: float
+    object_radius: float
+    object_to_world: np.ndarray | None
+    extra: dict = field(default_factory=dict)
+
+
 def prepare_output_folder(folder: str) -> None:
     """Create ``folder`` (and ``depth/`` in it), or raise :class:`DepthViewsError` naming it."""
     try:
@@ -43,12 +63,13 @@ def prepare_output_folder(folder: str) -> None:
         raise DepthViewsError(f"{folder}: the output folder is not writable")
 
 
-def view_file_name(index: int, n_views: int) -> str:
+def view_file_name(index: int, n_views: int, extension: str = ".exr") -> str:
     """``0000.exr`` style names, wider when there are more than 10000 views."""
-    return f"{index:0{max(4, len(str(n_views - 1)))}d}.exr"
+    return f"{index:0{max(4, len(str(n_views - 1)))}d}{extension}"
 
 
-def _roots(objects) -> list:
+def root_objects(objects) -> list:
+    """The topmost parents of ``objects``, each once, in first-seen order."""
     roots = []
     for obj in objects:
         while obj.parent is not None:
@@ -58,21 +79,20 @@ def _roots(objects) -> list:
     return roots
 
 
-def render_scene(loaded: LoadedInput, output_dir: str, options: RenderOptions, *,
-                 on_view: Callable[[int, int], None] | None = None) -> InputReport:
-    """Render every view of an already loaded scene into ``output_dir``; write cameras last.
+def plan_views(loaded: LoadedInput, options: RenderOptions) -> ViewPlan:
+    """Decide cameras and clip range for ``loaded``; with ``options.normalize``, move its objects.
 
-    ``on_view(done, total)`` is called after each view is written.  Each EXR is complete on disk
-    before the next view starts, so an interruption loses at most the view in progress.
+    The normalising transform is applied to the root objects' ``matrix_world`` (callers that must
+    give the scene back unchanged, like the add-on, save and restore those matrices).
     """
-    started = time.perf_counter()
     options.validate()
     intrinsics = options.intrinsics()
     vertices = checked_geometry(loaded)
     extra: dict = {"input": os.path.basename(loaded.path), "blender_version": bpy.app.version_string}
+    object_to_world = None
     if options.normalize:
         object_to_world = normalization_matrix(*bounding_sphere(vertices))
-        transform_root_objects(_roots(loaded.objects), object_to_world)
+        transform_root_objects(root_objects(loaded.objects), object_to_world)
         vertices = vertices @ object_to_world[:3, :3].T + object_to_world[:3, 3]
         extra["object_to_world"] = object_to_world.tolist()
     box_min, box_max = vertices.min(axis=0), vertices.max(axis=0)
@@ -98,25 +118,117 @@ def render_scene(loaded: LoadedInput, output_dir: str, options: RenderOptions, *
                   "bounding_box": [box_min.tolist(), box_max.tolist()],
                   "clip_start": clip_start, "clip_end": clip_end, "engine": options.engine,
                   "sampling": options.sampling, "seed": options.seed})
+    return ViewPlan(intrinsics=intrinsics, views=views, clip_start=clip_start, clip_end=clip_end,
+                    center=center, radius=radius, object_radius=extent,
+                    object_to_world=object_to_world, extra=extra)
 
-    prepare_output_folder(output_dir)
-    files = [{"depth": f"depth/{view_file_name(v.index, len(views))}"} for v in views]
-    settings = dict(scene=loaded.scene, engine=options.engine, device=options.device,
-                    clip_start=clip_start, clip_end=clip_end)
-    with DepthRenderer(intrinsics, **settings) as renderer:
-        for view, view_files in zip(views, files):
-            depth = renderer.render_depth(view)
-            write_depth(os.path.join(output_dir, view_files["depth"]), depth, K=intrinsics.K,
-                        world_to_camera=view.world_to_camera, camera_to_world=view.camera_to_world,
-                        metadata={"view_index": view.index, "units": loaded.units},
-                        compression=options.exr_compression)
+
+class RenderJob:
+    """Render one loaded scene into ``output_dir`` a view at a time.
+
+    Use as a context manager: entering plans the views and sets the scene up; :meth:`step` renders
+    and writes the next view; :meth:`finish` writes cameras.json and transforms.json; leaving restores
+    the scene (and, with ``restore_objects``, the objects' transforms moved by ``--normalize``).  Each
+    view's files are complete on disk before the next view starts, so stopping early (Esc in the
+    add-on, a kill) loses at most the view in progress.  ``only_objects`` hides every other object from
+    the render while the job runs.
+    """
+
+    def __init__(self, loaded: LoadedInput, output_dir: str, options: RenderOptions, *,
+                 restore_objects: bool = False, only_objects=None):
+        self.loaded, self.output_dir, self.options = loaded, output_dir, options
+        self.restore_objects = restore_objects
+        self.only_objects = only_objects
+        self.plan: ViewPlan | None = None
+        self.files: list[dict] = []
+        self.done = 0
+        self._renderer: DepthRenderer | None = None
+        self._saved_matrices: list = []
+        self._started = time.perf_counter()
+
+    @property
+    def total(self) -> int:
+        return len(self.plan.views) if self.plan else self.options.views
+
+    @property
+    def finished(self) -> bool:
+        return self.plan is not None and self.done >= len(self.plan.views)
+
+    def __enter__(self) -> "RenderJob":
+        try:
+            self._start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _start(self) -> None:
+        if self.restore_objects:
+            self._saved_matrices = [(obj, obj.matrix_world.copy())
+                                    for obj in root_objects(self.loaded.objects)]
+        self.plan = plan = plan_views(self.loaded, self.options)
+        prepare_output_folder(self.output_dir)
+        self.files = [{"depth": f"depth/{view_file_name(v.index, len(plan.views))}"} for v in plan.views]
+        self._renderer = DepthRenderer(
+            plan.intrinsics, scene=self.loaded.scene, engine=self.options.engine,
+            device=self.options.device, clip_start=plan.clip_start, clip_end=plan.clip_end,
+            only_objects=self.only_objects)
+        self._renderer.__enter__()
+
+    def step(self) -> int:
+        """Render and write the next view; return how many views are done."""
+        if self.finished:
+            return self.done
+        view = self.plan.views[self.done]
+        depth = self._renderer.render_depth(view)
+        self.write_view(view, self.files[self.done], depth)
+        self.done += 1
+        return self.done
+
+    def write_view(self, view: View, view_files: dict, depth: np.ndarray) -> None:
+        """Write one view's files (paths in ``view_files`` are relative to the output folder)."""
+        write_depth(os.path.join(self.output_dir, view_files["depth"]), depth, K=self.plan.intrinsics.K,
+                    world_to_camera=view.world_to_camera, camera_to_world=view.camera_to_world,
+                    metadata={"view_index": view.index, "units": self.loaded.units},
+                    compression=self.options.exr_compression)
+
+    def finish(self) -> InputReport:
+        """Write cameras.json and transforms.json for the views done so far; return the report."""
+        plan = self.plan
+        views, files = plan.views[:self.done], self.files[:self.done]
+        write_json_atomic(os.path.join(self.output_dir, CAMERAS_FILE),
+                          cameras_document(plan.intrinsics, views, files, units=self.loaded.units,
+                                           extra=plan.extra))
+        write_json_atomic(os.path.join(self.output_dir, TRANSFORMS_FILE),
+                          transforms_document(plan.intrinsics, views, files))
+        return InputReport(self.loaded.path, self.output_dir, self.done, time.perf_counter() - self._started)
+
+    def close(self) -> None:
+        """Restore the scene; idempotent."""
+        if self._renderer is not None:
+            renderer, self._renderer = self._renderer, None
+            renderer.__exit__(None, None, None)
+        for obj, matrix in self._saved_matrices:
+            obj.matrix_world = matrix
+        self._saved_matrices = []
+
+
+def render_scene(loaded: LoadedInput, output_dir: str, options: RenderOptions, *,
+                 on_view: Callable[[int, int], None] | None = None, **job_settings) -> InputReport:
+    """Render every view of an already loaded scene into ``output_dir``; write cameras last.
+
+    ``on_view(done, total)`` is called after each view is written.  ``job_settings`` are
+    :class:`RenderJob`'s keyword arguments.
+    """
+    with RenderJob(loaded, output_dir, options, **job_settings) as job:
+        while not job.finished:
+            done = job.step()
             if on_view:
-                on_view(view.index + 1, len(views))
-    write_json_atomic(os.path.join(output_dir, CAMERAS_FILE),
-                      cameras_document(intrinsics, views, files, units=loaded.units, extra=extra))
-    write_json_atomic(os.path.join(output_dir, TRANSFORMS_FILE),
-                      transforms_document(intrinsics, views, files))
-    return InputReport(loaded.path, output_dir, len(views), time.perf_counter() - started)
+                on_view(done, job.total)
+        return job.finish()
 
 
 def render_input(path: str, output_dir: str, options: RenderOptions, *,

@@ -105,11 +105,12 @@ class DepthRenderer:
 
     ``engine`` is one of ``cycles`` (default; exact planar depth at pixel centres), ``workbench`` or
     ``eevee``; ``device`` is ``cpu`` or ``gpu`` (Cycles only).  Clip distances are in scene units.
+    ``only_objects`` (a list of objects) hides every other object of the scene from the render.
     """
 
     def __init__(self, intrinsics: Intrinsics, *, scene=None, engine: str = "cycles",
                  device: str = "cpu", clip_start: float = 0.01, clip_end: float = 1000.0,
-                 override_materials: bool = True, exr_codec: str = "NONE"):
+                 override_materials: bool = True, exr_codec: str = "NONE", only_objects=None):
         if engine not in ENGINES:
             raise DepthViewsError(f"--engine {engine!r}: choose one of {', '.join(ENGINES)}")
         if device not in DEVICES:
@@ -123,6 +124,7 @@ class DepthRenderer:
         self.clip_start, self.clip_end = clip_start, clip_end
         self.override_materials = override_materials
         self.exr_codec = exr_codec
+        self.only_objects = None if only_objects is None else list(only_objects)
         self._saved: list = []
         self._made: list = []
         self._scratch = None
@@ -158,6 +160,12 @@ class DepthRenderer:
                                             "use_preview_denoising"])
         self._saved += _save(scene.display, ["render_aa"])
         self._tree_existed = compositor.compositor_tree(scene, create=False) is not None
+        if self.only_objects is not None:
+            keep = {obj.name for obj in self.only_objects}
+            for obj in scene.objects:
+                if obj.name not in keep and obj.type != "CAMERA" and not obj.hide_render:
+                    self._saved += _save(obj, ["hide_render"])
+                    obj.hide_render = True
 
         width, height = self.intrinsics.width, self.intrinsics.height
         _set(render, resolution_x=width, resolution_y=height, resolution_percentage=100,
