@@ -1,55 +1,138 @@
-"""Settings of the add-on, stored on the Scene (``scene.depth_views``) so they are saved in the .blend."""
+"""Settings of the add-on, stored on the Scene (``scene.depth_views``) so they are saved in the .blend.
+
+Every field's tooltip says its unit.  :meth:`DepthViewsSettings.render_options` turns the settings
+into the same :class:`~depth_views.options.RenderOptions` the CLI and the Python API use.
+"""
 
 from __future__ import annotations
 
+import math
+
 import bpy
-from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
+from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty, StringProperty
 
 from .options import RenderOptions
 
 DEFAULTS = RenderOptions()
 
+TARGETS = [
+    ("SELECTED", "Selected Objects", "Render the selected objects only; everything else is hidden while rendering"),
+    ("COLLECTION", "Collection", "Render the objects of one collection (and its child collections)"),
+    ("SCENE", "Whole Scene", "Render every visible object of the scene"),
+]
+CENTERS = [
+    ("BOUNDS", "Object Bounds", "Cameras look at the centre of the target objects' bounding box"),
+    ("CURSOR", "3D Cursor", "Cameras look at the 3D cursor"),
+    ("ORIGIN", "World Origin", "Cameras look at (0, 0, 0)"),
+]
+
 
 class DepthViewsSettings(bpy.types.PropertyGroup):
-    """Camera sphere, image and output settings; :func:`render_options` turns them into options."""
+    """Target, camera sphere, image and output settings of the Depth Views panel."""
 
-    views: IntProperty(name="Views", default=DEFAULTS.views, min=1, soft_max=1000,
-                       description="Number of cameras on the sphere")
+    # -- target ------------------------------------------------------------------------------------
+    target: EnumProperty(name="Target", default="SELECTED", items=TARGETS,
+                         description="Which objects are rendered")
+    collection: PointerProperty(name="Collection", type=bpy.types.Collection,
+                                description="Collection to render when Target is Collection")
+    normalize: BoolProperty(name="Normalise to Unit Sphere", default=False,
+                            description="While rendering, centre the targets and scale them into a sphere of "
+                                        "radius 0.5 scene units; the transform is written to cameras.json "
+                                        "(object_to_world) and the objects are put back afterwards")
+
+    # -- cameras -----------------------------------------------------------------------------------
     sampling: EnumProperty(name="Sampling", default=DEFAULTS.sampling, items=[
-        ("fibonacci", "Fibonacci", "Evenly spread (golden-angle lattice)"),
+        ("fibonacci", "Fibonacci", "Evenly spread cameras (golden-angle lattice)"),
         ("random", "Random", "Uniformly random on the sphere, reproducible by seed"),
-        ("grid", "Grid", "Azimuth x elevation grid")])
-    seed: IntProperty(name="Seed", default=0, min=0, description="Seed of the random sampling")
-    grid_azimuth: IntProperty(name="Azimuths", default=8, min=1, description="Grid columns (azimuth count)")
-    grid_elevation: IntProperty(name="Elevations", default=3, min=1, description="Grid rows (elevation count)")
-    hemisphere: BoolProperty(name="Upper Hemisphere", default=False,
-                             description="Only cameras at elevation >= 0 degrees")
+        ("grid", "Grid", "Azimuth x elevation grid")], description="How cameras are placed on the sphere")
+    views: IntProperty(name="Views", default=DEFAULTS.views, min=1, soft_max=1000,
+                       description="Number of cameras on the sphere (a count)")
+    seed: IntProperty(name="Seed", default=0, min=0, description="Seed of the random sampling (an integer)")
+    grid_azimuth: IntProperty(name="Azimuths", default=8, min=1,
+                              description="Grid columns: number of azimuth angles (a count)")
+    grid_elevation: IntProperty(name="Elevations", default=3, min=1,
+                                description="Grid rows: number of elevation angles (a count)")
     radius_auto: BoolProperty(name="Fit Radius", default=True,
-                              description="Place cameras so the objects' bounding sphere fills the view")
+                              description="Place cameras so the targets' bounding sphere fills the view "
+                                          "with a 10% margin; off: use Radius")
     radius: FloatProperty(name="Radius", default=3.0, min=1e-6, unit="LENGTH",
                           description="Camera distance from the centre, in scene units")
+    center: EnumProperty(name="Centre", default="BOUNDS", items=CENTERS,
+                         description="The point every camera looks at")
+    hemisphere: BoolProperty(name="Upper Hemisphere", default=False,
+                             description="Only cameras at elevation >= 0 degrees (above the centre)")
+    use_elevation_band: BoolProperty(name="Elevation Band", default=False,
+                                     description="Limit cameras to an elevation band (degrees above the "
+                                                 "horizontal plane through the centre)")
+    elevation_min: FloatProperty(name="Min Elevation", default=math.radians(-30), min=-math.pi / 2,
+                                 max=math.pi / 2, subtype="ANGLE", unit="ROTATION",
+                                 description="Lowest camera elevation, in degrees (-90 = straight below)")
+    elevation_max: FloatProperty(name="Max Elevation", default=math.radians(60), min=-math.pi / 2,
+                                 max=math.pi / 2, subtype="ANGLE", unit="ROTATION",
+                                 description="Highest camera elevation, in degrees (90 = straight above)")
+
+    # -- image -------------------------------------------------------------------------------------
     resolution_x: IntProperty(name="Width", default=512, min=1, max=65536, subtype="PIXEL",
                               description="Image width in pixels")
     resolution_y: IntProperty(name="Height", default=512, min=1, max=65536, subtype="PIXEL",
                               description="Image height in pixels")
+    lens_unit: EnumProperty(name="Lens Unit", default="LENS", items=[
+        ("LENS", "Focal Length", "Set the lens as a focal length in millimetres"),
+        ("FOV", "Field of View", "Set the lens as a field of view in degrees")],
+        description="How the lens is given")
     lens: FloatProperty(name="Focal Length", default=DEFAULTS.lens, min=1e-3, unit="CAMERA",
-                        description="Focal length in millimetres (36 mm sensor across the larger side)")
+                        description="Focal length in millimetres (36 mm sensor across the larger image side)")
+    fov: FloatProperty(name="Field of View", default=math.radians(39.6), min=math.radians(0.1),
+                       max=math.radians(179), subtype="ANGLE", unit="ROTATION",
+                       description="Field of view across the larger image side, in degrees")
+    clip_auto: BoolProperty(name="Auto Clip", default=True,
+                            description="Choose clip start/end from the targets' size so nothing is clipped")
+    clip_start: FloatProperty(name="Clip Start", default=0.1, min=1e-6, unit="LENGTH",
+                              description="Near clip distance, in scene units")
+    clip_end: FloatProperty(name="Clip End", default=100.0, min=1e-6, unit="LENGTH",
+                            description="Far clip distance, in scene units")
     engine: EnumProperty(name="Engine", default="cycles", items=[
-        ("cycles", "Cycles", "Exact depth at pixel centres (recommended)"),
+        ("cycles", "Cycles", "Exact planar depth at pixel centres (recommended)"),
         ("workbench", "Workbench", "Rasterised depth, fast"),
-        ("eevee", "EEVEE", "Rasterised depth")])
-    output_dir: StringProperty(name="Output Folder", default="//depth_views/", subtype="DIR_PATH",
-                               description="Folder for depth/NNNN.exr, cameras.json and transforms.json")
-    last_output: StringProperty(name="Last Output", default="", options={"SKIP_SAVE"},
-                                description="Where the last render wrote its files")
+        ("eevee", "EEVEE", "Rasterised depth")], description="Render engine used for depth")
 
-    def render_options(self) -> RenderOptions:
-        """The :class:`RenderOptions` these settings describe."""
+    # -- output ------------------------------------------------------------------------------------
+    output_dir: StringProperty(name="Output Folder", default="//depth_views/", subtype="DIR_PATH",
+                               description="Folder for depth/NNNN.exr (float32, scene units), cameras.json "
+                                           "and transforms.json; // means next to the .blend file")
+    exr_compression: EnumProperty(name="EXR Codec", default=DEFAULTS.exr_compression, items=[
+        ("zip", "ZIP", "Lossless, small files (default)"),
+        ("none", "None", "Uncompressed, fastest to write"),
+        ("zips", "ZIPS", "Lossless, one scanline per block"),
+        ("piz", "PIZ", "Lossless wavelet"),
+        ("rle", "RLE", "Lossless run-length")], description="Lossless codec of the written depth EXRs")
+
+    # -- status (not saved) ------------------------------------------------------------------------
+    last_output: StringProperty(name="Last Output", default="", options={"SKIP_SAVE"},
+                                description="Folder the last render wrote into")
+    last_views: IntProperty(name="Last Views", default=0, options={"SKIP_SAVE"},
+                            description="How many views the last render wrote")
+
+    def render_options(self, scene=None) -> RenderOptions:
+        """The :class:`RenderOptions` these settings describe (``scene`` gives the 3D cursor)."""
         grid = (self.grid_azimuth, self.grid_elevation) if self.sampling == "grid" else None
+        if self.center == "CURSOR":
+            center = tuple((scene or self.id_data).cursor.location)
+        elif self.center == "ORIGIN":
+            center = (0.0, 0.0, 0.0)
+        else:
+            center = None
+        elevation = ((math.degrees(self.elevation_min), math.degrees(self.elevation_max))
+                     if self.use_elevation_band else None)
         return RenderOptions(
             views=grid[0] * grid[1] if grid else self.views, sampling=self.sampling, seed=self.seed,
-            grid=grid, hemisphere=self.hemisphere, radius=None if self.radius_auto else self.radius,
-            resolution=(self.resolution_x, self.resolution_y), lens=self.lens, engine=self.engine)
+            grid=grid, hemisphere=self.hemisphere, elevation=elevation,
+            radius=None if self.radius_auto else self.radius, center=center,
+            resolution=(self.resolution_x, self.resolution_y),
+            lens=self.lens, fov=math.degrees(self.fov) if self.lens_unit == "FOV" else None,
+            clip_start=None if self.clip_auto else self.clip_start,
+            clip_end=None if self.clip_auto else self.clip_end,
+            normalize=self.normalize, engine=self.engine, exr_compression=self.exr_compression)
 
 
 CLASSES = (DepthViewsSettings,)

@@ -1,47 +1,129 @@
-"""The "Depth Views" tab in the 3D viewport's sidebar (N panel)."""
+"""The "Depth Views" tab in the 3D viewport's sidebar (N panel): buttons on top, settings in
+collapsible sections (Target, Cameras, Image, Output, F12 Depth Output)."""
 
 from __future__ import annotations
 
 import bpy
 
+CATEGORY = "Depth Views"
 
-class DEPTHVIEWS_PT_main(bpy.types.Panel):
-    bl_label = "Depth Views"
-    bl_idname = "DEPTHVIEWS_PT_main"
+
+class _SidebarPanel:
     bl_space_type = "VIEW_3D"
     bl_region_type = "UI"
-    bl_category = "Depth Views"
+    bl_category = CATEGORY
+
+
+class DEPTHVIEWS_PT_main(_SidebarPanel, bpy.types.Panel):
+    bl_label = "Depth Views"
+    bl_idname = "DEPTHVIEWS_PT_main"
+
+    def draw(self, context):
+        settings = context.scene.depth_views
+        layout = self.layout
+        layout.operator("depth_views.render", icon="RENDER_STILL")
+        row = layout.row(align=True)
+        row.operator("depth_views.preview_cameras", icon="OUTLINER_OB_CAMERA")
+        row.operator("depth_views.clear_preview", text="", icon="X")
+        if settings.last_output:
+            layout.label(text=f"Last run: {settings.last_views} views", icon="INFO")
+            layout.label(text=settings.last_output)
+
+
+class DEPTHVIEWS_PT_target(_SidebarPanel, bpy.types.Panel):
+    bl_label = "Target"
+    bl_idname = "DEPTHVIEWS_PT_target"
+    bl_parent_id = "DEPTHVIEWS_PT_main"
 
     def draw(self, context):
         settings = context.scene.depth_views
         layout = self.layout
         layout.use_property_split = True
-        cameras = layout.column(heading="Cameras")
-        cameras.prop(settings, "sampling")
+        layout.prop(settings, "target")
+        if settings.target == "COLLECTION":
+            layout.prop(settings, "collection")
+        layout.prop(settings, "normalize")
+
+
+class DEPTHVIEWS_PT_cameras(_SidebarPanel, bpy.types.Panel):
+    bl_label = "Cameras"
+    bl_idname = "DEPTHVIEWS_PT_cameras"
+    bl_parent_id = "DEPTHVIEWS_PT_main"
+
+    def draw(self, context):
+        settings = context.scene.depth_views
+        layout = self.layout
+        layout.use_property_split = True
+        layout.prop(settings, "sampling")
         if settings.sampling == "grid":
-            cameras.prop(settings, "grid_azimuth")
-            cameras.prop(settings, "grid_elevation")
+            layout.prop(settings, "grid_azimuth")
+            layout.prop(settings, "grid_elevation")
         else:
-            cameras.prop(settings, "views")
+            layout.prop(settings, "views")
         if settings.sampling == "random":
-            cameras.prop(settings, "seed")
-        cameras.prop(settings, "hemisphere")
-        cameras.prop(settings, "radius_auto")
-        row = cameras.row()
+            layout.prop(settings, "seed")
+        layout.prop(settings, "radius_auto")
+        row = layout.row()
         row.enabled = not settings.radius_auto
         row.prop(settings, "radius")
-        image = layout.column(heading="Image")
-        image.prop(settings, "resolution_x")
-        image.prop(settings, "resolution_y")
-        image.prop(settings, "lens")
-        image.prop(settings, "engine")
-        layout.prop(settings, "output_dir")
-        layout.operator("depth_views.render", icon="RENDER_STILL")
+        layout.prop(settings, "center")
+        layout.prop(settings, "hemisphere")
+        layout.prop(settings, "use_elevation_band")
+        column = layout.column(align=True)
+        column.enabled = settings.use_elevation_band
+        column.prop(settings, "elevation_min", text="Elevation Min")
+        column.prop(settings, "elevation_max", text="Max")
+
+
+class DEPTHVIEWS_PT_image(_SidebarPanel, bpy.types.Panel):
+    bl_label = "Image and Lens"
+    bl_idname = "DEPTHVIEWS_PT_image"
+    bl_parent_id = "DEPTHVIEWS_PT_main"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        settings = context.scene.depth_views
+        layout = self.layout
+        layout.use_property_split = True
+        column = layout.column(align=True)
+        column.prop(settings, "resolution_x", text="Resolution X")
+        column.prop(settings, "resolution_y", text="Y")
+        layout.prop(settings, "lens_unit")
+        layout.prop(settings, "fov" if settings.lens_unit == "FOV" else "lens")
+        layout.prop(settings, "clip_auto")
+        column = layout.column(align=True)
+        column.enabled = not settings.clip_auto
+        column.prop(settings, "clip_start")
+        column.prop(settings, "clip_end", text="End")
+        layout.prop(settings, "engine")
+
+
+class DEPTHVIEWS_PT_output(_SidebarPanel, bpy.types.Panel):
+    bl_label = "Output"
+    bl_idname = "DEPTHVIEWS_PT_output"
+    bl_parent_id = "DEPTHVIEWS_PT_main"
+
+    def draw(self, context):
+        settings = context.scene.depth_views
+        layout = self.layout
+        layout.use_property_split = True
+        layout.prop(settings, "output_dir", text="Folder")
+        layout.prop(settings, "exr_compression")
+
+
+class DEPTHVIEWS_PT_compositor(_SidebarPanel, bpy.types.Panel):
+    bl_label = "F12 Depth Output"
+    bl_idname = "DEPTHVIEWS_PT_compositor"
+    bl_parent_id = "DEPTHVIEWS_PT_main"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        layout = self.layout
+        layout.label(text="Ordinary renders also write depth EXRs")
         row = layout.row(align=True)
         row.operator("depth_views.setup_depth_output")
         row.operator("depth_views.remove_depth_output", text="", icon="X")
-        if settings.last_output:
-            layout.label(text=f"Last: {settings.last_output}", icon="INFO")
 
 
-CLASSES = (DEPTHVIEWS_PT_main,)
+CLASSES = (DEPTHVIEWS_PT_main, DEPTHVIEWS_PT_target, DEPTHVIEWS_PT_cameras, DEPTHVIEWS_PT_image,
+           DEPTHVIEWS_PT_output, DEPTHVIEWS_PT_compositor)

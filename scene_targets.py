@@ -1,0 +1,145 @@
+"""The add-on's view of the open scene: which objects to render, the job that renders them, and
+preview cameras that show the sampled sphere before rendering.  Needs bpy; no UI code.
+"""
+
+from __future__ import annotations
+
+import os
+
+import bpy
+import numpy as np
+from mathutils import Matrix
+
+from .errors import DepthViewsError
+from .options import RenderOptions
+from .pipeline import RenderJob, ViewPlan, plan_views, root_objects
+from .scene_import import LoadedInput, render_geometry_objects
+
+PREVIEW_COLLECTION_NAME = "Depth Views Cameras"
+PREVIEW_TAG = "depth_views_preview"
+
+
+def target_objects(scene, settings, selected_objects) -> list:
+    """The geometry objects the settings' Target names, in a stable order.
+
+    Raises :class:`DepthViewsError` saying what to select when there is nothing to render.
+    """
+    visible = set(render_geometry_objects(scene))
+    if settings.target == "SELECTED":
+        objects = [obj for obj in selected_objects if obj in visible]
+        what = "no selected mesh objects: select the objects to render, or set Target to Whole Scene"
+    elif settings.target == "COLLECTION":
+        if settings.collection is None:
+            raise DepthViewsError("Target is Collection but no collection is chosen")
+        objects = [obj for obj in settings.collection.all_objects if obj in visible]
+        what = f"collection {settings.collection.name!r} has no visible mesh objects"
+    else:
+        objects = [obj for obj in scene.objects if obj in visible]
+        what = f"scene {scene.name!r} has no visible mesh objects"
+    if not objects:
+        raise DepthViewsError(what)
+    return sorted(objects, key=lambda obj: obj.name)
+
+
+def scene_input(scene, objects) -> LoadedInput:
+    """The open scene as an input: named after the .blend file (or the scene), in Blender units."""
+    name = bpy.data.filepath or f"{scene.name}.blend"
+    units = scene.unit_settings
+    unit_text = ("Blender units" if units.system == "NONE"
+                 else f"Blender {units.system.lower()} units, unit scale {units.scale_length:g}")
+    return LoadedInput(name, scene, list(objects), units=unit_text)
+
+
+def output_folder(settings) -> str:
+    """The settings' output folder as an absolute path (``//`` is the .blend file's folder)."""
+    if not settings.output_dir.strip():
+        raise DepthViewsError("Output Folder is empty: choose a folder in the Output section")
+    return os.path.abspath(bpy.path.abspath(settings.output_dir))
+
+
+def scene_job(scene, settings, selected_objects) -> RenderJob:
+    """A :class:`RenderJob` (not yet entered) for the panel's settings on ``scene``.
+
+    Only the target objects are rendered; objects moved by Normalise are put back afterwards.
+    """
+    objects = target_objects(scene, settings, selected_objects)
+    options = settings.render_options(scene)
+    options.validate()
+    return RenderJob(scene_input(scene, objects), output_folder(settings), options,
+                     restore_objects=True, only_objects=objects)
+
+
+def plan_scene_views(scene, objects, options: RenderOptions) -> ViewPlan:
+    """Plan the views of ``objects`` as a render would, leaving every object where it was.
+
+    With ``options.normalize`` the plan's poses are in the normalised frame; the returned plan's
+    views are still the render's, and ``plan.object_to_world`` says how to map them back.
+    """
+    saved = [(obj, obj.matrix_world.copy()) for obj in root_objects(objects)]
+    try:
+        return plan_views(scene_input(scene, objects), options)
+    finally:
+        for obj, matrix in saved:
+            obj.matrix_world = matrix
+
+
+def _preview_collection(scene, create: bool):
+    collection = bpy.data.collections.get(PREVIEW_COLLECTION_NAME)
+    if collection is None and create:
+        collection = bpy.data.collections.new(PREVIEW_COLLECTION_NAME)
+        collection[PREVIEW_TAG] = True
+    if collection is not None and create and collection.name not in scene.collection.children:
+        scene.collection.children.link(collection)
+    return collection
+
+
+def clear_preview_cameras(scene, *, keep_collection: bool = False) -> int:
+    """Remove the preview cameras (and their collection, unless ``keep_collection``); return how many
+    cameras were removed.  Objects the user put into the collection stay, and so does it then."""
+    collection = _preview_collection(scene, create=False)
+    if collection is None:
+        return 0
+    removed = 0
+    for obj in list(collection.objects):
+        if obj.get(PREVIEW_TAG):
+            data = obj.data
+            bpy.data.objects.remove(obj)
+            if data is not None and data.users == 0:
+                bpy.data.cameras.remove(data)
+            removed += 1
+    if not keep_collection and not collection.objects and not collection.children:
+        bpy.data.collections.remove(collection)
+    return removed
+
+
+def add_preview_cameras(scene, settings, selected_objects) -> list:
+    """Replace the preview set with one camera object per planned view; return the new objects.
+
+    The cameras sit where the render's cameras will be relative to the objects (with Normalise on,
+    the normalised poses are mapped back through ``object_to_world``), in the collection
+    "Depth Views Cameras", and render nothing themselves (hidden from render).
+    """
+    objects = target_objects(scene, settings, selected_objects)
+    options = settings.render_options(scene)
+    plan = plan_scene_views(scene, objects, options)
+    clear_preview_cameras(scene, keep_collection=True)
+    collection = _preview_collection(scene, create=True)
+    world_from_render = (np.linalg.inv(plan.object_to_world) if plan.object_to_world is not None
+                         else np.eye(4))
+    intrinsics = plan.intrinsics
+    width = len(str(max(len(plan.views) - 1, 0)))
+    created = []
+    for view in plan.views:
+        data = bpy.data.cameras.new(f"DV View {view.index:0{width}d}")
+        data.sensor_fit = "AUTO"
+        data.sensor_width = intrinsics.sensor_mm
+        data.lens = intrinsics.lens_mm
+        data.clip_start, data.clip_end = plan.clip_start, plan.clip_end
+        obj = bpy.data.objects.new(data.name, data)
+        obj[PREVIEW_TAG] = True
+        obj.matrix_world = Matrix((world_from_render @ view.camera_to_world).tolist())
+        obj.hide_render = True
+        collection.objects.link(obj)
+        created.append(obj)
+    return created
+
