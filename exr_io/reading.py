@@ -11,10 +11,11 @@ from fnmatch import fnmatchcase
 from typing import Mapping
 
 import numpy as np
-import OpenEXR
 
 from ..errors import DepthViewsError
+from ._backend import OpenEXR
 from ._common import EXR_MAGIC, MAX_SAMPLES, as_matrix, check_image_size
+from .plain_exr import read_plain_exr
 
 BACKGROUND_THRESHOLD = 1e9
 """Depth values >= this (in scene units, normally metres) are background and become +inf.
@@ -162,6 +163,8 @@ def _find_depth_channel(path: str, exr_file, channel: str | None):
 def _open_exr(path: str, *, header_only: bool = False):
     """The OpenEXR.File at ``path`` with all its parts read; DepthViewsError on any problem."""
     _check_magic(path)
+    if OpenEXR is None:
+        return read_plain_exr(path, header_only=header_only)
     try:
         headers = OpenEXR.File(path, separate_channels=True, header_only=True)
         part_headers = [part.header for part in headers.parts]
@@ -276,12 +279,12 @@ def _plain(value):
     if isinstance(value, np.ndarray):
         return value.copy()
     if isinstance(value, (tuple, list)):
-        if value and all(isinstance(item, OpenEXR.Channel) for item in value):
+        if value and OpenEXR is not None and all(isinstance(item, OpenEXR.Channel) for item in value):
             return [item.name for item in value]
         return type(value)(_plain(item) for item in value)
     if hasattr(type(value), "__members__") and hasattr(value, "name"):
         return str(value.name)
-    if isinstance(value, OpenEXR.TileDescription):
+    if OpenEXR is not None and isinstance(value, OpenEXR.TileDescription):
         return {
             "x_size": value.xSize,
             "y_size": value.ySize,

@@ -5,10 +5,11 @@ import os
 import uuid
 
 import numpy as np
-import OpenEXR
 
 from ..errors import DepthViewsError
+from ._backend import OpenEXR
 from ._common import as_matrix, check_image_size
+from .plain_exr import write_plain_exr
 from .camera_attributes import (
     OPENCV_TO_BLENDER_CAMERA,
     openexr_world_to_camera,
@@ -16,13 +17,14 @@ from .camera_attributes import (
 )
 
 COMPRESSIONS = {
-    "none": OpenEXR.NO_COMPRESSION,
-    "zip": OpenEXR.ZIP_COMPRESSION,
-    "zips": OpenEXR.ZIPS_COMPRESSION,
-    "piz": OpenEXR.PIZ_COMPRESSION,
-    "rle": OpenEXR.RLE_COMPRESSION,
+    "none": "NO_COMPRESSION",
+    "zip": "ZIP_COMPRESSION",
+    "zips": "ZIPS_COMPRESSION",
+    "piz": "PIZ_COMPRESSION",
+    "rle": "RLE_COMPRESSION",
 }
-"""Lossless compressions ``write_depth`` accepts, by name."""
+"""Lossless compressions ``write_depth`` accepts: our name -> OpenEXR's name.  Where the OpenEXR
+package cannot be used (inside Blender < 4.2) files are written uncompressed whatever is asked."""
 
 LOSSY_COMPRESSIONS = ("pxr24", "b44", "b44a", "dwaa", "dwab")
 
@@ -61,7 +63,7 @@ def write_depth(
     path = os.fspath(path)
     depth_float32 = _as_depth_float32(path, depth)
     height, width = depth_float32.shape
-    header = {"compression": _compression(path, compression), "type": OpenEXR.scanlineimage}
+    header = {"compression": _compression(path, compression)}
 
     camera = {}
     if K is not None:
@@ -83,7 +85,7 @@ def write_depth(
         path, {"depth_kind": "planar", **(metadata or {}), **camera}
     )
 
-    _write_atomically(path, OpenEXR.File(header, {"Z": depth_float32}))
+    _write_atomically(path, _exr_file(header, {"Z": depth_float32}))
 
 
 def _as_depth_float32(path: str, depth) -> np.ndarray:
@@ -144,6 +146,26 @@ def _metadata_json(path: str, metadata: dict) -> str:
         return json.dumps(metadata, default=to_json, allow_nan=False, sort_keys=True)
     except (TypeError, ValueError) as error:
         raise DepthViewsError(f"{path}: metadata cannot be stored as JSON ({error})") from None
+
+
+class _PlainExrWriter:
+    """``OpenEXR.File(header, channels).write(path)`` for the plain fallback (uncompressed)."""
+
+    def __init__(self, header: dict, channels: dict):
+        self.attributes = {k: v for k, v in header.items() if k != "compression"}
+        self.channels = channels
+
+    def write(self, path: str) -> None:
+        write_plain_exr(path, self.channels, self.attributes)
+
+
+def _exr_file(header: dict, channels: dict):
+    """An object whose ``write(path)`` writes the EXR, with the OpenEXR package or the fallback."""
+    if OpenEXR is None:
+        return _PlainExrWriter(header, channels)
+    header = {**header, "compression": getattr(OpenEXR, header["compression"]),
+              "type": OpenEXR.scanlineimage}
+    return OpenEXR.File(header, channels)
 
 
 def _write_atomically(path: str, exr_file) -> None:

@@ -1,0 +1,82 @@
+"""Packaging: the manifest is complete, the extension zip builds, validates with Blender's own tool
+and installs into the bpy module's user extensions; the legacy zip has the Blender 3.x layout."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+import tomllib
+import zipfile
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PLATFORM_TAGS = {"linux-x64": "manylinux", "macos-arm64": "macosx_11_0_arm64", "macos-x64": "_x86_64.whl",
+                 "windows-x64": "win_amd64"}
+
+
+def _manifest() -> dict:
+    with open(os.path.join(ROOT, "blender_manifest.toml"), "rb") as stream:
+        return tomllib.load(stream)
+
+
+def test_manifest_is_filled_in():
+    manifest = _manifest()
+    for key in ("id", "version", "name", "tagline", "maintainer", "type", "license", "blender_version_min"):
+        assert manifest.get(key), f"blender_manifest.toml has no {key}"
+    assert manifest["id"] == "depth_views" and manifest["type"] == "add-on"
+    assert re.fullmatch(r".+ <[^>]+@[^>]+>", manifest["maintainer"])
+    assert list(manifest["permissions"]) == ["files"] and len(manifest["permissions"]["files"]) > 10
+    wheels = [os.path.basename(w) for w in manifest["wheels"]]
+    for package in ("openexr", "pillow"):
+        ours = [w for w in wheels if w.startswith(package + "-")]
+        for platform in manifest["platforms"]:
+            tag = PLATFORM_TAGS[platform]
+            found = [w for w in ours if tag in w and (platform != "macos-x64" or "macosx" in w)]
+            assert len(found) == 1, f"{package}: one wheel for {platform} expected, found {found}"
+        assert all("cp311-cp311" in w for w in ours)  # Blender 4.2 .. 5.0 run Python 3.11
+    assert "numpy" not in " ".join(wheels)  # Blender ships numpy
+
+
+def test_legacy_bl_info_is_present_for_blender_3():
+    source = open(os.path.join(ROOT, "__init__.py"), encoding="utf-8").read()
+    assert "bl_info" in source and '"blender": (3, 4, 0)' in source
+
+
+@pytest.mark.skipif(importlib.util.find_spec("bpy") is None, reason="blender_ext.py ships inside the bpy module")
+def test_extension_zip_builds_validates_and_installs_into_user_extensions(tmp_path):
+    built = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "build_extension.py"), "--out", str(tmp_path)],
+                           capture_output=True, text=True, timeout=600)
+    assert built.returncode == 0, built.stderr
+    extension = tmp_path / f"depth_views-{_manifest()['version']}.zip"
+    legacy = tmp_path / f"depth_views-{_manifest()['version']}-legacy.zip"
+    with zipfile.ZipFile(extension) as archive:
+        names = set(archive.namelist())
+    assert {"blender_manifest.toml", "__init__.py", "operators/__init__.py", "exr_io/plain_exr.py"} <= names
+    assert not any(n.startswith(("tests/", "tools/", ".git")) or "__pycache__" in n for n in names)
+    assert {os.path.basename(w) for w in _manifest()["wheels"]} == {n[7:] for n in names if n.startswith("wheels/")}
+    with zipfile.ZipFile(legacy) as archive:
+        legacy_names = set(archive.namelist())
+    assert "depth_views/__init__.py" in legacy_names and all(n.startswith("depth_views/") for n in legacy_names)
+    assert not any("/wheels/" in n for n in legacy_names)
+
+    script = f"""
+import os, sys, bpy
+result = bpy.ops.extensions.package_install_files(filepath={str(extension)!r}, repo="user_default",
+                                                   enable_on_install=True)
+assert result == {{"FINISHED"}}, result
+assert "bl_ext.user_default.depth_views" in sys.modules
+assert hasattr(bpy.ops.depth_views, "render") and hasattr(bpy.types.Scene, "depth_views")
+site = os.path.join(os.environ["BLENDER_USER_RESOURCES"], "extensions", ".local", "lib",
+                    "python3.11", "site-packages")
+installed = os.listdir(site)
+assert any(n.startswith("OpenEXR") for n in installed) and "PIL" in installed, installed
+print("INSTALLED OK")
+"""
+    environment = {**os.environ, "BLENDER_USER_RESOURCES": str(tmp_path / "user")}
+    installed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                               env=environment, cwd=tmp_path)
+    assert "INSTALLED OK" in installed.stdout, installed.stdout[-3000:] + installed.stderr[-3000:]
