@@ -77,7 +77,7 @@ class DEPTHVIEWS_OT_render(bpy.types.Operator):
             self.report({"WARNING"}, f"{STATUS_PREFIX}: cancelled after {done} of {total} views; "
                                      f"the finished views are in {folder}")
             return {"CANCELLED"}
-        if event.type != "TIMER" or event.timer is not self._timer:
+        if event.type != "TIMER":
             return {"PASS_THROUGH"}
         try:
             done = self._job.step()

@@ -62,6 +62,8 @@ def test_extension_zip_builds_validates_and_installs_into_user_extensions(tmp_pa
         legacy_names = set(archive.namelist())
     assert "depth_views/__init__.py" in legacy_names and all(n.startswith("depth_views/") for n in legacy_names)
     assert not any("/wheels/" in n for n in legacy_names)
+    # our reading of the manifest's exclude patterns agrees with Blender's build tool
+    assert {n.removeprefix("depth_views/") for n in legacy_names} == {n for n in names if not n.startswith("wheels/")}
 
     script = f"""
 import os, sys, bpy

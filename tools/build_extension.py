@@ -8,8 +8,9 @@ validate the extension with Blender's own tool.
 2. Runs ``blender_ext.py build`` (shipped inside the ``bpy`` wheel, or a Blender install:
    ``<version>/scripts/addons_core/bl_pkg/cli/blender_ext.py``) and then ``blender_ext.py validate``
    on the zip it made.
-3. Writes ``depth_views-<version>-legacy.zip``: the same files under a ``depth_views/`` folder, the
-   layout Blender 3.x's "Install Add-on" expects.
+3. Writes ``depth_views-<version>-legacy.zip``: the same files (no wheels) under a ``depth_views/``
+   folder, the layout Blender 3.x's "Install Add-on" expects.  ``--legacy-only`` makes just this one
+   (no bpy module needed).
 
 Prints the two zip paths; exits non-zero, naming the step, when anything fails.
 """
@@ -17,6 +18,7 @@ Prints the two zip paths; exits non-zero, naming the step, when anything fails.
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import glob
 import os
 import re
@@ -80,31 +82,61 @@ def run_blender_ext(blender_ext: str, *arguments: str) -> str:
     return result.stdout
 
 
-def legacy_zip(extension_zip: str, output: str, package: str) -> str:
-    """Copy ``extension_zip``'s files under ``package/`` (Blender 3.x add-on zip layout).
+def _excluded(relative: str, is_dir: bool, patterns: list[str]) -> bool:
+    """``paths_exclude_pattern`` semantics: ``/x`` is rooted, ``x/`` matches folders only, globs allowed."""
+    parts = relative.split("/")
+    for pattern in patterns:
+        folder_only = pattern.endswith("/")
+        body = pattern.strip("/")
+        if pattern.startswith("/"):
+            if fnmatch.fnmatchcase(relative, body) and (is_dir or not folder_only):
+                return True
+        elif any(fnmatch.fnmatchcase(part, body) for part in (parts[:-1] if not is_dir else parts)) or (
+                fnmatch.fnmatchcase(parts[-1], body) and (is_dir or not folder_only)):
+            return True
+    return False
 
-    The wheels are left out: Blender 3.x does not install them, and its own OpenEXR library clashes
-    with the wheel's anyway (the add-on uses its plain EXR fallback there, see exr_io/_backend.py).
+
+def package_files(manifest: dict, root: str = ROOT) -> list[str]:
+    """The source files that go into the add-on (relative paths), by the manifest's exclude patterns."""
+    patterns = manifest.get("build", {}).get("paths_exclude_pattern", [])
+    files = []
+    for folder, subfolders, names in os.walk(root):
+        relative_folder = os.path.relpath(folder, root).replace(os.sep, "/")
+        prefix = "" if relative_folder == "." else relative_folder + "/"
+        subfolders[:] = sorted(d for d in subfolders if not _excluded(prefix + d, True, patterns))
+        files += [prefix + n for n in sorted(names) if not _excluded(prefix + n, False, patterns)]
+    return [f for f in files if not f.startswith("wheels/")]
+
+
+def legacy_zip(output: str, manifest: dict, root: str = ROOT) -> str:
+    """The add-on's files under ``<id>/`` (the layout Blender 3.x's "Install Add-on" expects).
+
+    No wheels: Blender 3.x does not install them, and its own OpenEXR library clashes with the
+    wheel's anyway (the add-on uses its plain EXR fallback there, see exr_io/_backend.py).
     """
-    with zipfile.ZipFile(extension_zip) as source, zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            if not info.is_dir() and not info.filename.startswith("wheels/"):
-                target.writestr(f"{package}/{info.filename}", source.read(info))
+    with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as target:
+        for relative in package_files(manifest, root):
+            target.write(os.path.join(root, relative), f"{manifest['id']}/{relative}")
     return output
 
 
-def build(out_dir: str, blender_ext: str | None = None, skip_wheels: bool = False) -> tuple[str, str]:
+def build(out_dir: str, blender_ext: str | None = None, skip_wheels: bool = False,
+          legacy_only: bool = False) -> tuple[str | None, str]:
     manifest = read_manifest()
+    os.makedirs(out_dir, exist_ok=True)
+    legacy = os.path.join(os.path.abspath(out_dir), f"{manifest['id']}-{manifest['version']}-legacy.zip")
+    legacy_zip(legacy, manifest)
+    if legacy_only:
+        return None, legacy
     if not skip_wheels:
         download_wheels(manifest)
     blender_ext = blender_ext or find_blender_ext()
-    os.makedirs(out_dir, exist_ok=True)
     extension = os.path.join(os.path.abspath(out_dir), f"{manifest['id']}-{manifest['version']}.zip")
     if os.path.exists(extension):
         os.remove(extension)
     run_blender_ext(blender_ext, "build", "--source-dir", ROOT, "--output-filepath", extension)
     run_blender_ext(blender_ext, "validate", extension)
-    legacy = legacy_zip(extension, extension.replace(".zip", "-legacy.zip"), manifest["id"])
     return extension, legacy
 
 
@@ -113,13 +145,17 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=os.path.join(ROOT, "dist"), help="output folder (default dist/)")
     parser.add_argument("--blender-ext", help="path of blender_ext.py (default: the one in the bpy module)")
     parser.add_argument("--skip-wheels", action="store_true", help="do not download the manifest's wheels")
+    parser.add_argument("--legacy-only", action="store_true",
+                        help="only the Blender 3.x add-on zip (needs no bpy module and no download)")
     args = parser.parse_args(argv)
     try:
-        extension, legacy = build(args.out, args.blender_ext, args.skip_wheels)
+        extension, legacy = build(args.out, args.blender_ext, args.skip_wheels, args.legacy_only)
     except BuildError as error:
         print(f"build_extension: {error}", file=sys.stderr)
         return 1
-    print(f"extension: {extension}\nlegacy add-on (Blender 3.x): {legacy}")
+    if extension:
+        print(f"extension: {extension}")
+    print(f"legacy add-on (Blender 3.x): {legacy}")
     return 0
 
 
