@@ -16,14 +16,23 @@ def linear_to_srgb(linear) -> np.ndarray:
     return np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1.0 / 2.4) - 0.055)
 
 
-def srgb8(linear_rgba) -> np.ndarray:
-    """uint8 (H, W, C): colour channels through the sRGB curve, alpha (4th channel) kept linear."""
+def srgb8(linear_rgba, *, premultiplied: bool = True) -> np.ndarray:
+    """uint8 (H, W, C): colour through the sRGB curve; alpha (4th channel) kept linear and straight.
+
+    With ``premultiplied`` (Blender's and EXR's convention) colour is divided by alpha first, so
+    the PNG holds straight alpha as PNG viewers expect.
+    """
     linear_rgba = np.asarray(linear_rgba, dtype=np.float64)
     if linear_rgba.ndim != 3 or linear_rgba.shape[2] not in (3, 4):
         raise DepthViewsError(f"colour image must be (H, W, 3 or 4), got shape {linear_rgba.shape}")
-    out = linear_to_srgb(linear_rgba)
     if linear_rgba.shape[2] == 4:
-        out[..., 3] = np.clip(np.nan_to_num(linear_rgba[..., 3]), 0.0, 1.0)
+        alpha = np.clip(np.nan_to_num(linear_rgba[..., 3]), 0.0, 1.0)
+        colour = linear_rgba[..., :3]
+        if premultiplied:
+            colour = np.where(alpha[..., None] > 0, colour / np.maximum(alpha, 1e-12)[..., None], 0.0)
+        out = np.concatenate([linear_to_srgb(colour), alpha[..., None]], axis=-1)
+    else:
+        out = linear_to_srgb(linear_rgba)
     return np.rint(out * 255.0).astype(np.uint8)
 
 

@@ -96,18 +96,20 @@ def contact_sheet(tiles, labels, *, columns: int | None = None, max_tile_side: i
     shrink = min(1.0, max_tile_side / max(height, width))
     tile_w, tile_h = max(1, round(width * shrink)), max(1, round(height * shrink))
     font = ImageFont.load_default()
-    label_h = 14
+    boxes = [font.getbbox(str(label)) for label in labels]
+    label_h = max(box[3] for box in boxes) + 3
+    cell_w = max(tile_w, max(box[2] for box in boxes) + 4)
     gap = 4
-    sheet = Image.new("RGB", (columns * (tile_w + gap) + gap, rows * (tile_h + label_h + gap) + gap),
+    sheet = Image.new("RGB", (columns * (cell_w + gap) + gap, rows * (tile_h + label_h + gap) + gap),
                       tuple(background))
     draw = ImageDraw.Draw(sheet)
     for number, (tile, label) in enumerate(zip(tiles, labels)):
         image = Image.fromarray(np.asarray(tile, dtype=np.uint8), "RGB")
         if image.size != (tile_w, tile_h):
             image = image.resize((tile_w, tile_h), Image.Resampling.NEAREST)
-        x = gap + (number % columns) * (tile_w + gap)
+        x = gap + (number % columns) * (cell_w + gap)
         y = gap + (number // columns) * (tile_h + label_h + gap)
-        sheet.paste(image, (x, y))
+        sheet.paste(image, (x + (cell_w - tile_w) // 2, y))
         draw.text((x + 2, y + tile_h + 1), str(label), fill=tuple(text_color), font=font)
     return sheet
 
