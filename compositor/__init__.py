@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import bpy
 
+from ..errors import DepthViewsError
 from .compat import (LOSSLESS_EXR_CODECS, ensure_file_output_input, existing_compositor_tree,
                      ensure_tree_image_output_socket, image_output_node_type, new_compositor_tree,
                      object_index_socket_name, set_exr_float32, set_file_output_directory,
@@ -138,6 +139,9 @@ def build_pass_output(scene, directory: str, pass_name: str, *, view_layer=None,
                               (400, -300 - 200 * list(PASS_SOCKETS).index(pass_name)))
     set_exr_float32(file_output.format, codec, color_mode)
     set_file_output_directory(file_output, directory)
+    if socket_name not in render_layers.outputs:
+        raise DepthViewsError(f"the {pass_name} pass ({socket_name}) is not available with render engine "
+                              f"{scene.render.engine}; use Cycles")
     _link(tree, render_layers.outputs[socket_name],
           ensure_file_output_input(file_output, pass_name.capitalize(), socket_type))
     return file_output
