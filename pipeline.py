@@ -19,7 +19,7 @@ from .camera_files import CAMERAS_FILE, TRANSFORMS_FILE, cameras_document, trans
 from .cameras import Intrinsics, View, auto_radius, bounding_sphere, camera_inside_box, sample_views
 from .errors import DepthViewsError
 from .options import RenderOptions, clip_range, normalization_matrix
-from .outputs.writer import OutputWriter, planned_view_files, view_file_name
+from .outputs.writer import OutputWriter, planned_view_files, view_file_name  # noqa: F401 (re-export)
 from .render import DepthRenderer
 from .scene_import import LoadedInput, checked_geometry, load_input, transform_root_objects
 

@@ -263,3 +263,17 @@ def test_output_writer_writes_every_chosen_format_and_load_views_reads_them(tmp_
     assert len(fused["points"]) == 3 * 20 * 32 and "colors" in fused and "normals" in fused
     assert np.allclose(fused["points"][:640], backproject(rendered[0]["depth"], intrinsics.K,
                                                           views[0].world_to_camera), atol=1e-5)
+
+
+def test_transforms_json_points_at_png16_depth_when_there_is_no_exr():
+    from depth_views.camera_files import transforms_document
+
+    options = RenderOptions(formats=("png16",), resolution=(8, 6))
+    options.validate()
+    views = sample_views(sampling="fibonacci", n_views=2, center=(0, 0, 0), radius=3.0)
+    files = [planned_view_files(v.index, 2, options) for v in views]
+    document = transforms_document(options.intrinsics(), views, files, png16_scale=2e-4)
+    assert document["depth_unit_scale_factor"] == 2e-4
+    assert document["frames"][1]["depth_file_path"] == "depth_png16/0001.png"
+    exr = transforms_document(options.intrinsics(), views, [{"depth": "depth/0000.exr"}] * 2)
+    assert exr["depth_unit_scale_factor"] == 1.0 and exr["frames"][0]["file_path"] == "depth/0000.exr"
