@@ -294,16 +294,16 @@ class DepthRenderer:
         enable_world_nodes(world)
         self._made.append(world)
         background = next(n for n in world.node_tree.nodes if n.bl_idname == "ShaderNodeBackground")
-        background.inputs["Color"].default_value = (0.6, 0.6, 0.6, 1.0)
-        background.inputs["Strength"].default_value = 0.6
+        background.inputs["Color"].default_value = (0.5, 0.5, 0.5, 1.0)
+        background.inputs["Strength"].default_value = 0.4
         light_data = bpy.data.lights.new(LIGHT_NAME, "SUN")
-        light_data.energy = 2.5
+        light_data.energy = 1.2
         light = bpy.data.objects.new(LIGHT_NAME, light_data)
         scene.collection.objects.link(light)
         light.parent = self.camera
         # The sun comes from the camera's upper left, so faces facing the camera differ in shade.
         light.matrix_parent_inverse = Matrix.Identity(4)
-        light.rotation_euler = (np.radians(-20.0), np.radians(25.0), 0.0)
+        light.rotation_euler = (np.radians(-30.0), np.radians(35.0), 0.0)
         self._made += [light, light_data]
         return world
 
