@@ -71,21 +71,33 @@ def cameras_document(intrinsics: Intrinsics, views: list[View], files: list[dict
     return document
 
 
-def transforms_document(intrinsics: Intrinsics, views: list[View], files: list[dict]) -> dict:
-    """nerfstudio ``transforms.json`` for the same views (depth in scene units, scale factor 1)."""
+def transforms_document(intrinsics: Intrinsics, views: list[View], files: list[dict], *,
+                        png16_scale: float = 1e-4) -> dict:
+    """nerfstudio ``transforms.json`` for the same views.
+
+    Depth is the float EXR (``depth_unit_scale_factor`` 1) or, when only png16 depth was written,
+    the 16-bit PNG (``depth_unit_scale_factor`` = ``png16_scale``).  ``file_path`` is the colour
+    image when there is one.
+    """
     K = intrinsics.K
     frames = []
+    scale = 1.0
     for view, view_files in zip(views, files):
-        image = view_files.get("rgb", view_files["depth"])
-        frames.append({"file_path": image, "depth_file_path": view_files["depth"],
-                       "transform_matrix": view.camera_to_world.tolist()})
+        depth = view_files.get("depth")
+        if depth is None and "depth_png16" in view_files:
+            depth, scale = view_files["depth_png16"], png16_scale
+        image = view_files.get("rgb", depth or next(iter(view_files.values()), ""))
+        frame = {"file_path": image, "transform_matrix": view.camera_to_world.tolist()}
+        if depth is not None:
+            frame["depth_file_path"] = depth
+        frames.append(frame)
     return {
         "camera_model": "OPENCV",
         "fl_x": float(K[0, 0]), "fl_y": float(K[1, 1]),
         "cx": float(K[0, 2]) + 0.5, "cy": float(K[1, 2]) + 0.5,
         "w": intrinsics.width, "h": intrinsics.height,
         "k1": 0.0, "k2": 0.0, "p1": 0.0, "p2": 0.0,
-        "depth_unit_scale_factor": 1.0,
+        "depth_unit_scale_factor": scale,
         "frames": frames,
     }
 

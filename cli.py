@@ -15,7 +15,8 @@ import time
 
 from .cameras import SAMPLINGS
 from .errors import DepthViewsError
-from .options import EXR_COMPRESSIONS, RenderOptions, output_folder_names
+from .options import (EXR_COMPRESSIONS, FORMATS, PASSES, PREVIEW_COLORMAPS, PREVIEW_RANGES, RGB_ENGINES,
+                      RenderOptions, output_folder_names)
 
 PROG = "depth-views"
 
@@ -27,6 +28,24 @@ def _radius(text: str):
         return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a distance or 'auto', got {text!r}") from None
+
+
+def _choices(allowed):
+    """argparse type for a comma-separated list of names from ``allowed`` (``depth,normal``)."""
+    def parse(text: str) -> list[str]:
+        names = [name.strip().replace("-", "_") for name in text.split(",") if name.strip()]
+        unknown = [name for name in names if name not in allowed]
+        if unknown:
+            raise argparse.ArgumentTypeError(f"{','.join(unknown)}: choose from {', '.join(allowed)}")
+        return names
+    return parse
+
+
+def _flatten(groups) -> tuple[str, ...]:
+    names: list[str] = []
+    for group in groups or []:
+        names += [name for name in group if name not in names]
+    return tuple(names)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,6 +93,36 @@ def build_parser() -> argparse.ArgumentParser:
     misc.add_argument("--device", choices=("cpu", "gpu"), default="cpu", help="Cycles device (default cpu)")
     misc.add_argument("--exr-compression", choices=EXR_COMPRESSIONS, default="zip",
                       help="lossless EXR codec of the written depth files (default zip)")
+    outs = render.add_argument_group("passes and formats")
+    outs.add_argument("--passes", type=_choices(PASSES), nargs="+", metavar="PASS",
+                      help=f"what to render per view, comma- or space-separated: {', '.join(PASSES)} "
+                           "(default depth; depth is always rendered)")
+    outs.add_argument("--formats", type=_choices(FORMATS), nargs="+", metavar="FORMAT",
+                      help=f"how to store it: {', '.join(FORMATS)} (default exr)")
+    outs.add_argument("--png16-scale", type=float, default=RenderOptions.png16_scale, metavar="UNITS",
+                      help="scene units per count of png16 depth (default 1e-4: 0.0001..6.5535 units)")
+    outs.add_argument("--preview-range", choices=PREVIEW_RANGES, default=RenderOptions.preview_range,
+                      help="preview colours span each view's min..max (view), the object's bounding "
+                           "sphere seen from the camera (object, default; one scale for all views) or "
+                           "--preview-near..--preview-far (fixed)")
+    outs.add_argument("--preview-near", type=float, help="near end of --preview-range fixed (scene units)")
+    outs.add_argument("--preview-far", type=float, help="far end of --preview-range fixed (scene units)")
+    outs.add_argument("--preview-colormap", choices=PREVIEW_COLORMAPS, default=RenderOptions.preview_colormap,
+                      help="preview colour map (default turbo)")
+    outs.add_argument("--preview-invert", action="store_true",
+                      help="far = top of the colour map (default: near = top: bright/warm)")
+    outs.add_argument("--rgb-engine", choices=RGB_ENGINES, default=RenderOptions.rgb_engine,
+                      help="engine of the rgb pass (default cycles)")
+    outs.add_argument("--rgb-samples", type=int, default=RenderOptions.rgb_samples,
+                      help="samples per pixel of the rgb pass (default 64)")
+    outs.add_argument("--no-denoise", action="store_true",
+                      help="do not denoise the rgb pass (it is denoised when Blender has OpenImageDenoise)")
+    outs.add_argument("--rgb-exr", action="store_true", help="also write the rgb pass as linear float EXR")
+    outs.add_argument("--keep-transparency", action="store_true",
+                      help="depth/normal/mask see through transparent materials (alpha below "
+                           "--alpha-threshold); default: every surface is opaque")
+    outs.add_argument("--alpha-threshold", type=float, default=RenderOptions.alpha_threshold,
+                      help="with --keep-transparency: the alpha a surface needs to count (default 0.5)")
     misc.add_argument("--quiet", action="store_true", help="print only errors and the summary")
     misc.add_argument("--verbose", action="store_true", help="also show Blender's own log output")
     return parser
@@ -92,7 +141,14 @@ def options_from_args(args: argparse.Namespace) -> RenderOptions:
         center=tuple(args.center) if args.center else None, resolution=tuple(args.resolution),
         lens=args.lens, sensor=args.sensor, fov=args.fov, clip_start=args.clip_start,
         clip_end=args.clip_end, normalize=args.normalize, engine=args.engine, device=args.device,
-        exr_compression=args.exr_compression)
+        exr_compression=args.exr_compression,
+        passes=_flatten(args.passes) or RenderOptions.passes,
+        formats=_flatten(args.formats) or RenderOptions.formats,
+        png16_scale=args.png16_scale, preview_range=args.preview_range, preview_near=args.preview_near,
+        preview_far=args.preview_far, preview_colormap=args.preview_colormap,
+        preview_invert=args.preview_invert, rgb_engine=args.rgb_engine, rgb_samples=args.rgb_samples,
+        rgb_denoise=not args.no_denoise, rgb_exr=args.rgb_exr, opaque_depth=not args.keep_transparency,
+        alpha_threshold=args.alpha_threshold)
 
 
 @contextlib.contextmanager
@@ -144,6 +200,8 @@ def run_render(args: argparse.Namespace) -> int:
             last_line = (str(error).strip().splitlines() or [""])[-1]
             _error(f"{path}: unexpected failure: {type(error).__name__}: {last_line}")
             continue
+        for warning in report.warnings:
+            print(f"{PROG}: warning: {warning}", file=sys.stderr, flush=True)
         if not args.quiet:
             print(f"[{number}/{len(args.inputs)}] {path}: {report.n_views} views -> {report.output_dir} "
                   f"({report.seconds:.1f} s, {report.n_views / report.seconds:.1f} views/s)", flush=True)

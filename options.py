@@ -11,9 +11,17 @@ import numpy as np
 
 from .cameras import Intrinsics, elevation_band
 from .errors import DepthViewsError
+from .outputs.png16 import DEFAULT_PNG16_SCALE
+from .outputs.preview import PREVIEW_RANGES
 
 NORMALIZED_RADIUS = 0.5
 EXR_COMPRESSIONS = ("none", "zip", "zips", "piz", "rle")
+PASSES = ("depth", "distance", "normal", "rgb", "mask")
+"""What a view can produce: planar depth, Euclidean distance, normals, a shaded colour image, object ids."""
+FORMATS = ("exr", "png16", "preview", "npz", "contact_sheet", "ply", "fused_ply")
+"""How the passes are stored: per view (exr, png16, preview, ply) or per input (npz, contact_sheet, fused_ply)."""
+RGB_ENGINES = ("cycles", "workbench", "eevee")
+PREVIEW_COLORMAPS = ("turbo", "viridis")
 
 
 @dataclass
@@ -44,6 +52,22 @@ class RenderOptions:
     engine: str = "cycles"
     device: str = "cpu"
     exr_compression: str = "zip"
+    # What is written (see README "Passes and formats").  Depth is always rendered.
+    passes: tuple[str, ...] = ("depth",)
+    formats: tuple[str, ...] = ("exr",)
+    png16_scale: float = DEFAULT_PNG16_SCALE
+    preview_range: str = "object"
+    preview_near: float | None = None
+    preview_far: float | None = None
+    preview_invert: bool = False
+    preview_colormap: str = "turbo"
+    preview_background: tuple[int, int, int] = (0, 0, 0)
+    rgb_engine: str = "cycles"
+    rgb_samples: int = 64
+    rgb_denoise: bool = True
+    rgb_exr: bool = False
+    opaque_depth: bool = True
+    alpha_threshold: float = 0.5
 
     def intrinsics(self) -> Intrinsics:
         """Camera intrinsics from resolution and lens/sensor, or from ``fov`` when it is set."""
@@ -74,6 +98,7 @@ class RenderOptions:
         if self.exr_compression not in EXR_COMPRESSIONS:
             raise DepthViewsError(
                 f"--exr-compression {self.exr_compression!r}: choose one of {', '.join(EXR_COMPRESSIONS)}")
+        self._validate_outputs()
         if self.views <= 0:
             raise DepthViewsError(f"--views {self.views}: must be at least 1")
         if self.grid is not None and self.sampling != "grid":
@@ -85,6 +110,50 @@ class RenderOptions:
                 raise DepthViewsError(
                     f"--grid {self.grid[0]} {self.grid[1]} makes {self.grid[0] * self.grid[1]} views "
                     f"but --views is {self.views}; leave --views out or make them agree")
+
+
+    def wanted_passes(self) -> tuple[str, ...]:
+        """``passes`` in canonical order, with ``depth`` always first (it is always rendered)."""
+        return tuple(p for p in PASSES if p == "depth" or p in self.passes)
+
+    def _validate_outputs(self) -> None:
+        passes, formats = tuple(self.passes), tuple(self.formats)
+        for name, chosen, allowed in (("--passes", passes, PASSES), ("--formats", formats, FORMATS)):
+            unknown = [item for item in chosen if item not in allowed]
+            if unknown:
+                raise DepthViewsError(f"{name} {','.join(map(str, unknown))}: choose from {', '.join(allowed)}")
+        if not formats:
+            raise DepthViewsError("--formats: choose at least one of " + ", ".join(FORMATS))
+        stored_by = {"depth": ("exr", "png16", "npz", "ply", "fused_ply", "preview", "contact_sheet"),
+                     "distance": ("exr", "png16", "npz"), "normal": ("exr", "npz", "ply", "fused_ply")}
+        for pass_name, homes in stored_by.items():
+            if pass_name in passes and not set(homes) & set(formats):
+                raise DepthViewsError(
+                    f"--passes {pass_name}: none of the chosen formats ({','.join(formats)}) stores it; "
+                    f"add one of {', '.join(homes)} to --formats")
+        if ("normal" in passes or "mask" in passes) and self.engine != "cycles":
+            raise DepthViewsError(f"--passes normal/mask need --engine cycles (got {self.engine})")
+        if not (np.isfinite(self.png16_scale) and self.png16_scale > 0):
+            raise DepthViewsError(f"--png16-scale {self.png16_scale:g}: must be a positive number of units per count")
+        if self.preview_range not in PREVIEW_RANGES:
+            raise DepthViewsError(f"--preview-range {self.preview_range!r}: choose one of {', '.join(PREVIEW_RANGES)}")
+        if self.preview_range == "fixed":
+            near, far = self.preview_near, self.preview_far
+            if near is None or far is None or not (np.isfinite(near) and np.isfinite(far) and 0 <= near < far):
+                raise DepthViewsError(
+                    f"--preview-range fixed needs 0 <= --preview-near < --preview-far (got {near}, {far})")
+        if self.preview_colormap not in PREVIEW_COLORMAPS:
+            raise DepthViewsError(
+                f"--preview-colormap {self.preview_colormap!r}: choose one of {', '.join(PREVIEW_COLORMAPS)}")
+        background = tuple(self.preview_background)
+        if len(background) != 3 or not all(isinstance(c, (int, np.integer)) and 0 <= c <= 255 for c in background):
+            raise DepthViewsError(f"--preview-background {self.preview_background}: must be three integers 0..255")
+        if self.rgb_engine not in RGB_ENGINES:
+            raise DepthViewsError(f"--rgb-engine {self.rgb_engine!r}: choose one of {', '.join(RGB_ENGINES)}")
+        if not (isinstance(self.rgb_samples, (int, np.integer)) and self.rgb_samples >= 1):
+            raise DepthViewsError(f"--rgb-samples {self.rgb_samples}: must be at least 1")
+        if not (0.0 <= self.alpha_threshold <= 1.0):
+            raise DepthViewsError(f"--alpha-threshold {self.alpha_threshold:g}: must be between 0 and 1")
 
 
 def clip_range(camera_distance: float, extent_radius: float) -> tuple[float, float]:

@@ -18,8 +18,8 @@ import numpy as np
 from .camera_files import CAMERAS_FILE, TRANSFORMS_FILE, cameras_document, transforms_document, write_json_atomic
 from .cameras import Intrinsics, View, auto_radius, bounding_sphere, camera_inside_box, sample_views
 from .errors import DepthViewsError
-from .exr_io import write_depth
 from .options import RenderOptions, clip_range, normalization_matrix
+from .outputs.writer import OutputWriter, planned_view_files, view_file_name  # noqa: F401 (re-export)
 from .render import DepthRenderer
 from .scene_import import LoadedInput, checked_geometry, load_input, transform_root_objects
 
@@ -32,6 +32,7 @@ class InputReport:
     output_dir: str
     n_views: int
     seconds: float
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -53,19 +54,16 @@ class ViewPlan:
     extra: dict = field(default_factory=dict)
 
 
-def prepare_output_folder(folder: str) -> None:
-    """Create ``folder`` (and ``depth/`` in it), or raise :class:`DepthViewsError` naming it."""
+def prepare_output_folder(folder: str, subfolders=("depth",)) -> None:
+    """Create ``folder`` and its ``subfolders``, or raise :class:`DepthViewsError` naming it."""
     try:
-        os.makedirs(os.path.join(folder, "depth"), exist_ok=True)
+        os.makedirs(folder, exist_ok=True)
+        for name in subfolders:
+            os.makedirs(os.path.join(folder, name), exist_ok=True)
     except OSError as error:
         raise DepthViewsError(f"{folder}: cannot create the output folder ({error.strerror})") from None
-    if not os.access(os.path.join(folder, "depth"), os.W_OK | os.X_OK):
+    if not all(os.access(os.path.join(folder, name), os.W_OK | os.X_OK) for name in ("", *subfolders)):
         raise DepthViewsError(f"{folder}: the output folder is not writable")
-
-
-def view_file_name(index: int, n_views: int, extension: str = ".exr") -> str:
-    """``0000.exr`` style names, wider when there are more than 10000 views."""
-    return f"{index:0{max(4, len(str(n_views - 1)))}d}{extension}"
 
 
 def root_objects(objects) -> list:
@@ -127,7 +125,9 @@ class RenderJob:
     """Render one loaded scene into ``output_dir`` a view at a time.
 
     Use as a context manager: entering plans the views and sets the scene up; :meth:`step` renders
-    and writes the next view; :meth:`finish` writes cameras.json and transforms.json; leaving restores
+    and writes the next view (every pass and per-view format ``options`` asks for); :meth:`finish`
+    writes the per-input files (npz, contact sheet, fused point cloud), cameras.json (with every
+    file of every view in ``views[i].files``) and transforms.json; leaving restores
     the scene (and, with ``restore_objects``, the objects' transforms moved by ``--normalize``).  Each
     view's files are complete on disk before the next view starts, so stopping early (Esc in the
     add-on, a kill) loses at most the view in progress.  ``only_objects`` hides every other object from
@@ -142,7 +142,9 @@ class RenderJob:
         self.plan: ViewPlan | None = None
         self.files: list[dict] = []
         self.done = 0
+        self.warnings: list[str] = []
         self._renderer: DepthRenderer | None = None
+        self._writer: OutputWriter | None = None
         self._saved_matrices: list = []
         self._started = time.perf_counter()
 
@@ -170,41 +172,63 @@ class RenderJob:
             self._saved_matrices = [(obj, obj.matrix_world.copy())
                                     for obj in root_objects(self.loaded.objects)]
         self.plan = plan = plan_views(self.loaded, self.options)
-        prepare_output_folder(self.output_dir)
-        self.files = [{"depth": f"depth/{view_file_name(v.index, len(plan.views))}"} for v in plan.views]
+        options, n_views = self.options, len(plan.views)
+        self.files = [planned_view_files(v.index, n_views, options) for v in plan.views]
+        prepare_output_folder(self.output_dir, sorted({os.path.dirname(p) for p in self.files[0].values()}))
         self._renderer = DepthRenderer(
-            plan.intrinsics, scene=self.loaded.scene, engine=self.options.engine,
-            device=self.options.device, clip_start=plan.clip_start, clip_end=plan.clip_end,
-            only_objects=self.only_objects)
+            plan.intrinsics, scene=self.loaded.scene, engine=options.engine,
+            device=options.device, clip_start=plan.clip_start, clip_end=plan.clip_end,
+            only_objects=self.only_objects, override_materials=options.opaque_depth,
+            passes=[p for p in options.wanted_passes() if p in ("depth", "normal", "mask", "rgb")],
+            rgb_engine=options.rgb_engine, rgb_samples=options.rgb_samples,
+            rgb_denoise=options.rgb_denoise, alpha_threshold=options.alpha_threshold)
         self._renderer.__enter__()
+        self._writer = OutputWriter(self.output_dir, options, plan.intrinsics, n_views,
+                                    units=self.loaded.units, center=plan.center,
+                                    object_radius=plan.object_radius, object_ids=self._renderer.object_ids)
 
     def step(self) -> int:
         """Render and write the next view; return how many views are done."""
         if self.finished:
             return self.done
         view = self.plan.views[self.done]
-        depth = self._renderer.render_depth(view)
-        self.write_view(view, self.files[self.done], depth)
+        rendered = self._renderer.render_passes(view)
+        self.write_view(view, self.files[self.done], rendered)
         self.done += 1
         return self.done
 
-    def write_view(self, view: View, view_files: dict, depth: np.ndarray) -> None:
-        """Write one view's files (paths in ``view_files`` are relative to the output folder)."""
-        write_depth(os.path.join(self.output_dir, view_files["depth"]), depth, K=self.plan.intrinsics.K,
-                    world_to_camera=view.world_to_camera, camera_to_world=view.camera_to_world,
-                    metadata={"view_index": view.index, "units": self.loaded.units},
-                    compression=self.options.exr_compression)
+    def write_view(self, view: View, view_files: dict, rendered) -> None:
+        """Write one view's files (paths in ``view_files`` are relative to the output folder).
+
+        ``rendered`` is :meth:`DepthRenderer.render_passes`' dict (or a planar depth array alone).
+        """
+        if not isinstance(rendered, dict):
+            rendered = {"depth": rendered}
+        written = self._writer.write_view(view, rendered)
+        if written != view_files:
+            raise DepthViewsError(f"view {view.index}: wrote {sorted(written)} but planned {sorted(view_files)}")
 
     def finish(self) -> InputReport:
-        """Write cameras.json and transforms.json for the views done so far; return the report."""
+        """Write the per-input files, cameras.json and transforms.json for the views done so far."""
         plan = self.plan
         views, files = plan.views[:self.done], self.files[:self.done]
+        extra = dict(plan.extra)
+        if self.done:
+            _, output_extra = self._writer.finish()
+            extra.update(output_extra)
+            if "rgb" in self.options.passes:
+                extra["rgb"] = {"engine": self.options.rgb_engine, "samples": self.options.rgb_samples,
+                                "denoised": self._renderer.rgb_denoised if self._renderer else None,
+                                "color": "8-bit sRGB PNG (straight alpha); EXR: linear, premultiplied"}
+            self.warnings = list(self._writer.warnings)
         write_json_atomic(os.path.join(self.output_dir, CAMERAS_FILE),
                           cameras_document(plan.intrinsics, views, files, units=self.loaded.units,
-                                           extra=plan.extra))
+                                           extra=extra))
         write_json_atomic(os.path.join(self.output_dir, TRANSFORMS_FILE),
-                          transforms_document(plan.intrinsics, views, files))
-        return InputReport(self.loaded.path, self.output_dir, self.done, time.perf_counter() - self._started)
+                          transforms_document(plan.intrinsics, views, files,
+                                              png16_scale=self.options.png16_scale))
+        return InputReport(self.loaded.path, self.output_dir, self.done, time.perf_counter() - self._started,
+                           warnings=self.warnings)
 
     def close(self) -> None:
         """Restore the scene; idempotent."""

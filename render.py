@@ -22,25 +22,37 @@ from mathutils import Matrix
 
 from . import compositor
 from .cameras import Intrinsics, View
-from .compositor.compat import (compositor_switch, eevee_engine_id, enable_material_nodes,
-                                set_compositor_switch)
+from .compositor.compat import (compositor_switch, cycles_has_denoiser, eevee_engine_id,
+                                enable_material_nodes, enable_world_nodes, set_compositor_switch)
 from .errors import DepthViewsError
-from .exr_io import read_depth
+from .exr_io import read_channels, read_depth
 
 ENGINES = ("cycles", "workbench", "eevee")
 DEVICES = ("cpu", "gpu")
 GPU_BACKENDS = ("OPTIX", "CUDA", "HIP", "ONEAPI", "METAL")
 OVERRIDE_MATERIAL_NAME = "DepthViews Depth Override"
 CAMERA_NAME = "DepthViews Camera"
+LIGHT_NAME = "DepthViews Headlight"
+WORLD_NAME = "DepthViews Ambient World"
+RENDER_PASSES = ("depth", "normal", "mask", "rgb")
+GEOMETRY_TYPES = {"MESH", "CURVE", "SURFACE", "META", "FONT", "CURVES", "POINTCLOUD", "VOLUME"}
 
 
 @dataclass
 class ViewResult:
-    """One rendered view: planar depth (float32, (H, W), scene units, +inf = no surface) and its camera."""
+    """One rendered view: planar depth (float32, (H, W), scene units, +inf = no surface) and its camera.
+
+    With more passes asked for: ``normal`` (float32 (H, W, 3), unit, world frame, facing the camera,
+    0 = no surface), ``mask`` (uint16 (H, W) object ids, 0 = background; see
+    ``DepthRenderer.object_ids``), ``rgb`` (float32 (H, W, 4) linear RGBA, premultiplied alpha).
+    """
 
     view: View
     depth: np.ndarray
     K: np.ndarray
+    normal: np.ndarray | None = None
+    mask: np.ndarray | None = None
+    rgb: np.ndarray | None = None
 
     @property
     def world_to_camera(self) -> np.ndarray:
@@ -106,13 +118,31 @@ class DepthRenderer:
     ``engine`` is one of ``cycles`` (default; exact planar depth at pixel centres), ``workbench`` or
     ``eevee``; ``device`` is ``cpu`` or ``gpu`` (Cycles only).  Clip distances are in scene units.
     ``only_objects`` (a list of objects) hides every other object of the scene from the render.
+
+    ``passes`` (any of ``depth``, ``normal``, ``mask``, ``rgb``; depth is always made) chooses what
+    :meth:`render_passes` returns.  Depth, normal and mask come from one exact render (Cycles, 1
+    sample at the pixel centre, emission override: with ``override_materials`` every surface is
+    opaque; without it, materials keep their transparency and Cycles writes depth, normal and object
+    index at the first surface whose alpha reaches ``alpha_threshold``).  ``rgb`` is a second render
+    of the same view with the scene's own materials: ``rgb_engine`` (cycles, workbench, eevee),
+    ``rgb_samples`` samples, denoised when ``rgb_denoise`` and the build has OpenImageDenoise.  A
+    scene with no light and no world gets a temporary ambient world and a headlight for it.
     """
 
     def __init__(self, intrinsics: Intrinsics, *, scene=None, engine: str = "cycles",
                  device: str = "cpu", clip_start: float = 0.01, clip_end: float = 1000.0,
-                 override_materials: bool = True, exr_codec: str = "NONE", only_objects=None):
+                 override_materials: bool = True, exr_codec: str = "NONE", only_objects=None,
+                 passes=("depth",), rgb_engine: str = "cycles", rgb_samples: int = 64,
+                 rgb_denoise: bool = True, alpha_threshold: float = 0.5):
         if engine not in ENGINES:
             raise DepthViewsError(f"--engine {engine!r}: choose one of {', '.join(ENGINES)}")
+        unknown = [p for p in passes if p not in RENDER_PASSES]
+        if unknown:
+            raise DepthViewsError(f"passes {unknown}: the renderer makes {', '.join(RENDER_PASSES)}")
+        if ("normal" in passes or "mask" in passes) and engine != "cycles":
+            raise DepthViewsError(f"normal and mask passes need --engine cycles (got {engine})")
+        if rgb_engine not in ENGINES:
+            raise DepthViewsError(f"--rgb-engine {rgb_engine!r}: choose one of {', '.join(ENGINES)}")
         if device not in DEVICES:
             raise DepthViewsError(f"--device {device!r}: choose one of {', '.join(DEVICES)}")
         if not 0 < clip_start < clip_end:
@@ -125,6 +155,13 @@ class DepthRenderer:
         self.override_materials = override_materials
         self.exr_codec = exr_codec
         self.only_objects = None if only_objects is None else list(only_objects)
+        self.passes = tuple(p for p in RENDER_PASSES if p == "depth" or p in passes)
+        self.rgb_engine, self.rgb_samples = rgb_engine, int(rgb_samples)
+        self.rgb_denoise, self.alpha_threshold = rgb_denoise, float(alpha_threshold)
+        self.rgb_denoised = False
+        self.object_ids: dict[int, str] = {}
+        self._geometry_state: list = []
+        self._rgb_state: list = []
         self._saved: list = []
         self._made: list = []
         self._scratch = None
@@ -152,12 +189,15 @@ class DepthRenderer:
         self._saved += _save(render, ["engine", "resolution_x", "resolution_y", "resolution_percentage",
                                       "pixel_aspect_x", "pixel_aspect_y", "use_border",
                                       "use_persistent_data", "use_compositing", "film_transparent"])
-        self._saved += _save(view_layer, ["use_pass_z", "material_override"])
+        self._saved += _save(scene, ["world"])
+        self._saved += _save(view_layer, ["use_pass_z", "material_override", "use_pass_normal",
+                                          "use_pass_object_index", "pass_alpha_threshold"])
+        self._saved += _save(scene.eevee, ["taa_render_samples"])
         self._saved += _save(scene.cycles, ["samples", "use_adaptive_sampling", "use_denoising",
                                             "max_bounces", "diffuse_bounces", "glossy_bounces",
                                             "transmission_bounces", "volume_bounces",
                                             "transparent_max_bounces", "filter_width", "device",
-                                            "use_preview_denoising"])
+                                            "use_preview_denoising", "denoiser"])
         self._saved += _save(scene.display, ["render_aa"])
         self._tree_existed = compositor.compositor_tree(scene, create=False) is not None
         if self.only_objects is not None:
@@ -173,10 +213,13 @@ class DepthRenderer:
         if self.engine == "cycles":
             render.engine = "CYCLES"
             # One sample through the pixel centre, no bounces: depth is exact, nothing else is needed.
+            # Kept materials need transparent bounces to see what lies behind a transparent surface.
             _set(scene.cycles, samples=1, use_adaptive_sampling=False, use_denoising=False,
                  use_preview_denoising=False, max_bounces=0, diffuse_bounces=0, glossy_bounces=0,
-                 transmission_bounces=0, volume_bounces=0, transparent_max_bounces=0,
+                 transmission_bounces=0, volume_bounces=0,
+                 transparent_max_bounces=0 if self.override_materials else 64,
                  filter_width=0.01, device="GPU" if self.device == "gpu" else "CPU")
+            view_layer.pass_alpha_threshold = self.alpha_threshold
             if self.device == "gpu":
                 enable_cycles_gpu()
             render.use_persistent_data = True
@@ -204,9 +247,77 @@ class DepthRenderer:
         self._made += [self.camera, camera_data]
         scene.camera = self.camera
 
+        if "mask" in self.passes:
+            self._number_objects(scene)
         self._scratch = tempfile.mkdtemp(prefix="depth-views-", dir=scratch_folder_root())
-        compositor.build_depth_output_tree(scene, self._scratch, view_layer=view_layer,
-                                           codec=self.exr_codec)
+        compositor.build_depth_output_tree(scene, os.path.join(self._scratch, "depth"),
+                                           view_layer=view_layer, codec=self.exr_codec)
+        for pass_name in self.passes[1:]:
+            compositor.build_pass_output(scene, os.path.join(self._scratch, pass_name),
+                                         pass_name, view_layer=view_layer, codec=self.exr_codec)
+        if "rgb" in self.passes:
+            self._set_up_rgb_states(scene, view_layer)
+
+    def _switched_settings(self, scene, view_layer) -> list:
+        """(owner, attribute names) that differ between the depth render and the rgb render."""
+        return [(scene.render, ["engine", "film_transparent", "use_persistent_data"]),
+                (scene.cycles, ["samples", "use_adaptive_sampling", "use_denoising", "denoiser", "max_bounces",
+                                "diffuse_bounces", "glossy_bounces", "transmission_bounces", "volume_bounces",
+                                "transparent_max_bounces", "filter_width"]),
+                (view_layer, ["material_override"]), (scene.display, ["render_aa"]),
+                (scene.eevee, ["taa_render_samples"]), (scene, ["world"])]
+
+    def _set_up_rgb_states(self, scene, view_layer) -> None:
+        """Remember the depth settings, and make the rgb ones: the scene's own, plus samples/engine."""
+        switched = self._switched_settings(scene, view_layer)
+        self._geometry_state = [item for owner, names in switched for item in _save(owner, names)]
+        original = {(id(owner), name): value for owner, name, value in self._saved}
+        self._rgb_state = [(owner, name, original.get((id(owner), name), value))
+                           for owner, name, value in self._geometry_state]
+        engine = {"cycles": "CYCLES", "workbench": "BLENDER_WORKBENCH", "eevee": eevee_engine_id()}[self.rgb_engine]
+        self.rgb_denoised = self.rgb_engine == "cycles" and self.rgb_denoise and cycles_has_denoiser()
+        changes = {(scene.render, "engine"): engine, (scene.render, "film_transparent"): True,
+                   (scene.render, "use_persistent_data"): False,
+                   (scene.cycles, "samples"): self.rgb_samples, (scene.cycles, "use_denoising"): self.rgb_denoised,
+                   (scene.eevee, "taa_render_samples"): self.rgb_samples}
+        if self.rgb_denoised:
+            changes[(scene.cycles, "denoiser")] = "OPENIMAGEDENOISE"
+        has_light = any(obj.type == "LIGHT" and not obj.hide_render for obj in scene.objects)
+        if not has_light and original.get((id(scene), "world")) is None:
+            changes[(scene, "world")] = self._make_default_lighting(scene)
+        self._rgb_state = [(owner, name, changes.get((owner, name), value))
+                           for owner, name, value in self._rgb_state]
+
+    def _make_default_lighting(self, scene):
+        """A dim grey ambient world plus a sun that shines along the camera's view; the world is returned."""
+        world = bpy.data.worlds.new(WORLD_NAME)
+        enable_world_nodes(world)
+        self._made.append(world)
+        background = next(n for n in world.node_tree.nodes if n.bl_idname == "ShaderNodeBackground")
+        background.inputs["Color"].default_value = (0.5, 0.5, 0.5, 1.0)
+        background.inputs["Strength"].default_value = 0.4
+        light_data = bpy.data.lights.new(LIGHT_NAME, "SUN")
+        light_data.energy = 1.2
+        light = bpy.data.objects.new(LIGHT_NAME, light_data)
+        scene.collection.objects.link(light)
+        light.parent = self.camera
+        # The sun comes from the camera's upper left, so faces facing the camera differ in shade.
+        light.matrix_parent_inverse = Matrix.Identity(4)
+        light.rotation_euler = (np.radians(-30.0), np.radians(35.0), 0.0)
+        self._made += [light, light_data]
+        return world
+
+    def _number_objects(self, scene) -> None:
+        """Give every rendered geometry object a pass index 1, 2, ... (by name); remember id -> name."""
+        keep = None if self.only_objects is None else {obj.name for obj in self.only_objects}
+        objects = sorted((obj for obj in scene.objects if obj.type in GEOMETRY_TYPES and not obj.hide_render
+                          and (keep is None or obj.name in keep)), key=lambda obj: obj.name)
+        if len(objects) > 32767:
+            raise DepthViewsError(f"--passes mask: {len(objects)} objects; at most 32767 can get an id")
+        for number, obj in enumerate(objects, start=1):
+            self._saved += _save(obj, ["pass_index"])
+            obj.pass_index = number
+            self.object_ids[number] = obj.name
 
     def _restore(self) -> None:
         scene = self.scene
@@ -219,30 +330,86 @@ class DepthRenderer:
         self._saved.clear()
         set_compositor_switch(scene, self._compositor_switch)
         for block in self._made:
-            collection = bpy.data.objects if isinstance(block, bpy.types.Object) else (
-                bpy.data.cameras if isinstance(block, bpy.types.Camera) else bpy.data.materials)
-            collection.remove(block)
+            for kind, collection in ((bpy.types.Object, bpy.data.objects), (bpy.types.Camera, bpy.data.cameras),
+                                     (bpy.types.Light, bpy.data.lights), (bpy.types.World, bpy.data.worlds),
+                                     (bpy.types.Material, bpy.data.materials)):
+                if isinstance(block, kind):
+                    collection.remove(block)
+                    break
         self._made.clear()
         if self._scratch:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
 
     # -- rendering --------------------------------------------------------------------------------
-    def render_depth(self, view: View) -> np.ndarray:
-        """Render ``view`` and return planar depth, float32 (H, W), scene units, +inf = no surface."""
+    def _render(self, view: View) -> None:
         self.camera.matrix_world = Matrix(np.asarray(view.camera_to_world, dtype=float).tolist())
-        for stale in glob.glob(os.path.join(self._scratch, "*")):
+        for stale in glob.glob(os.path.join(self._scratch, "*", "*")):
             os.remove(stale)
         bpy.ops.render.render(write_still=False, scene=self.scene.name)
-        written = sorted(glob.glob(os.path.join(self._scratch, "*.exr")))
+
+    def _take(self, view: View, pass_name: str) -> str:
+        """The one EXR the compositor wrote for ``pass_name``."""
+        written = sorted(glob.glob(os.path.join(self._scratch, pass_name, "*.exr")))
         if len(written) != 1:
             raise DepthViewsError(
-                f"view {view.index}: Blender's compositor wrote {len(written)} depth files instead of 1 "
+                f"view {view.index}: Blender's compositor wrote {len(written)} {pass_name} files instead of 1 "
                 f"into {self._scratch} (is the compositor disabled in this scene?)")
+        return written[0]
+
+    def _apply(self, state: list) -> None:
+        for owner, name, value in state:
+            if getattr(owner, name) != value:
+                setattr(owner, name, value)
+
+    def render_depth(self, view: View) -> np.ndarray:
+        """Render ``view`` and return planar depth, float32 (H, W), scene units, +inf = no surface."""
+        return self._render_geometry(view)["depth"]
+
+    def _render_geometry(self, view: View) -> dict:
+        if self._geometry_state:
+            self._apply(self._geometry_state)
+        self._render(view)
         # A plane filling the frame head-on has constant depth: legitimate for our own wiring.
-        depth = read_depth(written[0], allow_constant=True)
-        os.remove(written[0])
-        return depth
+        out = {"depth": read_depth(self._take(view, "depth"), allow_constant=True)}
+        if "normal" in self.passes:
+            channels = read_channels(self._take(view, "normal"))
+            out["normal"] = np.stack([channels[c] for c in _vector_channels(channels)], axis=-1)
+        if "mask" in self.passes:
+            channels = read_channels(self._take(view, "mask"))
+            index = channels[_single_channel(channels)]
+            out["mask"] = np.rint(np.nan_to_num(index)).clip(0, 65535).astype(np.uint16)
+        return out
+
+    def render_passes(self, view: View) -> dict:
+        """Render ``view``; return ``{pass: array}`` for every pass of :attr:`passes` (see :class:`ViewResult`)."""
+        out = self._render_geometry(view)
+        if "rgb" in self.passes:
+            self._apply(self._rgb_state)
+            try:
+                self._render(view)
+                channels = read_channels(self._take(view, "rgb"))
+            finally:
+                self._apply(self._geometry_state)
+            out["rgb"] = np.stack([channels[c] if c in channels else np.ones_like(channels["R"])
+                                   for c in "RGBA"], axis=-1)
+        return out
+
+
+def _vector_channels(channels: dict) -> list[str]:
+    for names in (("R", "G", "B"), ("X", "Y", "Z")):
+        if all(n in channels for n in names):
+            return list(names)
+    raise DepthViewsError(f"normal pass EXR has channels {sorted(channels)}; expected R G B or X Y Z")
+
+
+def _single_channel(channels: dict) -> str:
+    for name in ("V", "Y", "R", "Z"):
+        if name in channels:
+            return name
+    if len(channels) == 1:
+        return next(iter(channels))
+    raise DepthViewsError(f"object index EXR has channels {sorted(channels)}; expected one")
 
 
 def render_views(views: Sequence[View], intrinsics: Intrinsics, **settings) -> Iterator[ViewResult]:
@@ -253,4 +420,4 @@ def render_views(views: Sequence[View], intrinsics: Intrinsics, **settings) -> I
     """
     with DepthRenderer(intrinsics, **settings) as renderer:
         for view in views:
-            yield ViewResult(view=view, depth=renderer.render_depth(view), K=intrinsics.K)
+            yield ViewResult(view=view, K=intrinsics.K, **renderer.render_passes(view))

@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import bpy
 
+from ..errors import DepthViewsError
 from .compat import (LOSSLESS_EXR_CODECS, ensure_file_output_input, existing_compositor_tree,
                      ensure_tree_image_output_socket, image_output_node_type, new_compositor_tree,
-                     set_exr_float32, set_file_output_directory, detach_compositor_tree)
+                     object_index_socket_name, set_exr_float32, set_file_output_directory,
+                     detach_compositor_tree)
 
 NODE_PREFIX = "DepthViews"
 RENDER_LAYERS_NAME = f"{NODE_PREFIX} Render Layers"
@@ -98,6 +100,50 @@ def build_depth_output_tree(scene, directory: str, *, view_layer=None, codec: st
     image_output = _image_output_node(tree)
     if image_output.name == IMAGE_OUTPUT_NAME and image_output.inputs:
         _link(tree, render_layers.outputs["Image"], image_output.inputs[0])
+    return file_output
+
+
+PASS_SOCKETS = {
+    # pass -> (Render Layers output, File Output socket type on 5.0, EXR colour mode)
+    "normal": ("Normal", "VECTOR", "RGB"),
+    "mask": (None, "FLOAT", "BW"),       # object index; the socket name differs by version
+    "rgb": ("Image", "RGBA", "RGBA"),
+}
+
+
+def pass_output_name(pass_name: str) -> str:
+    """Name of the File Output node :func:`build_pass_output` makes for ``pass_name``."""
+    return f"{NODE_PREFIX} {pass_name.capitalize()} File Output"
+
+
+def build_pass_output(scene, directory: str, pass_name: str, *, view_layer=None, codec: str = "ZIP"):
+    """Wire one more Render Layers pass (``normal``, ``mask`` or ``rgb``) into its own 32-bit float
+    EXR File Output writing into ``directory``; enables the view layer's pass.  Idempotent.
+
+    ``normal`` is Cycles' Normal pass (world frame), ``mask`` the Object Index pass (the objects'
+    ``pass_index``), ``rgb`` the combined Image with alpha, linear.  Call after
+    :func:`build_depth_output_tree`.  Returns the File Output node.
+    """
+    view_layer = view_layer or scene.view_layers[0]
+    if pass_name == "normal":
+        view_layer.use_pass_normal = True
+    elif pass_name == "mask":
+        view_layer.use_pass_object_index = True
+    elif pass_name != "rgb":
+        raise ValueError(f"no compositor output for pass {pass_name!r}")
+    socket_name, socket_type, color_mode = PASS_SOCKETS[pass_name]
+    socket_name = socket_name or object_index_socket_name()
+    tree = compositor_tree(scene)
+    render_layers = tree.nodes[RENDER_LAYERS_NAME]
+    file_output = _named_node(tree, pass_output_name(pass_name), "CompositorNodeOutputFile",
+                              (400, -300 - 200 * list(PASS_SOCKETS).index(pass_name)))
+    set_exr_float32(file_output.format, codec, color_mode)
+    set_file_output_directory(file_output, directory)
+    if socket_name not in render_layers.outputs:
+        raise DepthViewsError(f"the {pass_name} pass ({socket_name}) is not available with render engine "
+                              f"{scene.render.engine}; use Cycles")
+    _link(tree, render_layers.outputs[socket_name],
+          ensure_file_output_input(file_output, pass_name.capitalize(), socket_type))
     return file_output
 
 

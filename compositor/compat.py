@@ -32,11 +32,15 @@ def file_output_directory(node) -> str:
     return node.directory if hasattr(node, "file_output_items") else node.base_path
 
 
-def ensure_file_output_input(node, name: str):
-    """The File Output node's input socket ``name``, made as a float input when missing."""
+def ensure_file_output_input(node, name: str, socket_type: str = "FLOAT"):
+    """The File Output node's input socket ``name``, made when missing.
+
+    ``socket_type`` (``FLOAT``, ``VECTOR`` or ``RGBA``) matters on 5.0 only, whose items are typed;
+    4.x slots take whatever is linked.
+    """
     if hasattr(node, "file_output_items"):
         if name not in node.file_output_items:
-            node.file_output_items.new("FLOAT", name)
+            node.file_output_items.new(socket_type, name)
         return node.inputs[name]
     slots = node.file_slots
     if len(slots) == 1 and slots[0].path != name and not node.inputs[0].is_linked:
@@ -47,8 +51,11 @@ def ensure_file_output_input(node, name: str):
     return node.inputs[index]
 
 
-def set_exr_float32(image_format, codec: str = "ZIP") -> None:
-    """Make ``image_format`` a single-layer OpenEXR with 32-bit float channels and a lossless codec."""
+def set_exr_float32(image_format, codec: str = "ZIP", color_mode: str = "BW") -> None:
+    """Make ``image_format`` a single-layer OpenEXR with 32-bit float channels and a lossless codec.
+
+    ``color_mode`` is ``BW`` (one channel where the version has it, else R = G = B), ``RGB`` or ``RGBA``.
+    """
     codec = codec.upper()
     if codec not in LOSSLESS_EXR_CODECS:
         raise DepthViewsError(f"EXR codec {codec!r} is not a lossless codec; choose one of {LOSSLESS_EXR_CODECS}")
@@ -57,6 +64,9 @@ def set_exr_float32(image_format, codec: str = "ZIP") -> None:
     image_format.file_format = "OPEN_EXR"
     image_format.color_depth = "32"
     image_format.exr_codec = codec
+    if color_mode != "BW":
+        image_format.color_mode = color_mode
+        return
     try:
         image_format.color_mode = "BW"  # one channel where the version allows it (4.5, 5.0)
     except TypeError:
@@ -129,8 +139,28 @@ def enable_material_nodes(material) -> None:
         material.use_nodes = True
 
 
+def enable_world_nodes(world) -> None:
+    """Give a world a node tree with Background and World Output (5.0 worlds always have one)."""
+    if bpy.app.version < (5, 0, 0):
+        world.use_nodes = True
+
+
 def file_output_input_names(node) -> list[str]:
     """Names of a File Output node's inputs (5.0: item names; 4.x: slot paths, the file name parts)."""
     if hasattr(node, "file_output_items"):
         return [item.name for item in node.file_output_items]
     return [slot.path for slot in node.file_slots]
+
+
+def object_index_socket_name() -> str:
+    """Render Layers' object index output (4.x: ``IndexOB``; 5.0: ``Object Index``)."""
+    return "Object Index" if bpy.app.version >= (5, 0, 0) else "IndexOB"
+
+
+def cycles_has_denoiser() -> bool:
+    """True when this Blender build's Cycles has OpenImageDenoise (a build option, not a version one)."""
+    try:
+        import _cycles
+    except ImportError:
+        return False
+    return bool(getattr(_cycles, "with_openimagedenoise", False))

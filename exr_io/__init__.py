@@ -19,7 +19,7 @@ from .reading import (
     read_depth_with_metadata,
     read_header,
 )
-from .writing import COMPRESSIONS, write_depth
+from .writing import COMPRESSIONS, write_channels, write_depth
 
 __all__ = [
     "BACKGROUND_THRESHOLD",
@@ -33,5 +33,6 @@ __all__ = [
     "read_depth",
     "read_depth_with_metadata",
     "read_header",
+    "write_channels",
     "write_depth",
 ]

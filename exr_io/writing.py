@@ -61,8 +61,38 @@ def write_depth(
     folder or a failed write raise DepthViewsError.
     """
     path = os.fspath(path)
-    depth_float32 = _as_depth_float32(path, depth)
-    height, width = depth_float32.shape
+    write_channels(path, {"Z": _as_depth_float32(path, depth)}, K=K, world_to_camera=world_to_camera,
+                   camera_to_world=camera_to_world,
+                   metadata={"depth_kind": "planar", **_checked_metadata(path, metadata)},
+                   compression=compression)
+
+
+def write_channels(
+    path,
+    channels: dict,
+    *,
+    K=None,
+    world_to_camera=None,
+    camera_to_world=None,
+    metadata: dict | None = None,
+    compression: str = "zip",
+) -> None:
+    """Write several 2D arrays of one size as 32-bit FLOAT channels (``{name: array}``) of one EXR.
+
+    Camera, ``depth_views`` JSON header attribute, compression and atomic write as in
+    :func:`write_depth` (``metadata`` is stored as given, with no ``depth_kind`` added).  Values are
+    stored as float32 exactly (never half).  Bad input or a failed write raise DepthViewsError.
+    """
+    path = os.fspath(path)
+    if not channels:
+        raise DepthViewsError(f"{path}: no channels to write")
+    arrays = {}
+    for name, values in channels.items():
+        arrays[str(name)] = _as_depth_float32(path, values)
+    shapes = {array.shape for array in arrays.values()}
+    if len(shapes) != 1:
+        raise DepthViewsError(f"{path}: channels differ in size: {sorted(shapes)}")
+    height, width = shapes.pop()
     header = {"compression": _compression(path, compression)}
 
     camera = {}
@@ -79,13 +109,14 @@ def write_depth(
             header["worldToNDC"] = openexr_world_to_ndc(
                 camera["K"], world_to_camera_opencv, width, height
             )
+    header["depth_views"] = _metadata_json(path, {**_checked_metadata(path, metadata), **camera})
+    _write_atomically(path, _exr_file(header, arrays))
+
+
+def _checked_metadata(path: str, metadata) -> dict:
     if metadata is not None and not isinstance(metadata, dict):
         raise DepthViewsError(f"{path}: metadata must be a dict, got {type(metadata).__name__}")
-    header["depth_views"] = _metadata_json(
-        path, {"depth_kind": "planar", **(metadata or {}), **camera}
-    )
-
-    _write_atomically(path, _exr_file(header, {"Z": depth_float32}))
+    return dict(metadata or {})
 
 
 def _as_depth_float32(path: str, depth) -> np.ndarray:

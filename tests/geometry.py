@@ -21,6 +21,11 @@ def raycast_planar_depth(vertices, faces, K, world_to_camera, width, height) -> 
 
     Möller-Trumbore in camera space; faces are triangles (T, 3) of vertex indices.
     """
+    return raycast_hits(vertices, faces, K, world_to_camera, width, height)[0]
+
+
+def raycast_hits(vertices, faces, K, world_to_camera, width, height):
+    """``(planar depth (H, W), hit triangle index (H, W), -1 for a miss)`` of pixel-centre rays."""
     vertices = np.asarray(vertices, dtype=np.float64)
     faces = np.asarray(faces, dtype=np.int64)
     camera_points = vertices @ np.asarray(world_to_camera)[:3, :3].T + np.asarray(world_to_camera)[:3, 3]
@@ -28,6 +33,7 @@ def raycast_planar_depth(vertices, faces, K, world_to_camera, width, height) -> 
     edge1, edge2 = v1 - v0, v2 - v0
     directions = pixel_rays_camera(np.asarray(K), width, height).reshape(-1, 3)
     depth = np.full(len(directions), np.inf)
+    face = np.full(len(directions), -1)
     for start in range(0, len(directions), 4096):
         d = directions[start:start + 4096, None, :]               # (R, 1, 3)
         p = np.cross(d, edge2[None])                               # (R, T, 3)
@@ -42,7 +48,37 @@ def raycast_planar_depth(vertices, faces, K, world_to_camera, width, height) -> 
         hit = (np.abs(det) > 1e-15) & (a >= 0) & (b >= 0) & (a + b <= 1) & (t > 0)
         t = np.where(hit, t, np.inf)
         depth[start:start + 4096] = t.min(axis=1)                 # d has z = 1, so t is planar depth
-    return depth.reshape(height, width)
+        face[start:start + 4096] = np.where(np.isfinite(t.min(axis=1)), t.argmin(axis=1), -1)
+    return depth.reshape(height, width), face.reshape(height, width)
+
+
+def raycast_distance(vertices, faces, K, world_to_camera, width, height) -> np.ndarray:
+    """Euclidean distance (H, W) from the camera centre to the first hit, by casting UNIT rays.
+
+    Independent of planar depth: the rays are normalised before intersecting, so t is a length.
+    """
+    K = np.asarray(K, dtype=np.float64)
+    rays = pixel_rays_camera(K, width, height)
+    unit = rays / np.linalg.norm(rays, axis=-1, keepdims=True)
+    # Intersect along unit rays: scale K so that the same routine sees directions with z = unit z.
+    vertices = np.asarray(vertices, dtype=np.float64)
+    faces = np.asarray(faces, dtype=np.int64)
+    camera_points = vertices @ np.asarray(world_to_camera)[:3, :3].T + np.asarray(world_to_camera)[:3, 3]
+    v0, v1, v2 = (camera_points[faces[:, i]] for i in range(3))
+    n = np.cross(v1 - v0, v2 - v0)
+    directions = unit.reshape(-1, 3)
+    best = np.full(len(directions), np.inf)
+    for start in range(0, len(directions), 4096):
+        d = directions[start:start + 4096]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = np.einsum("tk,tk->t", n, v0)[None] / (d @ n.T)        # plane hit: t * d on the plane
+            p = t[..., None] * d[:, None, :]
+            inside = ((np.einsum("rtk,tk->rt", np.cross(v1 - v0, p - v0), n) >= 0)
+                      & (np.einsum("rtk,tk->rt", np.cross(v2 - v1, p - v1), n) >= 0)
+                      & (np.einsum("rtk,tk->rt", np.cross(v0 - v2, p - v2), n) >= 0))
+        t = np.where(inside & (t > 0), t, np.inf)
+        best[start:start + 4096] = t.min(axis=1)
+    return best.reshape(height, width)
 
 
 def interior_mask(reference: np.ndarray) -> np.ndarray:
