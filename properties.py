@@ -107,6 +107,51 @@ class DepthViewsSettings(bpy.types.PropertyGroup):
         ("piz", "PIZ", "Lossless wavelet"),
         ("rle", "RLE", "Lossless run-length")], description="Lossless codec of the written depth EXRs")
 
+    passes: EnumProperty(name="Passes", options={"ENUM_FLAG"}, default={"depth"}, items=[
+        ("depth", "Depth", "Planar depth along the camera axis, in scene units (always rendered)"),
+        ("distance", "Distance", "Euclidean distance from the camera centre, in scene units"),
+        ("normal", "Normal", "Unit surface normals, in world and in OpenCV camera axes"),
+        ("rgb", "RGB", "A shaded colour render (8-bit sRGB PNG; linear EXR with RGB EXR)"),
+        ("mask", "Mask", "Per-pixel object id (uint16 PNG, 0 = background) and a binary alpha")],
+        description="Which passes are written for every view")
+    formats: EnumProperty(name="Formats", options={"ENUM_FLAG"}, default={"exr"}, items=[
+        ("exr", "EXR", "float32 OpenEXR per view (never half float)"),
+        ("png16", "PNG16", "uint16 PNG per view with a fixed metric scale (PNG16 Scale units per count)"),
+        ("preview", "Preview", "8-bit colour-mapped PNG per view, for looking, not for data"),
+        ("npz", "NPZ", "All views in one compressed numpy file"),
+        ("contact_sheet", "Contact Sheet", "One PNG tiling every view's preview"),
+        ("ply", "PLY", "A point cloud per view, world frame"),
+        ("fused_ply", "Fused PLY", "One point cloud of all views, world frame")],
+        description="Which files the passes are written as")
+    png16_scale: FloatProperty(name="PNG16 Scale", default=DEFAULTS.png16_scale, min=1e-9, precision=6,
+                               description="Scene units per PNG16 count: depth = value x scale "
+                                           "(default 0.0001, i.e. 0 .. 6.5535 units)")
+    preview_range: EnumProperty(name="Preview Range", default=DEFAULTS.preview_range, items=[
+        ("object", "Object", "Near/far from the object's bounding sphere seen from each camera: one "
+                             "scale shared by all views"),
+        ("view", "Per View", "Each view's own nearest and farthest surface"),
+        ("fixed", "Fixed", "Preview Near and Preview Far, in scene units")],
+        description="Which depth range the preview colours span")
+    preview_near: FloatProperty(name="Preview Near", default=1.0, min=0.0, unit="LENGTH",
+                                description="Depth drawn in the near colour, in scene units (Fixed range)")
+    preview_far: FloatProperty(name="Preview Far", default=5.0, min=0.0, unit="LENGTH",
+                               description="Depth drawn in the far colour, in scene units (Fixed range)")
+    preview_invert: BoolProperty(name="Invert", default=DEFAULTS.preview_invert,
+                                 description="Far = bright instead of near = bright")
+    preview_colormap: EnumProperty(name="Colour Map", default=DEFAULTS.preview_colormap, items=[
+        ("turbo", "Turbo", "Rainbow-like, high contrast"), ("viridis", "Viridis", "Perceptually uniform")],
+        description="Colour map of the previews")
+    rgb_engine: EnumProperty(name="RGB Engine", default=DEFAULTS.rgb_engine, items=[
+        ("cycles", "Cycles", "Path traced with RGB Samples"), ("workbench", "Workbench", "Fast solid shading"),
+        ("eevee", "EEVEE", "Rasterised (slow without a GPU)")], description="Engine of the RGB pass")
+    rgb_samples: IntProperty(name="RGB Samples", default=DEFAULTS.rgb_samples, min=1, soft_max=4096,
+                             description="Cycles samples per pixel of the RGB pass (a count)")
+    rgb_exr: BoolProperty(name="RGB EXR", default=DEFAULTS.rgb_exr,
+                          description="Also write the RGB pass as a linear float32 EXR")
+    opaque_depth: BoolProperty(name="Opaque Surfaces", default=DEFAULTS.opaque_depth,
+                               description="Treat every surface as opaque for depth, normal and mask; off: "
+                                           "transparent materials are seen through where alpha < 0.5")
+
     # -- status (not saved) ------------------------------------------------------------------------
     last_output: StringProperty(name="Last Output", default="", options={"SKIP_SAVE"},
                                 description="Folder the last render wrote into")
@@ -132,7 +177,16 @@ class DepthViewsSettings(bpy.types.PropertyGroup):
             lens=self.lens, fov=math.degrees(self.fov) if self.lens_unit == "FOV" else None,
             clip_start=None if self.clip_auto else self.clip_start,
             clip_end=None if self.clip_auto else self.clip_end,
-            normalize=self.normalize, engine=self.engine, exr_compression=self.exr_compression)
+            normalize=self.normalize, engine=self.engine, exr_compression=self.exr_compression,
+            passes=tuple(p for p in ("depth", "distance", "normal", "rgb", "mask") if p in self.passes or p == "depth"),
+            formats=tuple(f for f in ("exr", "png16", "preview", "npz", "contact_sheet", "ply", "fused_ply")
+                          if f in self.formats),
+            png16_scale=self.png16_scale, preview_range=self.preview_range,
+            preview_near=self.preview_near if self.preview_range == "fixed" else None,
+            preview_far=self.preview_far if self.preview_range == "fixed" else None,
+            preview_invert=self.preview_invert, preview_colormap=self.preview_colormap,
+            rgb_engine=self.rgb_engine, rgb_samples=self.rgb_samples, rgb_exr=self.rgb_exr,
+            opaque_depth=self.opaque_depth)
 
 
 CLASSES = (DepthViewsSettings,)

@@ -326,7 +326,12 @@ class DepthRenderer:
         else:
             compositor.remove_compositor_tree(scene)
         for owner, name, value in reversed(self._saved):
-            setattr(owner, name, value)
+            try:
+                setattr(owner, name, value)
+            except (TypeError, ValueError):
+                # A value this build cannot hold (e.g. Cycles' denoiser reads as '' where Blender
+                # was built without OpenImageDenoise): it was never a valid setting to go back to.
+                pass
         self._saved.clear()
         set_compositor_switch(scene, self._compositor_switch)
         for block in self._made:

@@ -17,9 +17,13 @@ from ..scene_targets import add_preview_cameras, clear_preview_cameras, output_f
 STATUS_PREFIX = "Depth Views"
 
 
-def _record_result(settings, job) -> None:
+def _finish_job(operator, settings, job) -> None:
+    """Write cameras for the finished views, remember where they went, replay the writer's warnings."""
+    report = job.finish()
     settings.last_output = job.output_dir
     settings.last_views = job.done
+    for warning in report.warnings:
+        operator.report({"WARNING"}, warning)
 
 
 class DEPTHVIEWS_OT_render(bpy.types.Operator):
@@ -43,8 +47,7 @@ class DEPTHVIEWS_OT_render(bpy.types.Operator):
                 finally:
                     window_manager.progress_end()
                     if job.plan is not None and job.done:
-                        job.finish()
-                        _record_result(settings, job)
+                        _finish_job(self, settings, job)
         except DepthViewsError as error:
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
@@ -109,8 +112,7 @@ class DEPTHVIEWS_OT_render(bpy.types.Operator):
         job, self._job = self._job, None
         try:
             if job.done:
-                job.finish()
-                _record_result(context.scene.depth_views, job)
+                _finish_job(self, context.scene.depth_views, job)
         finally:
             job.close()
         for area in context.screen.areas if context.screen else ():

@@ -108,7 +108,26 @@ class DEPTHVIEWS_PT_output(_SidebarPanel, bpy.types.Panel):
         layout = self.layout
         layout.use_property_split = True
         layout.prop(settings, "output_dir", text="Folder")
-        layout.prop(settings, "exr_compression")
+        layout.column(align=True).prop(settings, "passes")
+        layout.column(align=True).prop(settings, "formats")
+        if "exr" in settings.formats:
+            layout.prop(settings, "exr_compression")
+        if "png16" in settings.formats:
+            layout.prop(settings, "png16_scale")
+        if settings.formats & {"preview", "contact_sheet"}:
+            layout.prop(settings, "preview_range")
+            if settings.preview_range == "fixed":
+                column = layout.column(align=True)
+                column.prop(settings, "preview_near", text="Near")
+                column.prop(settings, "preview_far", text="Far")
+            layout.prop(settings, "preview_colormap")
+            layout.prop(settings, "preview_invert")
+        if "rgb" in settings.passes:
+            layout.prop(settings, "rgb_engine")
+            if settings.rgb_engine == "cycles":
+                layout.prop(settings, "rgb_samples")
+            layout.prop(settings, "rgb_exr")
+        layout.prop(settings, "opaque_depth")
 
 
 class DEPTHVIEWS_PT_compositor(_SidebarPanel, bpy.types.Panel):

@@ -292,13 +292,13 @@ def test_a_failing_view_restores_the_scene_and_reports(box_scene, monkeypatch):
     before = _scene_state(box_scene)
     calls = []
 
-    def fail_on_second(self, view, _original=render.DepthRenderer.render_depth):
+    def fail_on_second(self, view, _original=render.DepthRenderer.render_passes):
         calls.append(view.index)
         if len(calls) == 2:
             raise DepthViewsError("view 1: simulated failure")
         return _original(self, view)
 
-    monkeypatch.setattr(render.DepthRenderer, "render_depth", fail_on_second)
+    monkeypatch.setattr(render.DepthRenderer, "render_passes", fail_on_second)
     with pytest.raises(RuntimeError, match="simulated failure"):
         bpy.ops.depth_views.render()
     assert _scene_state(box_scene) == before
@@ -375,3 +375,25 @@ def test_setup_depth_output_makes_f12_write_metric_depth(tmp_path, addon):
     assert bpy.ops.depth_views.remove_depth_output() == {"FINISHED"}
     assert compositor.depth_tree_nodes(scene) == {}
     assert "user blur" in tree.nodes  # the user's own node stays
+
+
+def test_passes_formats_and_preview_settings_reach_the_render(box_scene):
+    settings = box_scene.depth_views
+    settings.views = 2
+    settings.passes = {"depth", "distance", "mask"}
+    settings.formats = {"exr", "png16", "preview", "npz"}
+    settings.png16_scale = 2e-4
+    settings.preview_range, settings.preview_near, settings.preview_far = "fixed", 3.0, 9.0
+    settings.preview_colormap, settings.preview_invert = "viridis", True
+    cameras = _render(box_scene)
+    files = cameras["views"][0]["files"]
+    assert {"depth", "distance", "mask"} <= {key.split("_")[0] for key in files}
+    for relative in files.values():
+        assert os.path.isfile(os.path.join(settings.output_dir, relative)), relative
+    assert os.path.isfile(os.path.join(settings.output_dir, "views.npz"))
+    assert cameras["png16"]["scale"] == pytest.approx(2e-4, rel=1e-6)
+    preview = cameras["preview"]
+    assert (preview["range"], preview["colormap"], preview["invert"]) == ("fixed", "viridis", True)
+    assert preview["view_ranges"] == [[3.0, 9.0], [3.0, 9.0]]
+    options = settings.render_options(box_scene)
+    assert options.passes == ("depth", "distance", "mask") and options.formats == ("exr", "png16", "preview", "npz")

@@ -97,6 +97,9 @@ def test_install_show_panel_render_and_cancel_in_a_real_blender_window(tmp_path,
     assert "error" not in result, result["error"] + "\n" + "\n".join(result.get("log", []))
     assert result["blender_version"].startswith("3.4") or shutil.which("blender")
     assert os.path.getsize(os.path.join(artifacts, "panel.png")) > 10_000
+    with open(os.path.join(artifacts, "blender.log"), encoding="utf-8", errors="replace") as stream:
+        log = stream.read()
+    assert "Traceback" not in log, log[log.index("Traceback") - 200:][:3000]  # no error in any callback
 
     # The click rendered 6 views of the cube, exactly.
     run1 = os.path.join(artifacts, "run1")
