@@ -14,6 +14,12 @@ from .errors import DepthViewsError
 
 NORMALIZED_RADIUS = 0.5
 EXR_COMPRESSIONS = ("none", "zip", "zips", "piz", "rle")
+BLENDER_MIN_RESOLUTION = 4  # Blender silently renders smaller sizes at 4 pixels
+BLENDER_MIN_LENS_MM = 1.0   # Blender silently clamps shorter focal lengths and sensors to 1 mm
+BLENDER_MIN_CLIP_START = 1e-6  # Blender silently clamps a nearer clip start to this
+MAX_PIXELS = 2**28          # the EXR writer's limit per image (1 GiB of float32)
+MAX_VIEWS = 100_000
+MAX_DEPTH = 1e9             # depth from here on reads back as background (exr_io.BACKGROUND_THRESHOLD)
 
 
 @dataclass
@@ -58,7 +64,7 @@ class RenderOptions:
 
     def validate(self) -> None:
         """Raise :class:`DepthViewsError` for settings that cannot render, naming the option."""
-        self.intrinsics()
+        self._validate_image()
         self.elevation_range()
         if self.radius is not None and not (np.isfinite(self.radius) and self.radius > 0):
             raise DepthViewsError(f"--radius {self.radius:g}: must be a positive distance or 'auto'")
@@ -76,6 +82,12 @@ class RenderOptions:
                 f"--exr-compression {self.exr_compression!r}: choose one of {', '.join(EXR_COMPRESSIONS)}")
         if self.views <= 0:
             raise DepthViewsError(f"--views {self.views}: must be at least 1")
+        if self.views > MAX_VIEWS:
+            raise DepthViewsError(f"--views {self.views}: at most {MAX_VIEWS} views per input")
+        if self.clip_start is not None and self.clip_start < BLENDER_MIN_CLIP_START:
+            raise DepthViewsError(
+                f"--clip-start {self.clip_start:g}: Blender cannot clip nearer than {BLENDER_MIN_CLIP_START:g}; "
+                "use --normalize for a very small object")
         if self.grid is not None and self.sampling != "grid":
             raise DepthViewsError("--grid goes with --sampling grid")
         if self.sampling == "grid":
@@ -85,6 +97,46 @@ class RenderOptions:
                 raise DepthViewsError(
                     f"--grid {self.grid[0]} {self.grid[1]} makes {self.grid[0] * self.grid[1]} views "
                     f"but --views is {self.views}; leave --views out or make them agree")
+
+
+    def _validate_image(self) -> None:
+        """Resolution, lens, sensor and field of view: what Blender can render exactly as asked."""
+        width, height = self.resolution
+        option = f"--resolution {width} {height}"
+        try:
+            intrinsics = self.intrinsics()
+        except DepthViewsError as error:
+            option = f"--fov {self.fov}" if self.fov is not None and "field of view" in str(error) else (
+                f"--lens {self.lens}" if "lens" in str(error) else
+                f"--sensor {self.sensor}" if "sensor" in str(error) else option)
+            raise DepthViewsError(f"{option}: {error}") from None
+        if min(width, height) < BLENDER_MIN_RESOLUTION:
+            raise DepthViewsError(f"{option}: Blender renders at least {BLENDER_MIN_RESOLUTION} pixels per side")
+        if width * height > MAX_PIXELS:
+            raise DepthViewsError(f"{option}: {width * height} pixels per image; at most {MAX_PIXELS}")
+        if intrinsics.sensor_mm < BLENDER_MIN_LENS_MM:
+            raise DepthViewsError(f"--sensor {self.sensor:g}: Blender's smallest sensor is 1 mm")
+        if intrinsics.lens_mm < BLENDER_MIN_LENS_MM:
+            asked = f"--fov {self.fov:g}" if self.fov is not None else f"--lens {self.lens:g}"
+            raise DepthViewsError(
+                f"{asked}: needs a {intrinsics.lens_mm:.3g} mm focal length with a {intrinsics.sensor_mm:g} mm "
+                f"sensor, below Blender's 1 mm; use a larger --sensor for the same field of view")
+
+
+def depth_range_problem(clip_start: float, camera_distance: float, extent_radius: float) -> str | None:
+    """Why Blender cannot render an object of ``extent_radius`` seen from ``camera_distance`` exactly,
+    or None.  All in scene units: depth beyond :data:`MAX_DEPTH` reads back as background, and
+    Blender clamps a clip start below :data:`BLENDER_MIN_CLIP_START`.
+    """
+    far = camera_distance + extent_radius
+    if far >= MAX_DEPTH:
+        return (f"the object reaches {far:.3g} scene units from the cameras, but depth from {MAX_DEPTH:g} on "
+                "is stored as background; use --normalize or rescale the file")
+    if clip_start < BLENDER_MIN_CLIP_START:
+        return (f"the object is too small ({2 * extent_radius:.3g} scene units across, near clip "
+                f"{clip_start:.3g}) for Blender, which cannot clip nearer than {BLENDER_MIN_CLIP_START:g}; "
+                "use --normalize or rescale the file")
+    return None
 
 
 def clip_range(camera_distance: float, extent_radius: float) -> tuple[float, float]:
