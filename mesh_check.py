@@ -394,7 +394,7 @@ def _check_obj(path, handle) -> None:
                 if not data:
                     break
                 continue
-            highest = max(highest, int(indices.max()))
+            highest = max(highest, int(indices.max(initial=0)))
         n_vertices += len(_OBJ_VERTEX_START.findall(chunk))
         if not data:
             break

@@ -13,6 +13,7 @@ scene's world; it is opened with Python auto-execution off, whatever the user's 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import sys
 import tempfile
@@ -115,11 +116,12 @@ def _first_line(error: BaseException) -> str:
 
 @contextlib.contextmanager
 def importer_log_captured():
-    """Hold back what an importer prints to stderr (file descriptor 2) while it runs.
+    """Hold back what an importer prints to stderr while it runs.
 
     Blender prints a whole Python traceback when an importer add-on raises, before ``bpy.ops``
-    raises the RuntimeError that becomes our one-line error.  The held-back text is replayed to
-    stderr when the import succeeds (warnings stay visible) and dropped when it fails.
+    raises the RuntimeError that becomes our one-line error.  Both file descriptor 2 (C code) and
+    ``sys.stderr`` (Python tracebacks) are held back; the text is replayed to stderr when the import
+    succeeds (warnings stay visible) and dropped when it fails.
     """
     sys.stderr.flush()
     try:
@@ -127,11 +129,13 @@ def importer_log_captured():
     except OSError:  # no usable stderr: nothing to hold back
         yield
         return
+    python_log = io.StringIO()
     with tempfile.TemporaryFile() as log:
         os.dup2(log.fileno(), 2)
         failed = True
         try:
-            yield
+            with contextlib.redirect_stderr(python_log):
+                yield
             failed = False
         finally:
             sys.stderr.flush()
@@ -139,9 +143,9 @@ def importer_log_captured():
             os.close(saved)
             if not failed:
                 log.seek(0)
-                text = log.read()
+                text = log.read().decode("utf-8", errors="replace") + python_log.getvalue()
                 if text:
-                    sys.stderr.write(text.decode("utf-8", errors="replace"))
+                    sys.stderr.write(text)
                     sys.stderr.flush()
 
 
