@@ -1,5 +1,6 @@
 """Write depth maps to OpenEXR files with camera metadata (numpy + OpenEXR, no bpy)."""
 
+import errno
 import json
 import os
 import uuid
@@ -83,7 +84,7 @@ def write_depth(
         path, {"depth_kind": "planar", **(metadata or {}), **camera}
     )
 
-    _write_atomically(path, OpenEXR.File(header, {"Z": depth_float32}))
+    _write_atomically(path, OpenEXR.File(header, {"Z": depth_float32}), depth_float32)
 
 
 def _as_depth_float32(path: str, depth) -> np.ndarray:
@@ -146,7 +147,12 @@ def _metadata_json(path: str, metadata: dict) -> str:
         raise DepthViewsError(f"{path}: metadata cannot be stored as JSON ({error})") from None
 
 
-def _write_atomically(path: str, exr_file) -> None:
+def _write_atomically(path: str, exr_file, depth: np.ndarray) -> None:
+    """Write ``exr_file`` to a hidden temporary file, read it back, and only then rename it to ``path``.
+
+    The read-back matters: on a full disk OpenEXR can leave a short or empty file without raising,
+    which a plain rename would turn into a corrupt result.
+    """
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise DepthViewsError(f"{path}: folder {folder} does not exist")
@@ -155,6 +161,7 @@ def _write_atomically(path: str, exr_file) -> None:
     temporary_path = os.path.join(folder, f".{os.path.basename(path)}.{uuid.uuid4().hex[:12]}.tmp")
     try:
         exr_file.write(temporary_path)
+        _check_written(temporary_path, depth)
         os.replace(temporary_path, path)
     except Exception as error:  # OpenEXR raises RuntimeError; os.replace raises OSError.
         try:
@@ -163,3 +170,15 @@ def _write_atomically(path: str, exr_file) -> None:
             pass
         detail = (str(error).strip().splitlines() or ["unknown error"])[0][:200]
         raise DepthViewsError(f"{path}: cannot write into folder {folder} ({detail})") from None
+
+
+def _check_written(path: str, depth: np.ndarray) -> None:
+    """Raise OSError unless the EXR at ``path`` holds exactly ``depth`` in channel ``Z``; sync it to disk."""
+    try:
+        written = OpenEXR.File(path, separate_channels=True).parts[0].channels["Z"].pixels
+    except Exception as error:
+        raise OSError(errno.EIO, f"the written file is incomplete (is the disk full?): {error}") from None
+    if not np.array_equal(written, depth, equal_nan=True):
+        raise OSError(errno.EIO, "the written file reads back different values (is the disk full?)")
+    with open(path, "rb") as stream:
+        os.fsync(stream.fileno())
