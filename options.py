@@ -19,6 +19,7 @@ BLENDER_MIN_LENS_MM = 1.0   # Blender silently clamps shorter focal lengths and 
 BLENDER_MIN_CLIP_START = 1e-6  # Blender silently clamps a nearer clip start to this
 MAX_PIXELS = 2**28          # the EXR writer's limit per image (1 GiB of float32)
 MAX_VIEWS = 100_000
+MAX_NAME_BYTES = 200        # output folder names, leaving room for "-2" under the usual 255-byte limit
 MAX_DEPTH = 1e9             # depth from here on reads back as background (exr_io.BACKGROUND_THRESHOLD)
 
 
@@ -161,10 +162,12 @@ def normalization_matrix(center, radius: float) -> np.ndarray:
 
 
 def sanitized_name(path: str) -> str:
-    """A safe output folder name from an input path's stem (no separators, no leading dots)."""
+    """A safe output folder name from an input path's stem: no separators or control characters, no
+    leading dots or spaces, at most :data:`MAX_NAME_BYTES` bytes of UTF-8."""
     stem = os.path.splitext(os.path.basename(os.path.normpath(path)))[0]
     stem = unicodedata.normalize("NFC", stem)
     stem = re.sub(r"[\x00-\x1f/\\:*?\"<>|]+", "_", stem).strip(" .")
+    stem = stem.encode("utf-8")[:MAX_NAME_BYTES].decode("utf-8", errors="ignore").rstrip(" .")
     return stem or "input"
 
 
