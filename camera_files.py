@@ -25,15 +25,20 @@ FORMAT_VERSION = 1
 def write_json_atomic(path: str, document: dict) -> None:
     """Write ``document`` as indented JSON to ``path`` via a temporary file and a rename."""
     folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
+    except OSError as error:
+        raise DepthViewsError(f"{path}: cannot write into folder {folder} ({error.strerror or error})") from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             json.dump(document, stream, indent=1, allow_nan=False)
             stream.write("\n")
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         if os.path.exists(temporary):
             os.remove(temporary)
+        if isinstance(error, OSError):  # a full disk, a read-only or vanished folder
+            raise DepthViewsError(f"{path}: cannot write ({error.strerror or error})") from None
         raise
 
 

@@ -189,6 +189,10 @@ def run_render(args: argparse.Namespace) -> int:
     for number, (path, name) in enumerate(zip(args.inputs, names), start=1):
         output_dir = os.path.join(out_root, name)
         try:
+            for folder in (output_dir, os.path.join(output_dir, "depth")):
+                if os.path.islink(folder):  # planted links must not carry writes outside --out
+                    raise DepthViewsError(f"{folder}: is a symbolic link; Depth Views does not write "
+                                          "through links inside --out (remove it or choose another --out)")
             with contextlib.nullcontext() if args.verbose else silenced_stdout_fd():
                 report = render_input(path, output_dir, options)
         except DepthViewsError as error:

@@ -3,8 +3,9 @@
 Why this exists: Blender's OBJ, PLY and STL importers silently replace NaN/inf coordinates by 0
 (a triangle with vertex ``(nan, 1, 0)`` imports as ``(0, 1, 0)``), so the renderer would produce
 depth of a geometry the file does not contain.  Such files must be refused *before* import; see
-:data:`SANITISED_BY_BLENDER`.  Formats Blender imports without sanitising (glTF, FBX, .blend) are
-not scanned: the NaN survives the import and the later scene check sees it.
+:data:`SANITISED_BY_BLENDER`.  glTF/GLB positions are checked by :mod:`.mesh_check` (Blender 5.0's
+glTF importer zeroes them too); FBX and .blend are not scanned: the NaN survives the import and the
+later scene check sees it.
 
 Pure Python + numpy, streaming: files are read in chunks of about :data:`CHUNK_BYTES`, binary
 PLY/STL with vectorised numpy reads, text formats by regex / split with one vectorised

@@ -22,6 +22,13 @@ FORMATS = ("exr", "png16", "preview", "npz", "contact_sheet", "ply", "fused_ply"
 """How the passes are stored: per view (exr, png16, preview, ply) or per input (npz, contact_sheet, fused_ply)."""
 RGB_ENGINES = ("cycles", "workbench", "eevee")
 PREVIEW_COLORMAPS = ("turbo", "viridis")
+BLENDER_MIN_RESOLUTION = 4  # Blender silently renders smaller sizes at 4 pixels
+BLENDER_MIN_LENS_MM = 1.0   # Blender silently clamps shorter focal lengths and sensors to 1 mm
+BLENDER_MIN_CLIP_START = 1e-6  # Blender silently clamps a nearer clip start to this
+MAX_PIXELS = 2**28          # the EXR writer's limit per image (1 GiB of float32)
+MAX_VIEWS = 100_000
+MAX_NAME_BYTES = 200        # output folder names, leaving room for "-2" under the usual 255-byte limit
+MAX_DEPTH = 1e9             # depth from here on reads back as background (exr_io.BACKGROUND_THRESHOLD)
 
 
 @dataclass
@@ -82,7 +89,7 @@ class RenderOptions:
 
     def validate(self) -> None:
         """Raise :class:`DepthViewsError` for settings that cannot render, naming the option."""
-        self.intrinsics()
+        self._validate_image()
         self.elevation_range()
         if self.radius is not None and not (np.isfinite(self.radius) and self.radius > 0):
             raise DepthViewsError(f"--radius {self.radius:g}: must be a positive distance or 'auto'")
@@ -101,6 +108,12 @@ class RenderOptions:
         self._validate_outputs()
         if self.views <= 0:
             raise DepthViewsError(f"--views {self.views}: must be at least 1")
+        if self.views > MAX_VIEWS:
+            raise DepthViewsError(f"--views {self.views}: at most {MAX_VIEWS} views per input")
+        if self.clip_start is not None and self.clip_start < BLENDER_MIN_CLIP_START:
+            raise DepthViewsError(
+                f"--clip-start {self.clip_start:g}: Blender cannot clip nearer than {BLENDER_MIN_CLIP_START:g}; "
+                "use --normalize for a very small object")
         if self.grid is not None and self.sampling != "grid":
             raise DepthViewsError("--grid goes with --sampling grid")
         if self.sampling == "grid":
@@ -154,6 +167,44 @@ class RenderOptions:
             raise DepthViewsError(f"--rgb-samples {self.rgb_samples}: must be at least 1")
         if not (0.0 <= self.alpha_threshold <= 1.0):
             raise DepthViewsError(f"--alpha-threshold {self.alpha_threshold:g}: must be between 0 and 1")
+    def _validate_image(self) -> None:
+        """Resolution, lens, sensor and field of view: what Blender can render exactly as asked."""
+        width, height = self.resolution
+        option = f"--resolution {width} {height}"
+        try:
+            intrinsics = self.intrinsics()
+        except DepthViewsError as error:
+            option = f"--fov {self.fov}" if self.fov is not None and "field of view" in str(error) else (
+                f"--lens {self.lens}" if "lens" in str(error) else
+                f"--sensor {self.sensor}" if "sensor" in str(error) else option)
+            raise DepthViewsError(f"{option}: {error}") from None
+        if min(width, height) < BLENDER_MIN_RESOLUTION:
+            raise DepthViewsError(f"{option}: Blender renders at least {BLENDER_MIN_RESOLUTION} pixels per side")
+        if width * height > MAX_PIXELS:
+            raise DepthViewsError(f"{option}: {width * height} pixels per image; at most {MAX_PIXELS}")
+        if intrinsics.sensor_mm < BLENDER_MIN_LENS_MM:
+            raise DepthViewsError(f"--sensor {self.sensor:g}: Blender's smallest sensor is 1 mm")
+        if intrinsics.lens_mm < BLENDER_MIN_LENS_MM:
+            asked = f"--fov {self.fov:g}" if self.fov is not None else f"--lens {self.lens:g}"
+            raise DepthViewsError(
+                f"{asked}: needs a {intrinsics.lens_mm:.3g} mm focal length with a {intrinsics.sensor_mm:g} mm "
+                f"sensor, below Blender's 1 mm; use a larger --sensor for the same field of view")
+
+
+def depth_range_problem(clip_start: float, camera_distance: float, extent_radius: float) -> str | None:
+    """Why Blender cannot render an object of ``extent_radius`` seen from ``camera_distance`` exactly,
+    or None.  All in scene units: depth beyond :data:`MAX_DEPTH` reads back as background, and
+    Blender clamps a clip start below :data:`BLENDER_MIN_CLIP_START`.
+    """
+    far = camera_distance + extent_radius
+    if far >= MAX_DEPTH:
+        return (f"the object reaches {far:.3g} scene units from the cameras, but depth from {MAX_DEPTH:g} on "
+                "is stored as background; use --normalize or rescale the file")
+    if clip_start < BLENDER_MIN_CLIP_START:
+        return (f"the object is too small ({2 * extent_radius:.3g} scene units across, near clip "
+                f"{clip_start:.3g}) for Blender, which cannot clip nearer than {BLENDER_MIN_CLIP_START:g}; "
+                "use --normalize or rescale the file")
+    return None
 
 
 def clip_range(camera_distance: float, extent_radius: float) -> tuple[float, float]:
@@ -178,10 +229,12 @@ def normalization_matrix(center, radius: float) -> np.ndarray:
 
 
 def sanitized_name(path: str) -> str:
-    """A safe output folder name from an input path's stem (no separators, no leading dots)."""
+    """A safe output folder name from an input path's stem: no separators or control characters, no
+    leading dots or spaces, at most :data:`MAX_NAME_BYTES` bytes of UTF-8."""
     stem = os.path.splitext(os.path.basename(os.path.normpath(path)))[0]
     stem = unicodedata.normalize("NFC", stem)
     stem = re.sub(r"[\x00-\x1f/\\:*?\"<>|]+", "_", stem).strip(" .")
+    stem = stem.encode("utf-8")[:MAX_NAME_BYTES].decode("utf-8", errors="ignore").rstrip(" .")
     return stem or "input"
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from .camera_files import CAMERAS_FILE, TRANSFORMS_FILE, cameras_document, transforms_document, write_json_atomic
 from .cameras import Intrinsics, View, auto_radius, bounding_sphere, camera_inside_box, sample_views
 from .errors import DepthViewsError
-from .options import RenderOptions, clip_range, normalization_matrix
+from .options import RenderOptions, clip_range, depth_range_problem, normalization_matrix
 from .outputs.writer import OutputWriter, planned_view_files, view_file_name  # noqa: F401 (re-export)
 from .render import DepthRenderer
 from .scene_import import LoadedInput, checked_geometry, load_input, transform_root_objects
@@ -112,6 +112,9 @@ def plan_views(loaded: LoadedInput, options: RenderOptions) -> ViewPlan:
     auto_near, auto_far = clip_range(radius, extent)
     clip_start = options.clip_start if options.clip_start is not None else auto_near
     clip_end = options.clip_end if options.clip_end is not None else max(auto_far, clip_start * 10)
+    problem = depth_range_problem(clip_start, radius, extent)
+    if problem:
+        raise DepthViewsError(f"{loaded.path}: {problem}")
     extra.update({"center": center.tolist(), "radius": radius, "object_radius": extent,
                   "bounding_box": [box_min.tolist(), box_max.tolist()],
                   "clip_start": clip_start, "clip_end": clip_end, "engine": options.engine,

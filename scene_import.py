@@ -12,7 +12,11 @@ scene's world; it is opened with Python auto-execution off, whatever the user's 
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import sys
+import tempfile
 from dataclasses import dataclass, field
 
 import bpy
@@ -20,7 +24,7 @@ import numpy as np
 from mathutils import Matrix
 
 from .errors import DepthViewsError
-from .mesh_scan import count_non_finite_vertices
+from .mesh_check import check_mesh_file
 from .off_format import read_off
 
 MESH_SUFFIXES = (".obj", ".ply", ".stl", ".glb", ".gltf", ".off", ".fbx")
@@ -85,7 +89,8 @@ def transform_root_objects(objects, matrix) -> None:
 def _open_blend(path: str) -> LoadedInput:
     bpy.context.preferences.filepaths.use_scripts_auto_execute = False
     try:
-        bpy.ops.wm.open_mainfile(filepath=path, load_ui=False, use_scripts=False)
+        with importer_log_captured():
+            bpy.ops.wm.open_mainfile(filepath=path, load_ui=False, use_scripts=False)
     except RuntimeError as error:
         raise DepthViewsError(f"{path}: Blender cannot open this .blend file ({_first_line(error)})") from None
     scene = bpy.context.scene
@@ -96,8 +101,52 @@ def _open_blend(path: str) -> LoadedInput:
 
 
 def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[-1].strip() if text else type(error).__name__
+    """The line of a Blender operator error that says what went wrong.
+
+    For a Python importer that raised, ``str(error)`` is a whole traceback ending in a
+    ``Location: .../bpy/ops.py`` line; the exception line just before it is the useful one.
+    """
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    lines = [line for line in lines if not line.startswith("Location:")]
+    if not lines:
+        return type(error).__name__
+    line = lines[-1]
+    return (line[len("Error: "):] if line.startswith("Error: ") else line)[:200]
+
+
+@contextlib.contextmanager
+def importer_log_captured():
+    """Hold back what an importer prints to stderr while it runs.
+
+    Blender prints a whole Python traceback when an importer add-on raises, before ``bpy.ops``
+    raises the RuntimeError that becomes our one-line error.  Both file descriptor 2 (C code) and
+    ``sys.stderr`` (Python tracebacks) are held back; the text is replayed to stderr when the import
+    succeeds (warnings stay visible) and dropped when it fails.
+    """
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no usable stderr: nothing to hold back
+        yield
+        return
+    python_log = io.StringIO()
+    with tempfile.TemporaryFile() as log:
+        os.dup2(log.fileno(), 2)
+        failed = True
+        try:
+            with contextlib.redirect_stderr(python_log):
+                yield
+            failed = False
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            if not failed:
+                log.seek(0)
+                text = log.read().decode("utf-8", errors="replace") + python_log.getvalue()
+                if text:
+                    sys.stderr.write(text)
+                    sys.stderr.flush()
 
 
 def load_input(path) -> LoadedInput:
@@ -119,15 +168,12 @@ def load_input(path) -> LoadedInput:
         raise DepthViewsError(f"{path}: the file is not readable (permission denied)")
     if suffix == ".blend":
         return _open_blend(path)
-    non_finite = count_non_finite_vertices(path)
-    if non_finite:
-        raise DepthViewsError(
-            f"{path}: {non_finite} vertices have NaN or infinite coordinates "
-            "(Blender's importer would silently turn them into 0)")
+    check_mesh_file(path)  # refuses files the importer would crash or hang on, or silently alter
     reset_blender()
     before = set(bpy.data.objects)
     try:
-        _run_importer(path, suffix)
+        with importer_log_captured():
+            _run_importer(path, suffix)
     except RuntimeError as error:
         raise DepthViewsError(f"{path}: Blender's importer failed ({_first_line(error)})") from None
     imported = [obj for obj in bpy.data.objects if obj not in before]
@@ -150,8 +196,18 @@ def world_vertices_and_face_count(objects) -> tuple[np.ndarray, int]:
 
     Modifiers are applied, as in the render.
     """
+    vertices, n_faces, _ = world_geometry_summary(objects)
+    return vertices, n_faces
+
+
+def world_geometry_summary(objects) -> tuple[np.ndarray, int, int]:
+    """``(vertices, n_faces, n_triangles_with_area)`` of the evaluated ``objects``, in world space.
+
+    ``vertices`` is float64 (N, 3); a triangle has area when its doubled area (computed in float64
+    from the world positions) exceeds 1e-12 of the squared size of the whole geometry.
+    """
     depsgraph = bpy.context.evaluated_depsgraph_get()
-    chunks, n_faces = [], 0
+    chunks, triangle_chunks, n_faces = [], [], 0
     for obj in objects:
         evaluated = obj.evaluated_get(depsgraph)
         mesh = evaluated.to_mesh()
@@ -159,24 +215,40 @@ def world_vertices_and_face_count(objects) -> tuple[np.ndarray, int]:
             coords = np.empty(len(mesh.vertices) * 3, dtype=np.float64)
             mesh.vertices.foreach_get("co", coords)
             n_faces += len(mesh.polygons)
+            mesh.calc_loop_triangles()
+            triangles = np.empty(len(mesh.loop_triangles) * 3, dtype=np.int64)
+            mesh.loop_triangles.foreach_get("vertices", triangles)
         finally:
             evaluated.to_mesh_clear()
         matrix = np.array(evaluated.matrix_world, dtype=np.float64)
         coords = coords.reshape(-1, 3)
         chunks.append(coords @ matrix[:3, :3].T + matrix[:3, 3])
+        triangle_chunks.append(triangles.reshape(-1, 3) + sum(len(chunk) for chunk in chunks[:-1]))
     vertices = np.concatenate(chunks) if chunks else np.empty((0, 3))
-    return vertices, n_faces
+    triangles = np.concatenate(triangle_chunks) if triangle_chunks else np.empty((0, 3), np.int64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        a, b, c = (vertices[triangles[:, i]] for i in range(3))
+        doubled_area = np.linalg.norm(np.cross(b - a, c - a), axis=1)
+        size = float(np.ptp(vertices, axis=0).max()) if len(vertices) else 0.0
+        n_with_area = int(np.count_nonzero(doubled_area > 1e-12 * size * size))
+    return vertices, n_faces, n_with_area
+
+
+MAX_COORDINATE = 1e15
+"""Largest coordinate magnitude (scene units) Blender's 32-bit renderer places correctly; beyond
+it (measured: 1e17 with --normalize) the depth maps come out empty."""
 
 
 def checked_geometry(loaded: LoadedInput) -> np.ndarray:
     """World-space vertices of ``loaded``, after refusing inputs that cannot give a depth map.
 
-    Raises :class:`DepthViewsError` for no geometry, no faces (points- or lines-only files) and
-    NaN/infinite coordinates, with the file named.
+    Raises :class:`DepthViewsError` for no geometry, no faces (points- or lines-only files), faces
+    that all have zero area, NaN/infinite coordinates and coordinates beyond
+    :data:`MAX_COORDINATE`, with the file named.
     """
     if not loaded.objects:
         raise DepthViewsError(f"{loaded.path}: no mesh was found in the file (empty or unreadable)")
-    vertices, n_faces = world_vertices_and_face_count(loaded.objects)
+    vertices, n_faces, n_with_area = world_geometry_summary(loaded.objects)
     if n_faces == 0:
         raise DepthViewsError(
             f"{loaded.path}: the mesh has no faces ({len(vertices)} vertices, 0 faces); "
@@ -185,4 +257,13 @@ def checked_geometry(loaded: LoadedInput) -> np.ndarray:
     if bad.any():
         raise DepthViewsError(
             f"{loaded.path}: {int(bad.sum())} of {len(vertices)} vertices have NaN or infinite coordinates")
+    largest = float(np.abs(vertices).max())
+    if largest > MAX_COORDINATE:
+        raise DepthViewsError(
+            f"{loaded.path}: coordinates reach {largest:.3g} scene units; Blender's 32-bit renderer loses "
+            f"geometry beyond {MAX_COORDINATE:g} (rescale the file)")
+    if n_with_area == 0:
+        raise DepthViewsError(
+            f"{loaded.path}: all {n_faces} faces have zero area (degenerate: collinear or repeated "
+            "vertices), so there is no surface to render")
     return vertices

@@ -109,7 +109,11 @@ def read_header(path, part_index: int = 0) -> dict:
     """
     path = os.fspath(path)
     exr_file = _open_exr(path, header_only=True)
-    return {name: _plain(value) for name, value in _part(path, exr_file, part_index).header.items()}
+    header = _part(path, exr_file, part_index).header
+    try:
+        return {str(name): _plain(value) for name, value in header.items()}
+    except Exception as error:  # a damaged attribute (e.g. a type name that is not UTF-8)
+        raise _corrupt(path, error) from None
 
 
 def _read_depth_and_header(path: str, channel: str | None, allow_constant: bool):
@@ -291,4 +295,7 @@ def _plain(value):
             "mode": str(value.mode.name),
             "rounding_mode": str(value.roundingMode.name),
         }
-    return str(value)
+    try:
+        return str(value)
+    except UnicodeDecodeError:  # an unknown attribute whose type name is not UTF-8
+        return f"<unreadable {type(value).__name__}>"

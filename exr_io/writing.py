@@ -1,5 +1,6 @@
 """Write depth maps to OpenEXR files with camera metadata (numpy + OpenEXR, no bpy)."""
 
+import errno
 import json
 import os
 import uuid
@@ -9,7 +10,7 @@ import numpy as np
 from ..errors import DepthViewsError
 from ._backend import OpenEXR
 from ._common import as_matrix, check_image_size
-from .plain_exr import write_plain_exr
+from .plain_exr import read_plain_exr, write_plain_exr
 from .camera_attributes import (
     OPENCV_TO_BLENDER_CAMERA,
     openexr_world_to_camera,
@@ -110,7 +111,7 @@ def write_channels(
                 camera["K"], world_to_camera_opencv, width, height
             )
     header["depth_views"] = _metadata_json(path, {**_checked_metadata(path, metadata), **camera})
-    _write_atomically(path, _exr_file(header, arrays))
+    _write_atomically(path, _exr_file(header, arrays), arrays)
 
 
 def _checked_metadata(path: str, metadata) -> dict:
@@ -199,7 +200,12 @@ def _exr_file(header: dict, channels: dict):
     return OpenEXR.File(header, channels)
 
 
-def _write_atomically(path: str, exr_file) -> None:
+def _write_atomically(path: str, exr_file, channels: dict) -> None:
+    """Write ``exr_file`` to a hidden temporary file, read it back, and only then rename it to ``path``.
+
+    The read-back matters: on a full disk OpenEXR can leave a short or empty file without raising,
+    which a plain rename would turn into a corrupt result.  ``channels`` are the values it must hold.
+    """
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise DepthViewsError(f"{path}: folder {folder} does not exist")
@@ -208,6 +214,7 @@ def _write_atomically(path: str, exr_file) -> None:
     temporary_path = os.path.join(folder, f".{os.path.basename(path)}.{uuid.uuid4().hex[:12]}.tmp")
     try:
         exr_file.write(temporary_path)
+        _check_written(temporary_path, channels)
         os.replace(temporary_path, path)
     except Exception as error:  # OpenEXR raises RuntimeError; os.replace raises OSError.
         try:
@@ -216,3 +223,19 @@ def _write_atomically(path: str, exr_file) -> None:
             pass
         detail = (str(error).strip().splitlines() or ["unknown error"])[0][:200]
         raise DepthViewsError(f"{path}: cannot write into folder {folder} ({detail})") from None
+
+
+def _check_written(path: str, channels: dict) -> None:
+    """Raise OSError unless the EXR at ``path`` holds exactly ``channels``; sync it to disk."""
+    try:
+        if OpenEXR is None:
+            stored = read_plain_exr(path).parts[0].channels
+        else:
+            stored = OpenEXR.File(path, separate_channels=True).parts[0].channels
+        same = all(np.array_equal(stored[name].pixels, values, equal_nan=True) for name, values in channels.items())
+    except Exception as error:
+        raise OSError(errno.EIO, f"the written file is incomplete (is the disk full?): {error}") from None
+    if not same:
+        raise OSError(errno.EIO, "the written file reads back different values (is the disk full?)")
+    with open(path, "rb") as stream:
+        os.fsync(stream.fileno())
