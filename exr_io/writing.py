@@ -197,7 +197,7 @@ def _exr_file(header: dict, channels: dict):
         return _PlainExrWriter(header, channels)
     header = {**header, "compression": getattr(OpenEXR, header["compression"]),
               "type": OpenEXR.scanlineimage}
-    return OpenEXR.File(header, channels)
+    return OpenEXR.File(header, dict(channels))  # OpenEXR.File turns the dict values into Channels
 
 
 def _write_atomically(path: str, exr_file, channels: dict) -> None:

@@ -19,12 +19,13 @@ NETWORK_MODULES = ("socket", "ssl", "http", "urllib.request", "urllib.error", "u
 
 
 def package_sources():
-    for root, dirs, files in os.walk(PACKAGE):
-        dirs[:] = [d for d in dirs if d not in ("tests", ".git", "__pycache__", "docs", "examples", ".ci")
-                   and not d.endswith(".egg-info")]
-        for name in files:
-            if name.endswith(".py"):
-                yield os.path.join(root, name)
+    """The Python files that ship in the add-on (the manifest's exclude patterns, as the build applies them)."""
+    spec = importlib.util.spec_from_file_location("build_extension", os.path.join(PACKAGE, "tools", "build_extension.py"))
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    for relative in build.package_files(build.read_manifest(PACKAGE), PACKAGE):
+        if relative.endswith(".py"):
+            yield os.path.join(PACKAGE, relative)
 
 
 def test_nothing_in_the_package_imports_a_network_module():
