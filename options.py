@@ -14,6 +14,8 @@ from .errors import DepthViewsError
 
 NORMALIZED_RADIUS = 0.5
 EXR_COMPRESSIONS = ("none", "zip", "zips", "piz", "rle")
+MESH_SUFFIXES = (".obj", ".ply", ".stl", ".glb", ".gltf", ".off", ".fbx")
+SUPPORTED_SUFFIXES = MESH_SUFFIXES + (".blend",)
 
 
 @dataclass

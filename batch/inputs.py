@@ -16,10 +16,7 @@ import os
 from dataclasses import dataclass
 
 from ..errors import DepthViewsError
-from ..options import sanitized_name
-
-MESH_SUFFIXES = (".obj", ".ply", ".stl", ".glb", ".gltf", ".off", ".fbx")
-SUPPORTED_SUFFIXES = MESH_SUFFIXES + (".blend",)
+from ..options import SUPPORTED_SUFFIXES, sanitized_name
 # The batch's own files at the top of the output folder (index.jsonl, failures.shard-0-of-4.jsonl):
 # no input's output folder may take such a name.
 RESERVED_PREFIXES = ("index.", "failures.")
