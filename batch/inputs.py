@@ -76,7 +76,7 @@ def _folder_files(folder: str, exclude: str | None) -> list[str]:
                             and (exclude is None or os.path.join(directory, d) != exclude))
         found += [os.path.join(directory, f) for f in sorted(files)
                   if not f.startswith(".") and os.path.splitext(f)[1].lower() in SUPPORTED_SUFFIXES]
-    return found
+    return sorted(found, key=lambda p: os.path.relpath(p, folder).split(os.sep))
 
 
 def source_paths(source: str, *, exclude: str | None = None) -> tuple[list[str], str]:
@@ -107,7 +107,7 @@ def source_paths(source: str, *, exclude: str | None = None) -> tuple[list[str],
 
 def _reserved(name: str) -> bool:
     top = name.casefold()
-    return "/" not in top and top.startswith(RESERVED_PREFIXES)
+    return "/" not in top and top.startswith(RESERVED_PREFIXES) and top.endswith(".jsonl")
 
 
 def output_names(relative_stems: list[list[str]]) -> list[str]:

@@ -162,11 +162,10 @@ class Journal:
     """An append-only JSON-lines file with one writer; each record is one ``write`` of one line."""
 
     def __init__(self, path: str):
-        self.path = path
+        self.path, self._fd = path, None
         self.records, clean = read_jsonl(path)
         if not clean:  # a kill tore the last line: keep the valid records only
             self.rewrite(self.records)
-        self._fd = None
 
     def names(self) -> set[str]:
         return {r["name"] for r in self.records}
