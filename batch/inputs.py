@@ -130,11 +130,17 @@ def output_names(relative_stems: list[list[str]]) -> list[str]:
 
 
 def collect_inputs(sources: list[str], *, exclude: str | None = None) -> list[BatchInput]:
-    """All inputs of ``sources`` (each path once, first occurrence wins) with their output names."""
+    """All inputs of ``sources`` (each path once, first occurrence wins) with their output names.
+
+    Files inside ``exclude`` (the output folder) are never inputs.
+    """
     seen, paths, stems = set(), [], []
+    inside = os.path.join(os.path.abspath(exclude), "") if exclude else None
     for source in sources:
         found, root = source_paths(source, exclude=exclude)
         for path in found:
+            if inside and path.startswith(inside):
+                continue
             if path not in seen:
                 seen.add(path)
                 paths.append(path)

@@ -98,6 +98,10 @@ def batch_events(sources, out, options: RenderOptions, *, workers: int | None = 
     become :class:`MeshFailed` events and lines in failures.jsonl.
     """
     options.validate()
+    if workers is not None and workers < 1:
+        raise DepthViewsError(f"--workers {workers}: must be at least 1")
+    if timeout is not None and not timeout > 0:
+        raise DepthViewsError(f"--timeout {timeout:g}: must be a positive number of seconds")
     started = time.perf_counter()
     summary = summary if summary is not None else BatchSummary()
     out_root = prepare_output_root(out)

@@ -54,6 +54,8 @@ def test_the_output_folder_inside_the_source_is_not_searched(dataset):
     touch(dataset / "out" / "plane" / "mesh.ply")
     names = [i.name for i in collect_inputs([str(dataset)], exclude=str(dataset / "out"))]
     assert "out/plane/mesh" not in names and len(names) == 4
+    matched = collect_inputs([str(dataset / "**" / "*.ply")], exclude=str(dataset / "out"))
+    assert matched == []
 
 
 def test_glob_and_list_file_sources(dataset, tmp_path):
@@ -208,3 +210,38 @@ def test_batch_command_takes_the_render_options():
     assert build_parser().parse_args(["batch", "d", "--out", "o", "--ray"]).ray == "auto"
     with pytest.raises(SystemExit):
         build_parser().parse_args(["batch", "d", "--out", "o", "--shard", "3/3"])
+
+
+def test_progress_lines_and_bar(capsys):
+    from depth_views.batch.events import MeshFailed, MeshRendered, MeshSkipped, ViewRendered
+    from depth_views.batch.inputs import BatchInput
+    from depth_views.batch.progress import BatchProgress
+    from depth_views.batch.run import BatchPlan, BatchSummary
+
+    a, b, c = (BatchInput(f"/d/{n}.obj", n) for n in "abc")
+    plan = BatchPlan([a, b, c], [a, b, c], [a, b], [MeshSkipped(c, "complete")])
+    summary = BatchSummary(inputs=3, rendered=1, skipped=1, failed=1, views=4, seconds=2.0)
+    events = [ViewRendered(a, 1, 4), ViewRendered(a, 2, 4), ViewRendered(a, 3, 4), ViewRendered(a, 4, 4),
+              MeshRendered(a, "/o/a", 4, 1.5), ViewRendered(b, 1, 4), MeshFailed(b, "render", "/d/b.obj: boom")]
+
+    lines = BatchProgress(bar=False)
+    lines.plan_ready(plan, 4)
+    for event in events:
+        lines(event)
+    lines.close(summary, "/o", "/o/failures.jsonl")
+    printed = capsys.readouterr()
+    assert printed.out.splitlines() == [
+        "depth-views: 1 of 3 inputs already done (0 of them failed earlier), 2 to render",
+        "[1/2] /d/a.obj: 4 views -> /o/a (1.5 s)",
+        "depth-views: batch of 3 inputs into /o: 1 rendered, 1 already done, 1 failed; 4 views in 2.0 s "
+        "(2.0 views/s); failures are listed in /o/failures.jsonl"]
+    assert printed.err == "depth-views: error: [render] /d/b.obj: boom\n"
+
+    bar = BatchProgress(bar=True)
+    bar.plan_ready(plan, 4)
+    assert bar.bar.total == 8
+    for event in events:
+        bar(event)
+    assert (bar.bar.n, bar.bar.total) == (5, 5)  # b's three views that never came are dropped
+    bar.close(summary, "/o", "/o/failures.jsonl")
+    assert "meshes 2/2 (1 failed)" in capsys.readouterr().err
