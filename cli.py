@@ -81,20 +81,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-RENDER_OPTION_GROUPS_SKIPPED = ("positional arguments", "options", "optional arguments")
+RENDER_ONLY_DESTS = ("help", "inputs", "out")
 
 
 def share_render_options(render: argparse.ArgumentParser, target: argparse.ArgumentParser) -> None:
-    """Give ``target`` the render command's option groups (cameras, image and lens, engine, ...).
+    """Give ``target`` every option of the render command (cameras, image and lens, engine, ...).
 
-    The very same argparse actions are added to both parsers, as argparse's own ``parents=`` does,
-    so an option added to ``render`` exists in ``batch`` with the same name, default and help.
+    The very same argparse actions are added to ``target``, in the same groups, as argparse's own
+    ``parents=`` does, so an option added to ``render`` exists in ``batch`` with the same name,
+    default and help.  Only the help flag, the inputs and ``--out`` are render's own.
     """
     for group in render._action_groups:
-        if group.title in RENDER_OPTION_GROUPS_SKIPPED:
+        actions = [a for a in group._group_actions if a.dest not in RENDER_ONLY_DESTS]
+        if not actions:
             continue
-        shared = target.add_argument_group(group.title, group.description)
-        for action in group._group_actions:
+        default_group = group in (render._positionals, render._optionals)
+        shared = target if default_group else target.add_argument_group(group.title, group.description)
+        for action in actions:
             shared._add_action(action)
 
 
