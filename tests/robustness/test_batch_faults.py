@@ -148,13 +148,13 @@ def test_a_hanging_importer_is_stopped_by_the_timeout(tmp_path, monkeypatch):
     src, out = tmp_path / "src", tmp_path / "out"
     make_boxes(src, 3)
     monkeypatch.setenv(FAULT_ENV, "hang:box000.obj")
-    result = subprocess.run(batch_command(src, out, "--workers", "1", "--timeout", "4"),
+    result = subprocess.run(batch_command(src, out, "--workers", "1", "--timeout", "8"),
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 1, result.stderr
     check_output(out, ["box001", "box002"], views=4)
     failures = read_failures(str(out))
     assert [(f["name"], f["stage"]) for f in failures] == [("box000", "timeout")]
-    assert "--timeout 4 s" in failures[0]["error"]
+    assert "--timeout 8 s" in failures[0]["error"]
 
 
 def rss_curve(out_root, count, **settings) -> list[int]:
