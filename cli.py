@@ -1,4 +1,5 @@
-"""``depth-views`` command line: ``depth-views render INPUT [INPUT ...] --out DIR [options]``.
+"""``depth-views`` command line: ``depth-views render INPUT [INPUT ...] --out DIR [options]`` and
+``depth-views batch SOURCE --out DIR [options]`` (see :mod:`.batch`).
 
 Every input is rendered in this one process (Blender's ``bpy`` module), one after another; an input
 that fails is reported on one line and the others still render.  Exit code 0 when every input
@@ -125,7 +126,95 @@ def build_parser() -> argparse.ArgumentParser:
                       help="with --keep-transparency: the alpha a surface needs to count (default 0.5)")
     misc.add_argument("--quiet", action="store_true", help="print only errors and the summary")
     misc.add_argument("--verbose", action="store_true", help="also show Blender's own log output")
+    add_batch_command(commands, shared_from=render)
     return parser
+
+
+RENDER_ONLY_DESTS = ("help", "inputs", "out")
+
+
+def share_render_options(render: argparse.ArgumentParser, target: argparse.ArgumentParser) -> None:
+    """Give ``target`` every option of the render command (cameras, image and lens, engine, ...).
+
+    The very same argparse actions are added to ``target``, in the same groups, as argparse's own
+    ``parents=`` does, so an option added to ``render`` exists in ``batch`` with the same name,
+    default and help.  Only the help flag, the inputs and ``--out`` are render's own.
+    """
+    for group in render._action_groups:
+        actions = [a for a in group._group_actions if a.dest not in RENDER_ONLY_DESTS]
+        if not actions:
+            continue
+        default_group = group in (render._positionals, render._optionals)
+        shared = target if default_group else target.add_argument_group(group.title, group.description)
+        for action in actions:
+            shared._add_action(action)
+
+
+def _shard(text: str):
+    from .batch.inputs import parse_shard
+
+    try:
+        return parse_shard(text)
+    except DepthViewsError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def add_batch_command(commands, *, shared_from: argparse.ArgumentParser) -> None:
+    batch = commands.add_parser(
+        "batch", help="render a whole dataset: resumable, in parallel, on one machine or a Ray cluster",
+        description="Renders every mesh of SOURCE into DIR/<path relative to SOURCE>/ (the same files "
+                    "as 'render'), in worker processes.  Finished meshes are skipped on restart; "
+                    "failures go to DIR/failures.jsonl and every finished mesh to DIR/index.jsonl.  "
+                    "Exit code 0 when every input is rendered, 1 when any failed, 2 for bad options.")
+    batch.add_argument("sources", nargs="+", metavar="SOURCE",
+                       help="a folder (searched recursively), a glob pattern, a text file listing one "
+                            "path a line, or a mesh file")
+    batch.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    run = batch.add_argument_group("batch")
+    run.add_argument("--workers", type=int, metavar="N",
+                     help="worker processes, each with its own Blender (default: one per 4 CPU cores; "
+                          "with --ray: one actor per CPU of the cluster)")
+    run.add_argument("--shard", type=_shard, metavar="K/N",
+                     help="render only shard K of N (K = 0..N-1), a fixed 1/N of the inputs, for job arrays")
+    run.add_argument("--timeout", type=float, metavar="SECONDS",
+                     help="give up on a mesh that takes longer than this (default: no limit)")
+    run.add_argument("--retry-failed", action="store_true",
+                     help="render again the inputs listed in failures.jsonl by an earlier run")
+    run.add_argument("--ray", nargs="?", const="auto", default=None, metavar="ADDRESS",
+                     help="run on a Ray cluster (pip install 'depth_views[ray]'); ADDRESS as for "
+                          "ray.init, e.g. ray://head:10001 (default: RAY_ADDRESS or a local Ray)")
+    run.add_argument("--progress", choices=("auto", "bar", "lines"), default="auto",
+                     help="a tqdm bar (terminal default) or one line per mesh")
+    share_render_options(shared_from, batch)
+
+
+def run_batch_command(args: argparse.Namespace) -> int:
+    from .batch import store
+    from .batch.progress import BatchProgress
+    from .batch.run import BatchSummary, batch_events, prepare_output_root
+
+    options = options_from_args(args)
+    options.validate()
+    out_root = prepare_output_root(args.out)
+    progress = BatchProgress(bar={"auto": None, "bar": True, "lines": False}[args.progress],
+                             quiet=args.quiet, prog=PROG)
+    summary = BatchSummary()
+    events = batch_events(args.sources, out_root, options, workers=args.workers, shard=args.shard,
+                          timeout=args.timeout, retry_failed=args.retry_failed,
+                          use_ray=args.ray is not None,
+                          ray_address=None if args.ray in (None, "auto") else args.ray,
+                          verbose=args.verbose, summary=summary,
+                          plan_ready=lambda plan: progress.plan_ready(plan, options.views))
+    try:
+        for event in events:
+            progress(event)
+    except KeyboardInterrupt:
+        _error("interrupted; the finished meshes are kept: run the same command again to resume")
+        return 130
+    finally:
+        events.close()
+        progress.close(summary, out_root, store.journal_path(out_root, store.FAILURES_STEM, args.shard))
+    return 1 if summary.failed else 0
 
 
 def options_from_args(args: argparse.Namespace) -> RenderOptions:
@@ -222,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "render":
             return run_render(args)
+        if args.command == "batch":
+            return run_batch_command(args)
     except DepthViewsError as error:
         _error(str(error))
         return 2

@@ -29,6 +29,8 @@ MAX_PIXELS = 2**28          # the EXR writer's limit per image (1 GiB of float32
 MAX_VIEWS = 100_000
 MAX_NAME_BYTES = 200        # output folder names, leaving room for "-2" under the usual 255-byte limit
 MAX_DEPTH = 1e9             # depth from here on reads back as background (exr_io.BACKGROUND_THRESHOLD)
+MESH_SUFFIXES = (".obj", ".ply", ".stl", ".glb", ".gltf", ".off", ".fbx")
+SUPPORTED_SUFFIXES = MESH_SUFFIXES + (".blend",)
 
 
 @dataclass

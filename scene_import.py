@@ -26,9 +26,8 @@ from mathutils import Matrix
 from .errors import DepthViewsError
 from .mesh_check import check_mesh_file
 from .off_format import read_off
+from .options import MESH_SUFFIXES, SUPPORTED_SUFFIXES  # noqa: F401  (defined there for the batch too)
 
-MESH_SUFFIXES = (".obj", ".ply", ".stl", ".glb", ".gltf", ".off", ".fbx")
-SUPPORTED_SUFFIXES = MESH_SUFFIXES + (".blend",)
 GEOMETRY_OBJECT_TYPES = {"MESH", "CURVE", "SURFACE", "META", "FONT"}
 
 # glTF is Y-up; Blender's importer maps file (x, y, z) to Blender (x, -z, y), a +90 degree turn about X.

@@ -1,0 +1,211 @@
+"""A batch run: which inputs still need rendering, the journals, and the summary (pure Python).
+
+:func:`batch_events` is the one driver: the CLI, :func:`run_batch` and :func:`stream_views` all
+consume it.  It lists the sources, names every input over the whole list, keeps this shard's
+inputs, skips finished meshes (and, unless ``retry_failed``, meshes that failed before), renders the
+rest with a :class:`~.local.LocalPool` (or a Ray pool) and records each result in ``index.jsonl`` or
+``failures.jsonl`` as it arrives.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import numpy as np
+
+from ..errors import DepthViewsError
+from ..options import RenderOptions
+from . import store
+from .events import MeshFailed, MeshRendered, MeshSkipped, MeshStarted, ViewRendered
+from .inputs import BatchInput, collect_inputs, select_shard
+from .local import LocalPool, default_workers
+
+
+@dataclass
+class BatchSummary:
+    """Counts of one run; ``failed`` counts this run's inputs listed in failures.jsonl at the end."""
+
+    inputs: int = 0
+    rendered: int = 0
+    skipped: int = 0
+    failed: int = 0
+    failed_now: int = 0
+    views: int = 0
+    seconds: float = 0.0
+    rss: list[int] = field(default_factory=list)
+
+    @property
+    def views_per_second(self) -> float:
+        return self.views / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass
+class BatchPlan:
+    """The inputs of this run (after sharding) and what to do with each."""
+
+    all_inputs: list[BatchInput]
+    inputs: list[BatchInput]
+    todo: list[BatchInput]
+    skipped: list[MeshSkipped]
+
+
+def prepare_output_root(out: str) -> str:
+    out_root = os.path.abspath(os.fspath(out))
+    if os.path.exists(out_root) and not os.path.isdir(out_root):
+        raise DepthViewsError(f"{out_root}: --out is a file, not a folder")
+    try:
+        os.makedirs(out_root, exist_ok=True)
+    except OSError as error:
+        raise DepthViewsError(f"{out_root}: cannot create the output folder ({error.strerror})") from None
+    if not os.access(out_root, os.W_OK | os.X_OK):
+        raise DepthViewsError(f"{out_root}: the output folder is not writable")
+    return out_root
+
+
+def plan_batch(sources, out_root: str, *, shard=None, retry_failed: bool = False) -> BatchPlan:
+    """Decide what this run renders; see :func:`batch_events`."""
+    if isinstance(sources, (str, os.PathLike)):
+        sources = [sources]
+    all_inputs = collect_inputs([os.fspath(s) for s in sources], exclude=out_root)
+    inputs = select_shard(all_inputs, shard)
+    failed_before = {r["name"]: r for r in store.read_failures(out_root)}
+    todo, skipped = [], []
+    for item in inputs:
+        if store.is_complete(out_root, item.name):
+            skipped.append(MeshSkipped(item, "complete"))
+        elif item.name in failed_before and not retry_failed:
+            skipped.append(MeshSkipped(item, "failed"))
+        else:
+            todo.append(item)
+    return BatchPlan(all_inputs, inputs, todo, skipped)
+
+
+def batch_events(sources, out, options: RenderOptions, *, workers: int | None = None,
+                 shard: tuple[int, int] | None = None, timeout: float | None = None,
+                 retry_failed: bool = False, ray_address: str | None = None, use_ray: bool = False,
+                 verbose: bool = False, summary: BatchSummary | None = None,
+                 plan_ready=None) -> Iterator:
+    """Render every input of ``sources`` into folder ``out``; yield events as they happen.
+
+    ``sources``: folders, glob patterns, list files or mesh files.  ``workers`` local worker
+    processes (default :func:`default_workers`), or, with ``use_ray``, Ray actors on the cluster at
+    ``ray_address`` (None: ``RAY_ADDRESS`` or a local Ray).  ``shard=(k, n)`` keeps shard k of n.
+    ``timeout`` (s) bounds each mesh.  ``summary`` is filled in as the run goes; ``plan_ready(plan)``
+    is called once the inputs are known.  Bad settings raise :class:`DepthViewsError`; bad inputs
+    become :class:`MeshFailed` events and lines in failures.jsonl.
+    """
+    options.validate()
+    if workers is not None and workers < 1:
+        raise DepthViewsError(f"--workers {workers}: must be at least 1")
+    if timeout is not None and not timeout > 0:
+        raise DepthViewsError(f"--timeout {timeout:g}: must be a positive number of seconds")
+    started = time.perf_counter()
+    summary = summary if summary is not None else BatchSummary()
+    out_root = prepare_output_root(out)
+    index = store.Journal(store.journal_path(out_root, store.INDEX_STEM, shard))
+    failures = store.Journal(store.journal_path(out_root, store.FAILURES_STEM, shard))
+    try:
+        plan = plan_batch(sources, out_root, shard=shard, retry_failed=retry_failed)
+        summary.inputs = len(plan.inputs)
+        if retry_failed:
+            retried = {item.name for item in plan.todo}
+            if retried & failures.names():
+                failures.rewrite([r for r in failures.records if r["name"] not in retried])
+        # A kill between a mesh's final rename and its index line: add the missing lines now.
+        indexed = {entry["name"] for entry in store.read_index(out_root)}
+        for event in plan.skipped:
+            if event.reason == "complete" and event.item.name not in indexed:
+                index.append(store.index_entry(out_root, event.item.name, event.item.path))
+        if plan_ready:
+            plan_ready(plan)
+        for event in plan.skipped:
+            summary.skipped += event.reason == "complete"
+            summary.failed += event.reason == "failed"
+            yield event
+        if not plan.todo:
+            return
+        if use_ray:
+            from .ray_pool import RayPool
+            pool = RayPool(options, out_root, address=ray_address, actors=workers, timeout=timeout,
+                           verbose=verbose)
+        else:
+            pool = LocalPool(options, out_root, workers=workers or default_workers(options.device),
+                             timeout=timeout, verbose=verbose)
+        for event in pool.run(plan.todo):
+            if isinstance(event, MeshRendered):
+                event.entry = store.index_entry(out_root, event.item.name, event.item.path)
+                index.append(event.entry)
+                summary.rendered += 1
+                summary.views += event.views
+                summary.rss.append(event.rss)
+            elif isinstance(event, MeshFailed):
+                failures.append(store.failure_entry(event.item.name, event.item.path, event.stage, event.error))
+                summary.failed += 1
+                summary.failed_now += 1
+            summary.seconds = time.perf_counter() - started
+            yield event
+    finally:
+        summary.seconds = time.perf_counter() - started
+        index.close()
+        failures.close()
+        store.remove_empty_partial_root(out_root)
+
+
+def run_batch(sources, out, options: RenderOptions, **settings) -> BatchSummary:
+    """Run :func:`batch_events` to the end and return the :class:`BatchSummary`."""
+    summary = BatchSummary()
+    for _ in batch_events(sources, out, options, summary=summary, **settings):
+        pass
+    return summary
+
+
+@dataclass
+class StreamedView:
+    """One rendered view of one mesh, for a training pipeline: depth float32 (H, W) in scene units
+    (+inf = no surface), ``K`` (3x3), ``world_to_camera`` (4x4, OpenCV axes), ``camera_to_world``
+    (4x4, Blender axes); ``mesh`` is the input path, ``name`` its output name."""
+
+    mesh: str
+    name: str
+    index: int
+    depth: np.ndarray
+    K: np.ndarray
+    world_to_camera: np.ndarray
+    camera_to_world: np.ndarray
+    normalization: np.ndarray | None
+
+
+def read_mesh_views(out_root: str, item: BatchInput) -> Iterator[StreamedView]:
+    """The views of finished mesh ``item``, read back from its folder."""
+    from ..camera_files import load_cameras
+    from ..exr_io import read_depth
+
+    folder = store.final_folder(out_root, item.name)
+    cameras = load_cameras(folder)
+    for view in cameras["views"]:
+        depth = read_depth(os.path.join(folder, view["files"]["depth"]), allow_constant=True)
+        yield StreamedView(item.path, item.name, view["index"], depth, cameras["K"],
+                           view["world_to_camera"], view["camera_to_world"], cameras.get("object_to_world"))
+
+
+def stream_views(sources, out, options: RenderOptions, *, include_finished: bool = False,
+                 **settings) -> Iterator[StreamedView]:
+    """Yield every (mesh, view) of a batch as float32 numpy arrays as soon as its mesh is finished.
+
+    The same run as :func:`batch_events` (same ``settings``), so the same resume and failure rules
+    hold: a mesh finished by an earlier run is not rendered again (its views are yielded only with
+    ``include_finished``), a failed mesh is recorded in failures.jsonl and skipped, and breaking out
+    of the loop stops the workers.
+    """
+    out_root = os.path.abspath(os.fspath(out))
+    for event in batch_events(sources, out, options, **settings):
+        if isinstance(event, MeshRendered) or (
+                include_finished and isinstance(event, MeshSkipped) and event.reason == "complete"):
+            yield from read_mesh_views(out_root, event.item)
+
+
+__all__ = ["BatchSummary", "BatchPlan", "StreamedView", "batch_events", "run_batch", "stream_views",
+           "plan_batch", "MeshFailed", "MeshRendered", "MeshSkipped", "MeshStarted", "ViewRendered"]

@@ -1,0 +1,197 @@
+"""The batch output folder: finished meshes, partial work, index.jsonl and failures.jsonl (pure Python).
+
+Layout of ``DIR`` (``--out``)::
+
+    DIR/<name>/cameras.json ...      one finished mesh (whatever formats were asked for)
+    DIR/.partial/<key>/              a mesh being rendered; moved to DIR/<name> in one rename
+    DIR/index.jsonl                  one line per finished mesh (index.shard-K-of-N.jsonl per shard)
+    DIR/failures.jsonl               one line per failed mesh (failures.shard-K-of-N.jsonl per shard)
+
+A mesh is complete when ``DIR/<name>/cameras.json`` exists: the renderer writes cameras.json after
+every view, inside the partial folder, and the folder only appears under its name when everything
+in it is on disk.  Each journal has one writer (the run or shard that owns it); a line torn by a
+kill is dropped, and the file rewritten, when the next run starts.
+"""
+
+from __future__ import annotations
+
+import datetime
+import glob
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+
+from ..camera_files import CAMERAS_FILE
+from ..errors import DepthViewsError
+
+PARTIAL_FOLDER = ".partial"
+INDEX_STEM, FAILURES_STEM = "index", "failures"
+
+
+def journal_path(out_root: str, stem: str, shard: tuple[int, int] | None) -> str:
+    """``DIR/index.jsonl``, or ``DIR/index.shard-K-of-N.jsonl`` for shard (K, N) with N > 1."""
+    suffix = f".shard-{shard[0]}-of-{shard[1]}" if shard and shard[1] > 1 else ""
+    return os.path.join(out_root, f"{stem}{suffix}.jsonl")
+
+
+def final_folder(out_root: str, name: str) -> str:
+    """Where mesh ``name`` ends up; raises :class:`DepthViewsError` if that would leave ``out_root``."""
+    root = os.path.abspath(out_root)
+    folder = os.path.normpath(os.path.join(root, *name.split("/")))
+    if os.path.commonpath([root, folder]) != root or folder == root:
+        raise DepthViewsError(f"{name}: output name would write outside {root}")
+    return folder
+
+
+def partial_folder(out_root: str, name: str) -> str:
+    """The private folder mesh ``name`` is rendered into before it is moved into place."""
+    key = hashlib.sha1(name.encode("utf-8")).hexdigest()[:24]
+    return os.path.join(os.path.abspath(out_root), PARTIAL_FOLDER, key)
+
+
+def is_complete(out_root: str, name: str) -> bool:
+    return os.path.isfile(os.path.join(final_folder(out_root, name), CAMERAS_FILE))
+
+
+def discard_partial(out_root: str, name: str) -> None:
+    """Remove what a killed, crashed or failed render of ``name`` left in the partial folder."""
+    partial = partial_folder(out_root, name)
+    for leftover in (partial, partial + ".old"):
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def move_into_place(partial: str, out_root: str, name: str) -> str:
+    """Move the finished ``partial`` folder to ``DIR/<name>`` atomically; return the final folder.
+
+    An incomplete folder already there (no cameras.json, e.g. from an interrupted ``render``) is
+    swapped out and deleted; a kill between the two renames only leaves the mesh to render again.
+    """
+    final = final_folder(out_root, name)
+    if not os.path.isfile(os.path.join(partial, CAMERAS_FILE)):
+        raise DepthViewsError(f"{partial}: no {CAMERAS_FILE} was written; the render is not complete")
+    os.makedirs(os.path.dirname(final), exist_ok=True)
+    if os.path.lexists(final):
+        if os.path.isfile(os.path.join(final, CAMERAS_FILE)):
+            raise DepthViewsError(f"{final}: already holds a finished render; not overwriting it")
+        old = partial + ".old"
+        shutil.rmtree(old, ignore_errors=True)
+        os.rename(final, old)
+        os.rename(partial, final)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(partial, final)
+    return final
+
+
+def remove_empty_partial_root(out_root: str) -> None:
+    try:
+        os.rmdir(os.path.join(out_root, PARTIAL_FOLDER))
+    except OSError:
+        pass
+
+
+def read_jsonl(path: str) -> tuple[list[dict], bool]:
+    """The records of a JSON-lines file and whether it was clean (no torn or invalid line)."""
+    try:
+        with open(path, "rb") as stream:
+            data = stream.read()
+    except FileNotFoundError:
+        return [], True
+    records, clean = [], data.endswith(b"\n") or not data
+    for line in data.split(b"\n"):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            clean = False
+            continue
+        if isinstance(record, dict) and "name" in record:
+            records.append(record)
+        else:
+            clean = False
+    return records, clean
+
+
+def _journals(out_root: str, stem: str) -> list[str]:
+    return sorted(glob.glob(os.path.join(glob.escape(out_root), f"{stem}.jsonl"))
+                  + glob.glob(os.path.join(glob.escape(out_root), f"{stem}.shard-*-of-*.jsonl")))
+
+
+def read_index(out_root: str) -> list[dict]:
+    """Every finished mesh listed in ``DIR/index*.jsonl`` (all shards), once per name.
+
+    Each record has ``name``, ``path`` (the input), ``folder`` (relative to DIR), ``views``,
+    ``normalization`` (the 4x4 ``object_to_world`` applied, or null), ``center``, ``radius``.
+    """
+    entries: dict[str, dict] = {}
+    for path in _journals(out_root, INDEX_STEM):
+        for record in read_jsonl(path)[0]:
+            entries.setdefault(record["name"], record)
+    return list(entries.values())
+
+
+def read_failures(out_root: str) -> list[dict]:
+    """Every failure in ``DIR/failures*.jsonl`` (all shards) whose mesh is not finished since."""
+    failures: dict[str, dict] = {}
+    for path in _journals(out_root, FAILURES_STEM):
+        for record in read_jsonl(path)[0]:
+            failures[record["name"]] = record
+    return [r for name, r in failures.items() if not is_complete(out_root, name)]
+
+
+def index_entry(out_root: str, name: str, input_path: str) -> dict:
+    """The index.jsonl record of finished mesh ``name``, from its cameras.json."""
+    folder = final_folder(out_root, name)
+    with open(os.path.join(folder, CAMERAS_FILE), encoding="utf-8") as stream:
+        cameras = json.load(stream)
+    return {"name": name, "path": input_path, "folder": name, "views": len(cameras.get("views", [])),
+            "normalization": cameras.get("object_to_world"), "center": cameras.get("center"),
+            "radius": cameras.get("radius"), "width": cameras.get("width"), "height": cameras.get("height")}
+
+
+def failure_entry(name: str, input_path: str, stage: str, error: str) -> dict:
+    """A failures.jsonl record; ``stage`` is where it failed (import, check, render, write, timeout, crash)."""
+    return {"name": name, "path": input_path, "stage": stage, "error": " ".join(error.split()),
+            "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+
+
+class Journal:
+    """An append-only JSON-lines file with one writer; each record is one ``write`` of one line."""
+
+    def __init__(self, path: str):
+        self.path, self._fd = path, None
+        self.records, clean = read_jsonl(path)
+        if not clean:  # a kill tore the last line: keep the valid records only
+            self.rewrite(self.records)
+
+    def names(self) -> set[str]:
+        return {r["name"] for r in self.records}
+
+    def rewrite(self, records: list[dict]) -> None:
+        """Replace the file's content by ``records`` atomically."""
+        self.close()
+        folder = os.path.dirname(self.path)
+        handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=".jsonl", dir=folder)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                stream.writelines(json.dumps(r, allow_nan=False) + "\n" for r in records)
+            os.replace(temporary, self.path)
+        except BaseException:
+            if os.path.exists(temporary):
+                os.remove(temporary)
+            raise
+        self.records = list(records)
+
+    def append(self, record: dict) -> None:
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        os.write(self._fd, (json.dumps(record, allow_nan=False) + "\n").encode("utf-8"))
+        self.records.append(record)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
