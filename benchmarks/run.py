@@ -70,7 +70,8 @@ def mesh_plan(path: str, resolution: int, n_views: int) -> dict:
     extent = float(np.linalg.norm(vertices - center, axis=1).max())
     intrinsics = Intrinsics(resolution, resolution)
     radius = auto_radius(extent, intrinsics, 1.1)
-    clip_start, clip_end = clip_range(radius, extent)
+    clip_start, auto_far = clip_range(radius, extent)
+    clip_end = max(auto_far, clip_start * 10)
     views = sample_views(sampling="fibonacci", n_views=n_views, center=center, radius=radius)
     return {"path": path, "width": resolution, "height": resolution, "lens_mm": intrinsics.lens_mm,
             "sensor_mm": intrinsics.sensor_mm, "K": intrinsics.K.tolist(), "center": center.tolist(),
@@ -81,7 +82,7 @@ def mesh_plan(path: str, resolution: int, n_views: int) -> dict:
 # -- running one measurement ---------------------------------------------------------------------
 def run_process(command: list[str], *, env: dict | None = None, cwd: str | None = None,
                 log_path: str) -> dict:
-    """Run ``command``; return its exit status, wall time, peak RSS (MiB) and launch time."""
+    """Run ``command``; return its exit status, wall and CPU time (s), peak RSS (MiB) and launch time."""
     with open(log_path, "w") as log:
         launched = time.time()
         started = time.perf_counter()
@@ -89,8 +90,8 @@ def run_process(command: list[str], *, env: dict | None = None, cwd: str | None 
         _, status, usage = os.wait4(process.pid, 0)
         process.returncode = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - started
-    return {"returncode": process.returncode, "wall_s": wall, "peak_rss_mb": usage.ru_maxrss / 1024,
-            "launched": launched}
+    return {"returncode": process.returncode, "wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime,
+            "peak_rss_mb": usage.ru_maxrss / 1024, "launched": launched}
 
 
 def tail(path: str, lines: int = 6) -> str:
@@ -203,6 +204,7 @@ class Bench:
             row["worker"] = {k: v for k, v in result.items() if k not in ("view_times",)}
         n = len(view_times)
         row.update(self.rates(view_times, process["launched"], process["wall_s"]))
+        row["cpu_ms_per_view"] = 1000 * process["cpu_s"] / n
         self.rows.append(row)
         print(f"  {system:18s} {n:4d} views  wall {process['wall_s']:6.2f} s  "
               f"{row['e2e_views_per_s']:6.2f} views/s end to end  {row['steady_views_per_s']:6.2f} views/s "
@@ -269,6 +271,7 @@ def summarize(rows: list[dict]) -> list[dict]:
                         "steady_views_per_s": med(r["steady_views_per_s"] for r in group),
                         "e2e_views_per_s": med(r["e2e_views_per_s"] for r in group),
                         "ms_per_view": med(r["ms_per_view"] for r in group),
+                        "cpu_ms_per_view": med(r.get("cpu_ms_per_view") for r in group),
                         "first_view_s": med(r["first_view_s"] for r in group),
                         "wall_s": med(r["wall_s"] for r in group),
                         "peak_rss_mb": med(r["peak_rss_mb"] for r in group),
@@ -293,14 +296,15 @@ def fmt(value, spec=".1f", suffix=""):
 
 
 def markdown_table(summary: list[dict]) -> str:
-    lines = ["| mesh | res | views | system | views/s steady | views/s end to end | ms/view | first view s "
-             "| peak RSS MiB | ÷ Embree (steady / e2e) | ÷ BlenderProc (steady / e2e) | load |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| mesh | res | views | system | views/s steady | views/s end to end | ms/view | CPU ms/view "
+             "| first view s | peak RSS MiB | ÷ Embree (steady / e2e) | ÷ BlenderProc (steady / e2e) | load |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for e in summary:
         system = e["system"] + (f" ({e['layout']})" if e["layout"] else "")
         lines.append(
             f"| {e['mesh']} | {e['resolution']}² | {e['views']} | {system} | {fmt(e['steady_views_per_s'])} "
-            f"| {fmt(e['e2e_views_per_s'])} | {fmt(e['ms_per_view'], '.0f')} | {fmt(e['first_view_s'], '.2f')} "
+            f"| {fmt(e['e2e_views_per_s'])} | {fmt(e['ms_per_view'], '.0f')} | {fmt(e['cpu_ms_per_view'], '.0f')} "
+            f"| {fmt(e['first_view_s'], '.2f')} "
             f"| {fmt(e['peak_rss_mb'], '.0f')} "
             f"| {fmt(e['steady_vs_embree'], '.2f', '×')} / {fmt(e['e2e_vs_embree'], '.2f', '×')} "
             f"| {fmt(e['steady_vs_blenderproc'], '.2f', '×')} / {fmt(e['e2e_vs_blenderproc'], '.2f', '×')} "
@@ -311,7 +315,8 @@ def markdown_table(summary: list[dict]) -> str:
 def exactness(bench: Bench, items: list[dict], systems: list[str]) -> list[dict]:
     """Compare ours (API arrays, CLI files) and BlenderProc with Embree on the same rays."""
     checks = []
-    save = {name: os.path.join(bench.work, "exact", name) for name in ("embree", "ours-api", "blenderproc")}
+    save = {name: os.path.join(bench.work, "exact", name)
+            for name in ("embree", "ours-api", "ours-api-workbench", "blenderproc")}
     for folder in save.values():
         shutil.rmtree(folder, ignore_errors=True)
         os.makedirs(folder)
@@ -319,9 +324,10 @@ def exactness(bench: Bench, items: list[dict], systems: list[str]) -> list[dict]
         mesh = os.path.splitext(os.path.basename(item["path"]))[0]
         label = {"kind": "exactness", "mesh": mesh, "resolution": item["width"], "views": len(item["views"])}
         runs = {system: bench.measure(system, [item], label, save_dir=save.get(system))
-                for system in ("embree", "ours-api", "blenderproc", "ours-cli") if system in systems}
+                for system in ("embree", "ours-api", "ours-api-workbench", "blenderproc", "ours-cli")
+                if system in systems}
         cli_out = os.path.join(runs["ours-cli"]["run_dir"], "out", mesh, "depth") if "ours-cli" in runs else None
-        for system in ("ours-api", "ours-cli", "blenderproc"):
+        for system in ("ours-api", "ours-cli", "ours-api-workbench", "blenderproc"):
             if system not in systems or "embree" not in systems:
                 continue
             errors, mismatch = [], []
@@ -339,6 +345,7 @@ def exactness(bench: Bench, items: list[dict], systems: list[str]) -> list[dict]
                         continue
                     ours = np.load(path)
                 reference = np.load(embree_path)
+                ours = np.where(ours >= 1e9, np.inf, ours)     # BlenderProc keeps Blender's 1e10 background
                 both = np.isfinite(ours) & np.isfinite(reference)
                 errors.append(np.abs(ours[both].astype(np.float64) - reference[both]))
                 mismatch.append(float(np.mean(np.isfinite(ours) != np.isfinite(reference))))
@@ -349,8 +356,8 @@ def exactness(bench: Bench, items: list[dict], systems: list[str]) -> list[dict]
                      "median_rel_error": float(np.median(error)), "p99_rel_error": float(np.percentile(error, 99)),
                      "silhouette_mismatch": float(np.mean(mismatch)),
                      "passes": bool(np.median(error) < EXACTNESS_TOLERANCE)}
-            if system == "blenderproc":
-                check["passes"] = None   # informational: BlenderProc is not held to our tolerance
+            if system in ("blenderproc", "ours-api-workbench"):
+                check["passes"] = None   # informational: only our default (Cycles) path is held to it
             checks.append(check)
             print(f"  exactness {system:12s} vs embree on {mesh} {item['width']}²: median {check['median_rel_error']:.2e}"
                   f", p99 {check['p99_rel_error']:.2e} of the object size, hit/miss differ on "
@@ -428,7 +435,9 @@ def main(argv=None) -> int:
                 else:
                     bench.cleanup_run(bench.measure(system, items, label))
             if "ours-api" in systems:
-                bench.rows.append(measure_layout(bench, items, label))
+                bench.rows.append(measure_layout(bench, "ours-api", items, label, threads=1))
+            if "ours-cli" in systems:
+                bench.rows.append(measure_layout(bench, "ours-cli", items, label))
 
     summary = summarize(bench.rows)
     table = markdown_table(summary)
@@ -467,20 +476,23 @@ def measure_sequence(bench: Bench, system: str, items: list[dict], label: dict) 
     return {"system": system, **label, "layout": "", "load_before": load_before, "wall_s": wall, "n_views": n,
             "e2e_views_per_s": n / wall, "steady_views_per_s": statistics.median(r["steady_views_per_s"] for r in rows),
             "ms_per_view": statistics.median(r["ms_per_view"] for r in rows),
+            "cpu_ms_per_view": 1000 * sum(r["cpu_s"] for r in rows) / n,
             "first_view_s": rows[0]["first_view_s"], "peak_rss_mb": max(r["peak_rss_mb"] for r in rows)}
 
 
-def measure_layout(bench: Bench, items: list[dict], label: dict) -> dict:
-    """Process layout on this machine: two API processes with one render thread each, side by side."""
-    halves = [items[0::2], items[1::2]]
-    load_before = os.getloadavg()[0]
-    started = time.perf_counter()
+def measure_layout(bench: Bench, system: str, items: list[dict], label: dict, *, threads: int = 0) -> dict:
+    """Process layout: two processes side by side, each on half the meshes (``threads`` render threads each)."""
     import threading
+
+    halves = [items[0::2], items[1::2]]
+    layout = f"2 processes x {threads or 'auto'} threads"
+    load_before = os.getloadavg()[0]
     rows: list = [None, None]
 
     def one(i):
-        rows[i] = bench.measure("ours-api", halves[i], {**label, "kind": "batch-part"}, threads=1)
+        rows[i] = bench.measure(system, halves[i], {**label, "kind": "batch-part"}, threads=threads)
 
+    started = time.perf_counter()
     workers = [threading.Thread(target=one, args=(i,)) for i in range(2)]
     for worker in workers:
         worker.start()
@@ -488,14 +500,15 @@ def measure_layout(bench: Bench, items: list[dict], label: dict) -> dict:
         worker.join()
     wall = time.perf_counter() - started
     bench.rows = [r for r in bench.rows if r not in rows]
+    for row in rows:
+        bench.cleanup_run(row)
     if any("error" in r for r in rows):
-        return {"system": "ours-api", **label, "layout": "2 processes x 1 thread", "error": "a part failed",
-                "load_before": load_before}
+        return {"system": system, **label, "layout": layout, "error": "a part failed", "load_before": load_before}
     n = sum(r["n_views"] for r in rows)
-    return {"system": "ours-api", **label, "layout": "2 processes x 1 thread", "load_before": load_before,
-            "wall_s": wall, "n_views": n, "e2e_views_per_s": n / wall,
-            "steady_views_per_s": sum(r["steady_views_per_s"] for r in rows),
-            "ms_per_view": 1000 / sum(r["steady_views_per_s"] for r in rows),
+    steady = sum(r["steady_views_per_s"] for r in rows)
+    return {"system": system, **label, "layout": layout, "load_before": load_before, "wall_s": wall, "n_views": n,
+            "e2e_views_per_s": n / wall, "steady_views_per_s": steady, "ms_per_view": 1000 / steady,
+            "cpu_ms_per_view": 1000 * sum(r["cpu_s"] for r in rows) / n,
             "first_view_s": min(r["first_view_s"] for r in rows), "peak_rss_mb": sum(r["peak_rss_mb"] for r in rows)}
 
 

@@ -55,3 +55,7 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    # bpy 4.2 can crash while the interpreter shuts down after BlenderProc's clean-up (exit -11);
+    # the result is written by then, so leave without the teardown.
+    sys.stdout.flush()
+    os._exit(0)

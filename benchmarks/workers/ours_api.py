@@ -14,6 +14,7 @@ clock = Clock()
 import bpy  # noqa: E402
 import numpy as np  # noqa: E402
 
+from depth_views.allocator import keep_freed_memory  # noqa: E402
 from depth_views.cameras import Intrinsics, View  # noqa: E402
 from depth_views.render import render_views  # noqa: E402
 from depth_views.scene_import import load_input  # noqa: E402
@@ -23,6 +24,7 @@ clock.mark("imported")
 
 def main() -> None:
     job = read_job()
+    keep_freed_memory()   # as the README recommends for a script that only renders
     save_dir = job.get("save_dir")
     for item in job["meshes"]:
         loaded = load_input(item["path"])
