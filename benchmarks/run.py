@@ -255,7 +255,7 @@ def rotated(items: list, by: int) -> list:
 def summarize(rows: list[dict]) -> list[dict]:
     groups: dict[tuple, list[dict]] = {}
     for row in rows:
-        if "error" in row or row.get("kind") == "exactness":
+        if "error" in row or row.get("kind") in ("exactness", "batch-part"):
             continue
         key = (row["kind"], row["mesh"], row["resolution"], row["views"], row["system"], row.get("layout", ""))
         groups.setdefault(key, []).append(row)
@@ -431,13 +431,14 @@ def main(argv=None) -> int:
         for rep in range(reps):
             for system in rotated([s for s in systems if s in ("ours-cli", "ours-api", "embree", "blenderproc")], rep):
                 if system == "blenderproc":
-                    bench.rows.append(measure_sequence(bench, system, items, label))
+                    row = measure_sequence(bench, system, items, label)
+                    bench.rows.append(row)
                 else:
                     bench.cleanup_run(bench.measure(system, items, label))
-            if "ours-api" in systems:
-                bench.rows.append(measure_layout(bench, "ours-api", items, label, threads=1))
-            if "ours-cli" in systems:
-                bench.rows.append(measure_layout(bench, "ours-cli", items, label))
+            for system, threads in (("ours-api", 1), ("ours-cli", 0)):
+                if system in systems:
+                    row = measure_layout(bench, system, items, label, threads=threads)
+                    bench.rows.append(row)
 
     summary = summarize(bench.rows)
     table = markdown_table(summary)
@@ -468,7 +469,6 @@ def measure_sequence(bench: Bench, system: str, items: list[dict], label: dict) 
     load_before = os.getloadavg()[0]
     started = time.perf_counter()
     rows = [bench.measure(system, [item], {**label, "kind": "batch-part"}) for item in items]
-    bench.rows = [r for r in bench.rows if r not in rows]
     wall = time.perf_counter() - started
     if any("error" in r for r in rows):
         return {"system": system, **label, "error": "a part failed", "load_before": load_before}
@@ -499,7 +499,6 @@ def measure_layout(bench: Bench, system: str, items: list[dict], label: dict, *,
     for worker in workers:
         worker.join()
     wall = time.perf_counter() - started
-    bench.rows = [r for r in bench.rows if r not in rows]
     for row in rows:
         bench.cleanup_run(row)
     if any("error" in r for r in rows):
