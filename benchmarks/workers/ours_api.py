@@ -17,7 +17,7 @@ import numpy as np  # noqa: E402
 from depth_views.allocator import keep_freed_memory  # noqa: E402
 from depth_views.cameras import Intrinsics, View  # noqa: E402
 from depth_views.render import render_views  # noqa: E402
-from depth_views.scene_import import load_input  # noqa: E402
+from depth_views.scene_import import load_input, world_vertices_and_face_count  # noqa: E402
 
 clock.mark("imported")
 
@@ -35,9 +35,12 @@ def main() -> None:
         intrinsics = Intrinsics(item["width"], item["height"], lens_mm=item["lens_mm"], sensor_mm=item["sensor_mm"])
         views = [View(v["index"], v["azimuth_deg"], v["elevation_deg"], v["radius"],
                       np.asarray(v["camera_to_world"]), np.asarray(v["world_to_camera"])) for v in item["views"]]
+        # a mesh file's vertices bound everything it renders: Cycles renders only the pixels they cover
+        vertices, _ = world_vertices_and_face_count(loaded.objects)
         clock.mark(f"loaded:{os.path.basename(item['path'])}")
         for result in render_views(views, intrinsics, scene=loaded.scene, engine=job.get("engine", "cycles"),
-                                   clip_start=item["clip_start"], clip_end=item["clip_end"]):
+                                   clip_start=item["clip_start"], clip_end=item["clip_end"],
+                                   bounds_points=vertices):
             clock.view()
             if save_dir:
                 stem = os.path.splitext(os.path.basename(item["path"]))[0]
