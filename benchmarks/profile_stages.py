@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import bpy  # noqa: E402
 
-from meshes import ensure_mesh  # noqa: E402
+from bench_meshes import ensure_mesh  # noqa: E402
 from depth_views.exr_io import read_depth, write_depth  # noqa: E402
 from depth_views.options import RenderOptions  # noqa: E402
 from depth_views.pipeline import plan_views  # noqa: E402

@@ -44,7 +44,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 WORKERS = os.path.join(HERE, "workers")
 sys.path.insert(0, HERE)
 
-from meshes import MESHES, ensure_mesh, read_ply_vertices, scan_like, write_ply  # noqa: E402
+from bench_meshes import MESHES, ensure_mesh, read_ply_vertices, scan_like, write_ply  # noqa: E402
 
 from depth_views.cameras import Intrinsics, auto_radius, sample_views  # noqa: E402
 from depth_views.exr_io import read_depth  # noqa: E402
@@ -360,8 +360,8 @@ def exactness(bench: Bench, items: list[dict], systems: list[str]) -> list[dict]
                 check["passes"] = None   # informational: only our default (Cycles) path is held to it
             checks.append(check)
             print(f"  exactness {system:12s} vs embree on {mesh} {item['width']}²: median {check['median_rel_error']:.2e}"
-                  f", p99 {check['p99_rel_error']:.2e} of the object size, hit/miss differ on "
-                  f"{100 * check['silhouette_mismatch']:.3f} % of pixels", flush=True)
+                  f", p99 {check['p99_rel_error']:.2e} of the object size; hit/miss differ on a fraction "
+                  f"{check['silhouette_mismatch']:.1e} of pixels", flush=True)
         if "ours-cli" in runs:
             bench.cleanup_run(runs["ours-cli"])
     return checks

@@ -14,7 +14,7 @@ import pytest
 BENCHMARKS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks")
 sys.path.insert(0, BENCHMARKS)
 
-import meshes  # noqa: E402
+import bench_meshes as meshes  # noqa: E402
 
 
 @pytest.mark.parametrize("name, n_faces", [("sphere_32k", 32256), ("scan_5k", None), ("torus_1m", 1048576)])
