@@ -5,7 +5,7 @@ Run with a Python that has ``bpy`` and ``depth_views``::
     python benchmarks/profile_stages.py --mesh sphere_32k --resolution 512 --views 24 \
         [--variant NAME ...] [--json OUT]
 
-Stages per view: moving the camera, ``bpy.ops.render.render`` (Cycles sync + render + compositor
+Stages per view (whole frame, no render border): moving the camera, ``bpy.ops.render.render`` (Cycles sync + render + compositor
 + EXR write into tmpfs), reading the EXR back, and, like the CLI, writing the output EXR (zip).
 ``--variant`` applies an experimental setting on top of DepthRenderer's own set-up; these are the
 attempts recorded in ``benchmarks/RESULTS.md``.
