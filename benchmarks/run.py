@@ -1,7 +1,7 @@
 """Depth Views benchmark: ours (CLI and in-memory API) against Embree ray casting and BlenderProc.
 
     python benchmarks/run.py            # the full table (see RESULTS.md for how long it takes)
-    python benchmarks/run.py --quick    # a small subset in about three minutes
+    python benchmarks/run.py --quick    # a small subset in about two minutes
 
 Run it with a Python that has ``bpy`` and ``depth_views`` (``pip install -e ".[blender,bench]"``).
 Every measurement is a fresh process (start-up, imports and mesh loading are part of it), started
@@ -369,7 +369,7 @@ def exactness(bench: Bench, items: list[dict], systems: list[str]) -> list[dict]
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a small subset (about three minutes)")
+    parser.add_argument("--quick", action="store_true", help="a small subset (about two minutes)")
     parser.add_argument("--meshes", nargs="+", choices=MESHES)
     parser.add_argument("--resolutions", nargs="+", type=int)
     parser.add_argument("--views", nargs="+", type=int)
