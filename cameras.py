@@ -377,6 +377,33 @@ def camera_inside_box(position, box_min, box_max) -> bool:
     return bool(np.all(position >= box_min) and np.all(position <= box_max))
 
 
+def pixel_box_of_points(points, K, world_to_camera, width: int, height: int, margin: int = 2):
+    """The pixel rectangle that holds every pixel centre a surface spanned by ``points`` can cover.
+
+    ``points``: (N, 3) world points whose convex hull contains the surface (e.g. all its vertices);
+    ``K``/``world_to_camera``: OpenCV conventions (pixel (u, v) centred at integer (u, v)).  Returns
+    ``(u_start, u_stop, v_start, v_stop)``, half-open, grown by ``margin`` pixels and clipped to the
+    image, or None when the rectangle cannot be trusted (a point at or behind the camera plane) or
+    is empty (nothing in view).
+    """
+    points = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+    world_to_camera = np.asarray(world_to_camera, dtype=np.float64)
+    K = np.asarray(K, dtype=np.float64)
+    camera = points @ world_to_camera[:3, :3].T + world_to_camera[:3, 3]
+    z = camera[:, 2]
+    if len(points) == 0 or not np.all(z > 0) or not np.all(np.isfinite(camera)):
+        return None
+    u = K[0, 0] * camera[:, 0] / z + K[0, 2]
+    v = K[1, 1] * camera[:, 1] / z + K[1, 2]
+    u_start = max(0, int(np.floor(u.min())) - margin)
+    u_stop = min(width, int(np.ceil(u.max())) + 1 + margin)
+    v_start = max(0, int(np.floor(v.min())) - margin)
+    v_stop = min(height, int(np.ceil(v.max())) + 1 + margin)
+    if u_start >= u_stop or v_start >= v_stop:
+        return None
+    return u_start, u_stop, v_start, v_stop
+
+
 # --------------------------------------------------------------------------------------------
 # Views
 

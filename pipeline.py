@@ -21,7 +21,7 @@ from .errors import DepthViewsError
 from .options import RenderOptions, clip_range, depth_range_problem, normalization_matrix
 from .outputs.writer import OutputWriter, planned_view_files, view_file_name  # noqa: F401 (re-export)
 from .render import DepthRenderer
-from .scene_import import LoadedInput, checked_geometry, load_input, transform_root_objects
+from .scene_import import MESH_SUFFIXES, LoadedInput, checked_geometry, load_input, transform_root_objects
 
 
 @dataclass
@@ -52,6 +52,7 @@ class ViewPlan:
     object_radius: float
     object_to_world: np.ndarray | None
     extra: dict = field(default_factory=dict)
+    vertices: np.ndarray | None = None   # world vertices of the input's geometry (after normalising)
 
 
 def prepare_output_folder(folder: str, subfolders=("depth",)) -> None:
@@ -121,7 +122,20 @@ def plan_views(loaded: LoadedInput, options: RenderOptions) -> ViewPlan:
                   "sampling": options.sampling, "seed": options.seed})
     return ViewPlan(intrinsics=intrinsics, views=views, clip_start=clip_start, clip_end=clip_end,
                     center=center, radius=radius, object_radius=extent,
-                    object_to_world=object_to_world, extra=extra)
+                    object_to_world=object_to_world, extra=extra, vertices=vertices)
+
+
+def render_bounds(loaded: LoadedInput, plan: ViewPlan) -> np.ndarray | None:
+    """Points whose convex hull holds everything the render shows, or None when that is not known.
+
+    A mesh file's imported objects are plain meshes, so their vertices do; a .blend file or the
+    add-on's scene can hold instances, particles or objects hidden in the viewport that the vertex
+    list misses, so they render the whole frame.
+    """
+    path = loaded.path or ""
+    if os.path.splitext(path)[1].lower() not in MESH_SUFFIXES or not os.path.isfile(path):
+        return None
+    return plan.vertices
 
 
 class RenderJob:
@@ -184,7 +198,8 @@ class RenderJob:
             only_objects=self.only_objects, override_materials=options.opaque_depth,
             passes=[p for p in options.wanted_passes() if p in ("depth", "normal", "mask", "rgb")],
             rgb_engine=options.rgb_engine, rgb_samples=options.rgb_samples,
-            rgb_denoise=options.rgb_denoise, alpha_threshold=options.alpha_threshold)
+            rgb_denoise=options.rgb_denoise, alpha_threshold=options.alpha_threshold,
+            bounds_points=render_bounds(self.loaded, plan))
         self._renderer.__enter__()
         self._writer = OutputWriter(self.output_dir, options, plan.intrinsics, n_views,
                                     units=self.loaded.units, center=plan.center,

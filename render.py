@@ -21,7 +21,7 @@ import numpy as np
 from mathutils import Matrix
 
 from . import compositor
-from .cameras import Intrinsics, View
+from .cameras import Intrinsics, View, pixel_box_of_points
 from .compositor.compat import (compositor_switch, cycles_has_denoiser, eevee_engine_id,
                                 enable_material_nodes, enable_world_nodes, set_compositor_switch)
 from .errors import DepthViewsError
@@ -89,6 +89,11 @@ def _depth_override_material():
     emission = nodes.new("ShaderNodeEmission")
     output = nodes.new("ShaderNodeOutputMaterial")
     material.node_tree.links.new(emission.outputs["Emission"], output.inputs["Surface"])
+    # Performance: without this, Cycles treats every triangle as a mesh light and builds a light
+    # tree over all of them before the first view (4.5 s of a 1M-triangle mesh's 4.8 s first view;
+    # benchmarks/RESULTS.md).  Camera rays still see the emission; depth is unchanged.
+    if hasattr(material, "cycles"):
+        material.cycles.emission_sampling = "NONE"
     return material
 
 
@@ -127,13 +132,19 @@ class DepthRenderer:
     of the same view with the scene's own materials: ``rgb_engine`` (cycles, workbench, eevee),
     ``rgb_samples`` samples, denoised when ``rgb_denoise`` and the build has OpenImageDenoise.  A
     scene with no light and no world gets a temporary ambient world and a headlight for it.
+
+    ``bounds_points`` ((N, 3) world points, e.g. every vertex) promises that everything the render
+    can show lies in their convex hull; Cycles then renders only the pixels that hull can cover (the
+    rest is background), which is faster and gives the same depth.  Without it the whole frame
+    renders.
     """
 
     def __init__(self, intrinsics: Intrinsics, *, scene=None, engine: str = "cycles",
                  device: str = "cpu", clip_start: float = 0.01, clip_end: float = 1000.0,
                  override_materials: bool = True, exr_codec: str = "NONE", only_objects=None,
                  passes=("depth",), rgb_engine: str = "cycles", rgb_samples: int = 64,
-                 rgb_denoise: bool = True, alpha_threshold: float = 0.5):
+                 rgb_denoise: bool = True, alpha_threshold: float = 0.5,
+                 bounds_points=None):
         if engine not in ENGINES:
             raise DepthViewsError(f"--engine {engine!r}: choose one of {', '.join(ENGINES)}")
         unknown = [p for p in passes if p not in RENDER_PASSES]
@@ -162,6 +173,7 @@ class DepthRenderer:
         self.object_ids: dict[int, str] = {}
         self._geometry_state: list = []
         self._rgb_state: list = []
+        self.bounds_points = None if bounds_points is None else np.asarray(bounds_points, dtype=np.float64)
         self._saved: list = []
         self._made: list = []
         self._scratch = None
@@ -188,7 +200,9 @@ class DepthRenderer:
         self._compositor_switch = compositor_switch(scene)
         self._saved += _save(render, ["engine", "resolution_x", "resolution_y", "resolution_percentage",
                                       "pixel_aspect_x", "pixel_aspect_y", "use_border",
-                                      "use_persistent_data", "use_compositing", "film_transparent"])
+                                      "use_persistent_data", "use_compositing", "film_transparent",
+                                      "use_crop_to_border", "border_min_x", "border_max_x",
+                                      "border_min_y", "border_max_y"])
         self._saved += _save(scene, ["world"])
         self._saved += _save(view_layer, ["use_pass_z", "material_override", "use_pass_normal",
                                           "use_pass_object_index", "pass_alpha_threshold"])
@@ -257,6 +271,19 @@ class DepthRenderer:
                                          pass_name, view_layer=view_layer, codec=self.exr_codec)
         if "rgb" in self.passes:
             self._set_up_rgb_states(scene, view_layer)
+        if not self._tree_existed:
+            self._unlink_own_image_output()
+
+    def _unlink_own_image_output(self) -> None:
+        """Performance: in a tree made only for this render (and removed after it) nothing needs
+        the image, and without the Image link the compositor skips copying the Combined pass: about
+        3 % of a 512x512 view's CPU time (benchmarks/RESULTS.md).  Only our own output node is
+        touched (Blender 5.0; on 4.x a new tree brings Blender's default Composite node instead)."""
+        tree = compositor.compositor_tree(self.scene, create=False)
+        node = tree.nodes.get(compositor.IMAGE_OUTPUT_NAME) if tree is not None else None
+        if node is not None and node.inputs:
+            for link in list(node.inputs[0].links):
+                tree.links.remove(link)
 
     def _switched_settings(self, scene, view_layer) -> list:
         """(owner, attribute names) that differ between the depth render and the rgb render."""
@@ -347,6 +374,26 @@ class DepthRenderer:
             self._scratch = None
 
     # -- rendering --------------------------------------------------------------------------------
+    def _set_render_border(self, view: View) -> None:
+        """Performance: render only the pixels the object can cover (benchmarks/RESULTS.md).
+
+        Pixels outside Blender's render border keep the Depth pass's background value (1e10 -> +inf)
+        without being path traced; the border is grown by 2 pixels over the projected ``bounds_points``,
+        so every pixel centre a triangle can cover is inside it.  Cycles only: its cost is per pixel.
+        """
+        if self.bounds_points is None or self.engine != "cycles":
+            return
+        width, height = self.intrinsics.width, self.intrinsics.height
+        box = pixel_box_of_points(self.bounds_points, self.intrinsics.K, view.world_to_camera, width, height)
+        render = self.scene.render
+        render.use_border = box is not None
+        if box is None:
+            return
+        u_start, u_stop, v_start, v_stop = box
+        render.use_crop_to_border = False
+        render.border_min_x, render.border_max_x = u_start / width, u_stop / width
+        render.border_min_y, render.border_max_y = (height - v_stop) / height, (height - v_start) / height   # y up
+
     def _render(self, view: View) -> None:
         self.camera.matrix_world = Matrix(np.asarray(view.camera_to_world, dtype=float).tolist())
         for stale in glob.glob(os.path.join(self._scratch, "*", "*")):
@@ -374,6 +421,7 @@ class DepthRenderer:
     def _render_geometry(self, view: View) -> dict:
         if self._geometry_state:
             self._apply(self._geometry_state)
+        self._set_render_border(view)
         self._render(view)
         # A plane filling the frame head-on has constant depth: legitimate for our own wiring.
         out = {"depth": read_depth(self._take(view, "depth"), allow_constant=True)}
@@ -391,6 +439,7 @@ class DepthRenderer:
         out = self._render_geometry(view)
         if "rgb" in self.passes:
             self._apply(self._rgb_state)
+            self.scene.render.use_border = False  # the colour render shows the whole frame
             try:
                 self._render(view)
                 channels = read_channels(self._take(view, "rgb"))
