@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 # An asymmetric object: a box 1 x 2 x 3 off the origin with a tetrahedral spike on its +X face,
@@ -51,4 +53,17 @@ def write_blend(mesh, path) -> str:
     bpy.context.scene.collection.objects.link(obj)
     bpy.ops.wm.save_as_mainfile(filepath=str(path))
     bpy.ops.wm.read_factory_settings(use_empty=True)
+    return str(path)
+
+
+def box_obj(path, size=(1.0, 1.0, 1.0), offset=(0.0, 0.0, 0.0)) -> str:
+    """An axis-aligned box as a plain OBJ (8 vertices, 12 triangles); needs no trimesh."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    corners = [(x, y, z) for x in (0, 1) for y in (0, 1) for z in (0, 1)]
+    faces = [(1, 3, 4, 2), (5, 6, 8, 7), (1, 2, 6, 5), (3, 7, 8, 4), (1, 5, 7, 3), (2, 4, 8, 6)]
+    with open(path, "w") as stream:
+        for corner in corners:
+            stream.write("v %g %g %g\n" % tuple(o + c * s for c, s, o in zip(corner, size, offset)))
+        for a, b, c, d in faces:
+            stream.write(f"f {a} {b} {c}\nf {a} {c} {d}\n")
     return str(path)

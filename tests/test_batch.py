@@ -15,7 +15,7 @@ import pytest
 bpy = pytest.importorskip("bpy")
 
 from checks import assert_depth_matches_mesh  # noqa: E402
-from meshes import asymmetric_mesh, tilted_plane, write_mesh  # noqa: E402
+from meshes import asymmetric_mesh, box_obj, tilted_plane, write_mesh  # noqa: E402
 
 from depth_views.batch import read_failures, read_index, run_batch, stream_views  # noqa: E402
 from depth_views.cli import main  # noqa: E402
@@ -25,18 +25,6 @@ from depth_views.options import RenderOptions  # noqa: E402
 SMALL = RenderOptions(views=3, resolution=(48, 40))
 SMALL_ARGS = ["--views", "3", "--resolution", "48", "40", "--progress", "lines"]
 
-
-def box_obj(path, size=(1.0, 1.0, 1.0), offset=(0.0, 0.0, 0.0)) -> str:
-    """An axis-aligned box as a plain OBJ (8 vertices, 12 triangles)."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    corners = [(x, y, z) for x in (0, 1) for y in (0, 1) for z in (0, 1)]
-    faces = [(1, 3, 4, 2), (5, 6, 8, 7), (1, 2, 6, 5), (3, 7, 8, 4), (1, 5, 7, 3), (2, 4, 8, 6)]
-    with open(path, "w") as stream:
-        for corner in corners:
-            stream.write("v %g %g %g\n" % tuple(o + c * s for c, s, o in zip(corner, size, offset)))
-        for a, b, c, d in faces:
-            stream.write(f"f {a} {b} {c}\nf {a} {c} {d}\n")
-    return str(path)
 
 
 def finished_folders(out) -> dict[str, str]:

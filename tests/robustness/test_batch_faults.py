@@ -23,21 +23,11 @@ pytest.importorskip("bpy")
 from depth_views.batch import read_failures, read_index, run_batch  # noqa: E402
 from depth_views.batch.worker import FAULT_ENV  # noqa: E402
 from depth_views.exr_io import read_depth  # noqa: E402
+from meshes import box_obj  # noqa: E402
 from depth_views.options import RenderOptions  # noqa: E402
 
 TINY = ["--views", "4", "--resolution", "32", "24", "--progress", "lines"]
 
-
-def box_obj(path, size, offset=(0.0, 0.0, 0.0)) -> str:
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    corners = [(x, y, z) for x in (0, 1) for y in (0, 1) for z in (0, 1)]
-    faces = [(1, 3, 4, 2), (5, 6, 8, 7), (1, 2, 6, 5), (3, 7, 8, 4), (1, 5, 7, 3), (2, 4, 8, 6)]
-    with open(path, "w") as stream:
-        for corner in corners:
-            stream.write("v %g %g %g\n" % tuple(o + c * s for c, s, o in zip(corner, size, offset)))
-        for a, b, c, d in faces:
-            stream.write(f"f {a} {b} {c}\nf {a} {c} {d}\n")
-    return str(path)
 
 
 def make_boxes(folder, count) -> list[str]:
