@@ -78,6 +78,17 @@ def root_objects(objects) -> list:
     return roots
 
 
+def saved_transforms(objects) -> list:
+    """``(object, matrix_world)`` of the root objects of ``objects``: what ``--normalize`` moves."""
+    return [(obj, obj.matrix_world.copy()) for obj in root_objects(objects)]
+
+
+def restore_transforms(saved: list) -> None:
+    """Put back what :func:`saved_transforms` returned."""
+    for obj, matrix in saved:
+        obj.matrix_world = matrix
+
+
 def plan_views(loaded: LoadedInput, options: RenderOptions) -> ViewPlan:
     """Decide cameras and clip range for ``loaded``; with ``options.normalize``, move its objects.
 
@@ -186,8 +197,7 @@ class RenderJob:
 
     def _start(self) -> None:
         if self.restore_objects:
-            self._saved_matrices = [(obj, obj.matrix_world.copy())
-                                    for obj in root_objects(self.loaded.objects)]
+            self._saved_matrices = saved_transforms(self.loaded.objects)
         self.plan = plan = plan_views(self.loaded, self.options)
         options, n_views = self.options, len(plan.views)
         self.files = [planned_view_files(v.index, n_views, options) for v in plan.views]
@@ -253,8 +263,7 @@ class RenderJob:
         if self._renderer is not None:
             renderer, self._renderer = self._renderer, None
             renderer.__exit__(None, None, None)
-        for obj, matrix in self._saved_matrices:
-            obj.matrix_world = matrix
+        restore_transforms(self._saved_matrices)
         self._saved_matrices = []
 
 

@@ -11,7 +11,7 @@ import math
 import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty, StringProperty
 
-from .options import RenderOptions
+from .options import FORMATS, PASSES, RenderOptions
 
 DEFAULTS = RenderOptions()
 
@@ -178,9 +178,8 @@ class DepthViewsSettings(bpy.types.PropertyGroup):
             clip_start=None if self.clip_auto else self.clip_start,
             clip_end=None if self.clip_auto else self.clip_end,
             normalize=self.normalize, engine=self.engine, exr_compression=self.exr_compression,
-            passes=tuple(p for p in ("depth", "distance", "normal", "rgb", "mask") if p in self.passes or p == "depth"),
-            formats=tuple(f for f in ("exr", "png16", "preview", "npz", "contact_sheet", "ply", "fused_ply")
-                          if f in self.formats),
+            passes=tuple(p for p in PASSES if p == "depth" or p in self.passes),
+            formats=tuple(f for f in FORMATS if f in self.formats),
             png16_scale=self.png16_scale, preview_range=self.preview_range,
             preview_near=self.preview_near if self.preview_range == "fixed" else None,
             preview_far=self.preview_far if self.preview_range == "fixed" else None,

@@ -93,10 +93,15 @@ def _open_blend(path: str) -> LoadedInput:
     except RuntimeError as error:
         raise DepthViewsError(f"{path}: Blender cannot open this .blend file ({_first_line(error)})") from None
     scene = bpy.context.scene
+    return LoadedInput(path, scene, render_geometry_objects(scene), scene_units(scene))
+
+
+def scene_units(scene) -> str:
+    """How a Blender scene's lengths are meant, as written to cameras.json ``units``."""
     units = scene.unit_settings
-    unit_text = ("Blender units" if units.system == "NONE"
-                 else f"Blender {units.system.lower()} units, unit scale {units.scale_length:g}")
-    return LoadedInput(path, scene, render_geometry_objects(scene), unit_text)
+    if units.system == "NONE":
+        return "Blender units"
+    return f"Blender {units.system.lower()} units, unit scale {units.scale_length:g}"
 
 
 def _first_line(error: BaseException) -> str:

@@ -12,8 +12,8 @@ from mathutils import Matrix
 
 from .errors import DepthViewsError
 from .options import RenderOptions
-from .pipeline import RenderJob, ViewPlan, plan_views, root_objects
-from .scene_import import LoadedInput, render_geometry_objects
+from .pipeline import RenderJob, ViewPlan, plan_views, restore_transforms, saved_transforms
+from .scene_import import LoadedInput, render_geometry_objects, scene_units
 
 PREVIEW_COLLECTION_NAME = "Depth Views Cameras"
 PREVIEW_TAG = "depth_views_preview"
@@ -44,10 +44,7 @@ def target_objects(scene, settings, selected_objects) -> list:
 def scene_input(scene, objects) -> LoadedInput:
     """The open scene as an input: named after the .blend file (or the scene), in Blender units."""
     name = bpy.data.filepath or f"{scene.name}.blend"
-    units = scene.unit_settings
-    unit_text = ("Blender units" if units.system == "NONE"
-                 else f"Blender {units.system.lower()} units, unit scale {units.scale_length:g}")
-    return LoadedInput(name, scene, list(objects), units=unit_text)
+    return LoadedInput(name, scene, list(objects), units=scene_units(scene))
 
 
 def output_folder(settings) -> str:
@@ -75,12 +72,11 @@ def plan_scene_views(scene, objects, options: RenderOptions) -> ViewPlan:
     With ``options.normalize`` the plan's poses are in the normalised frame; the returned plan's
     views are still the render's, and ``plan.object_to_world`` says how to map them back.
     """
-    saved = [(obj, obj.matrix_world.copy()) for obj in root_objects(objects)]
+    saved = saved_transforms(objects)
     try:
         return plan_views(scene_input(scene, objects), options)
     finally:
-        for obj, matrix in saved:
-            obj.matrix_world = matrix
+        restore_transforms(saved)
 
 
 def _preview_collection(scene, create: bool):

@@ -21,7 +21,7 @@ from ..errors import DepthViewsError
 from ._common import EXR_MAGIC, check_image_size
 
 _PIXEL_TYPES = {0: np.dtype("<u4"), 1: np.dtype("<f2"), 2: np.dtype("<f4")}
-_PIXEL_TYPE_OF = {np.dtype("<u4"): 0, np.dtype("<f2"): 1, np.dtype("<f4"): 2}
+_PIXEL_TYPE_OF = {dtype: code for code, dtype in _PIXEL_TYPES.items()}
 _SINGLE_PART_SCANLINE = 2
 _FLAG_TILED, _FLAG_LONG_NAMES, _FLAG_DEEP, _FLAG_MULTIPART = 0x200, 0x400, 0x800, 0x1000
 _COMPRESSION_NAMES = ("NO_COMPRESSION", "RLE_COMPRESSION", "ZIPS_COMPRESSION", "ZIP_COMPRESSION",
