@@ -3,17 +3,15 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from checks import assert_depth_matches_mesh, load_cameras_json
+from real_blender import install_legacy_addon
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 pytestmark = pytest.mark.skipif(shutil.which("blender") is None, reason="needs the blender binary")
 
 CUBE_VERTICES = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], dtype=float)
@@ -25,18 +23,7 @@ CUBE_TRIANGLES = np.array([[0, 1, 3], [0, 3, 2], [4, 6, 7], [4, 7, 5], [0, 4, 5]
 def installed(tmp_path_factory):
     """The legacy zip installed into a private user scripts folder, and the factory scene saved."""
     folder = tmp_path_factory.mktemp("blender")
-    built = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "build_extension.py"), "--legacy-only",
-                            "--out", str(folder / "dist")], capture_output=True, text=True, timeout=120)
-    assert built.returncode == 0, built.stderr
-    environment = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    environment.update(BLENDER_USER_CONFIG=str(folder / "config"), BLENDER_USER_SCRIPTS=str(folder / "scripts"))
-    zip_path = next((folder / "dist").glob("*-legacy.zip"))
-    scene = folder / "scene.blend"
-    install = (f"import bpy; bpy.ops.preferences.addon_install(filepath={str(zip_path)!r}); "
-               f"bpy.ops.wm.save_as_mainfile(filepath={str(scene)!r})")
-    result = subprocess.run(["blender", "-b", "--factory-startup", "--python-exit-code", "3",
-                             "--python-expr", install], env=environment, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0 and scene.exists(), result.stdout[-2000:] + result.stderr[-2000:]
+    environment, scene = install_legacy_addon(folder)
     return folder, environment, scene
 
 
