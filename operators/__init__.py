@@ -84,8 +84,10 @@ class DEPTHVIEWS_OT_render(bpy.types.Operator):
             return {"PASS_THROUGH"}
         try:
             done = self._job.step()
-        except DepthViewsError as error:
-            self._stop(context)
+        except Exception as error:
+            self._stop(context)  # whatever failed, the timer goes and the scene is restored
+            if not isinstance(error, DepthViewsError):
+                raise
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
         context.window_manager.progress_update(done)
