@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -17,13 +18,16 @@ def install_legacy_addon(folder, *, enable: bool = False, extra_environment: dic
     With ``enable`` the add-on is also enabled and the preferences saved, so a plain ``blender``
     start loads it (and, opening a file, shows no splash screen).  Returns ``(environment, scene)``:
     the environment to run ``blender`` with (private user folders, no PYTHONPATH, so the add-on comes
-    from the zip and not from this checkout).  Fails the test, with Blender's output, on any error.
+    from the zip and not from this checkout; Blender's own folder first on PATH).  Fails the test, with Blender's output, on any error.
     """
     built = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "build_extension.py"), "--legacy-only",
                             "--out", str(folder / "dist")], capture_output=True, text=True, timeout=120)
     assert built.returncode == 0, built.stderr
     zip_path = next((folder / "dist").glob("*-legacy.zip"))
     environment = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    # A Blender built against the system Python (Debian's) finds its standard library through the
+    # first python3 on PATH: with a pyenv/venv python first, it loses the system numpy.
+    environment["PATH"] = os.pathsep.join([os.path.dirname(shutil.which("blender")), environment.get("PATH", "")])
     environment.update(extra_environment or {}, BLENDER_USER_CONFIG=str(folder / "config"),
                        BLENDER_USER_SCRIPTS=str(folder / "scripts"))
     scene = folder / "scene.blend"
