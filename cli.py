@@ -173,7 +173,8 @@ def add_batch_command(commands, *, shared_from: argparse.ArgumentParser) -> None
     batch.add_argument("--out", required=True, metavar="DIR", help="output folder")
     run = batch.add_argument_group("batch")
     run.add_argument("--workers", type=int, metavar="N",
-                     help="worker processes, each with its own Blender (default: one per 4 CPU cores; "
+                     help="worker processes, each with its own Blender (default: 2, or one per 4 CPU cores "
+                          "on bigger machines; "
                           "with --ray: one actor per CPU of the cluster)")
     run.add_argument("--shard", type=_shard, metavar="K/N",
                      help="render only shard K of N (K = 0..N-1), a fixed 1/N of the inputs, for job arrays")

@@ -23,7 +23,8 @@ from mathutils import Matrix
 from . import compositor
 from .cameras import Intrinsics, View, pixel_box_of_points
 from .compositor.compat import (compositor_switch, cycles_has_denoiser, eevee_engine_id,
-                                enable_material_nodes, enable_world_nodes, set_compositor_switch)
+                                enable_material_nodes, enable_world_nodes, prefer_multilayer_scratch,
+                                set_compositor_switch)
 from .errors import DepthViewsError
 from .exr_io import read_channels, read_depth
 
@@ -177,6 +178,7 @@ class DepthRenderer:
         self._saved: list = []
         self._made: list = []
         self._scratch = None
+        self._crop_box = None
         self._tree_existed = True
         self._compositor_switch = None
         self.camera = None
@@ -264,8 +266,9 @@ class DepthRenderer:
         if "mask" in self.passes:
             self._number_objects(scene)
         self._scratch = tempfile.mkdtemp(prefix="depth-views-", dir=scratch_folder_root())
-        compositor.build_depth_output_tree(scene, os.path.join(self._scratch, "depth"),
-                                           view_layer=view_layer, codec=self.exr_codec)
+        depth_output = compositor.build_depth_output_tree(scene, os.path.join(self._scratch, "depth"),
+                                                          view_layer=view_layer, codec=self.exr_codec)
+        prefer_multilayer_scratch(depth_output.format)
         for pass_name in self.passes[1:]:
             compositor.build_pass_output(scene, os.path.join(self._scratch, pass_name),
                                          pass_name, view_layer=view_layer, codec=self.exr_codec)
@@ -375,12 +378,15 @@ class DepthRenderer:
 
     # -- rendering --------------------------------------------------------------------------------
     def _set_render_border(self, view: View) -> None:
-        """Performance: render only the pixels the object can cover (benchmarks/RESULTS.md).
+        """Performance: render and composite only the pixels the object can cover (benchmarks/RESULTS.md).
 
-        Pixels outside Blender's render border keep the Depth pass's background value (1e10 -> +inf)
-        without being path traced; the border is grown by 2 pixels over the projected ``bounds_points``,
-        so every pixel centre a triangle can cover is inside it.  Cycles only: its cost is per pixel.
+        Blender's render border, grown by 2 pixels over the projected ``bounds_points``, holds every
+        pixel centre a triangle can cover; the rest is background without being path traced.  The
+        border is also cropped, so the compositor and the scratch EXR handle only that rectangle
+        (:attr:`_crop_box`), which :meth:`_render_geometry` pastes into a full background frame.
+        Cycles only: its cost is per pixel.
         """
+        self._crop_box = None
         if self.bounds_points is None or self.engine != "cycles":
             return
         width, height = self.intrinsics.width, self.intrinsics.height
@@ -390,9 +396,27 @@ class DepthRenderer:
         if box is None:
             return
         u_start, u_stop, v_start, v_stop = box
-        render.use_crop_to_border = False
-        render.border_min_x, render.border_max_x = u_start / width, u_stop / width
-        render.border_min_y, render.border_max_y = (height - v_stop) / height, (height - v_start) / height   # y up
+        render.use_crop_to_border = True
+        # Blender turns a border fraction f into pixel int(f * size); a quarter pixel past each edge
+        # keeps that exact whether Blender truncates or rounds, and whatever float32 does to f.
+        render.border_min_x, render.border_max_x = _border_fraction(u_start, width), _border_fraction(u_stop, width)
+        render.border_min_y = _border_fraction(height - v_stop, height)   # Blender's y goes up
+        render.border_max_y = _border_fraction(height - v_start, height)
+        self._crop_box = box
+
+    def _full_frame(self, view: View, pass_name: str, cropped: np.ndarray, background) -> np.ndarray:
+        """``cropped`` (the border rectangle, as the compositor wrote it) placed in a background frame."""
+        if self._crop_box is None:
+            return cropped
+        u_start, u_stop, v_start, v_stop = self._crop_box
+        if cropped.shape[:2] != (v_stop - v_start, u_stop - u_start):
+            raise DepthViewsError(
+                f"view {view.index}: Blender's cropped {pass_name} image is {cropped.shape[1]}x{cropped.shape[0]} "
+                f"pixels, not the {u_stop - u_start}x{v_stop - v_start} border it was given")
+        frame = np.full((self.intrinsics.height, self.intrinsics.width) + cropped.shape[2:], background,
+                        dtype=cropped.dtype)
+        frame[v_start:v_stop, u_start:u_stop] = cropped
+        return frame
 
     def _render(self, view: View) -> None:
         self.camera.matrix_world = Matrix(np.asarray(view.camera_to_world, dtype=float).tolist())
@@ -424,14 +448,17 @@ class DepthRenderer:
         self._set_render_border(view)
         self._render(view)
         # A plane filling the frame head-on has constant depth: legitimate for our own wiring.
-        out = {"depth": read_depth(self._take(view, "depth"), allow_constant=True)}
+        out = {"depth": self._full_frame(view, "depth", read_depth(self._take(view, "depth"), allow_constant=True),
+                                         np.inf)}
         if "normal" in self.passes:
             channels = read_channels(self._take(view, "normal"))
-            out["normal"] = np.stack([channels[c] for c in _vector_channels(channels)], axis=-1)
+            normal = np.stack([channels[c] for c in _vector_channels(channels)], axis=-1)
+            out["normal"] = self._full_frame(view, "normal", normal, 0.0)
         if "mask" in self.passes:
             channels = read_channels(self._take(view, "mask"))
             index = channels[_single_channel(channels)]
-            out["mask"] = np.rint(np.nan_to_num(index)).clip(0, 65535).astype(np.uint16)
+            mask = np.rint(np.nan_to_num(index)).clip(0, 65535).astype(np.uint16)
+            out["mask"] = self._full_frame(view, "mask", mask, 0)
         return out
 
     def render_passes(self, view: View) -> dict:
@@ -448,6 +475,11 @@ class DepthRenderer:
             out["rgb"] = np.stack([channels[c] if c in channels else np.ones_like(channels["R"])
                                    for c in "RGBA"], axis=-1)
         return out
+
+
+def _border_fraction(pixel: int, size: int) -> float:
+    """Blender's render-border fraction for the pixel edge ``pixel`` of ``size`` (see _set_render_border)."""
+    return min(1.0, (pixel + 0.25) / size)
 
 
 def _vector_channels(channels: dict) -> list[str]:

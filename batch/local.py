@@ -42,15 +42,24 @@ def available_cpus() -> int:
 
 
 def default_workers(device: str = "cpu") -> int:
-    """One worker per 4 cores (at least 1, at most 8); 1 for GPU rendering, which shares one device."""
-    if device == "gpu":
+    """Two workers, or one per 4 cores on bigger machines (at most 8); 1 on one core or for GPU
+    rendering, which shares one device.
+
+    Two even on two cores: a worker's serial stretches (compositor, file writing, loading the next
+    mesh) then overlap the other's rendering; 2 workers beat 1 by 15-20 % end to end on the 2-core
+    benchmark machine (benchmarks/RESULTS.md).
+    """
+    cpus = available_cpus()
+    if device == "gpu" or cpus == 1:
         return 1
-    return max(1, min(8, available_cpus() // 4))
+    return max(2, min(8, cpus // 4))
 
 
 def threads_per_worker(workers: int) -> int:
-    """Render threads each worker gets so that together they use every core once."""
-    return max(1, available_cpus() // max(1, workers))
+    """Render threads per worker: twice its share of the cores (at most all of them), so that the
+    cores stay busy while another worker is in a serial stretch (2 x 2 threads beat 2 x 1 on 2 cores)."""
+    cpus = available_cpus()
+    return min(cpus, max(1, 2 * cpus // max(1, workers)))
 
 
 def worker_command() -> tuple[list[str], dict]:

@@ -28,8 +28,10 @@ class BlenderActor:
     """A Ray actor holding one Blender (bpy) for its whole life."""
 
     def __init__(self, options_pickle: bytes, out_root: str, threads: int):
+        from ..allocator import keep_freed_memory
         from . import worker
 
+        keep_freed_memory()   # this actor's process only renders (see batch/worker.py)
         self._worker = worker
         self.options = pickle.loads(options_pickle)
         self.out_root, self.threads = out_root, threads

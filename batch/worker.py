@@ -24,6 +24,7 @@ import time
 
 import bpy
 
+from ..allocator import keep_freed_memory
 from ..errors import DepthViewsError
 from ..options import RenderOptions
 from ..pipeline import RenderJob
@@ -150,6 +151,9 @@ def main() -> None:
     os.dup2(2 if verbose else os.open(os.devnull, os.O_WRONLY), 1)  # Blender's prints: not on our pipe
     options = pickle.loads(base64.b64decode(setup["options"]))
     out_root, threads = setup["out"], int(setup.get("threads", 0))
+    # A worker only renders: keep freed render buffers instead of page-faulting them back in for
+    # every view, as the render command does (batch workers lacked it: ~20 % more CPU per view).
+    keep_freed_memory()
 
     def send(**event) -> None:
         events.write(json.dumps(event) + "\n")

@@ -52,7 +52,7 @@ from depth_views.options import clip_range  # noqa: E402
 
 EXACTNESS_TOLERANCE = 1e-5          # median |ours - Embree| / object size
 SYSTEMS = ("ours-cli", "ours-api", "embree", "blenderproc")
-OPTIONAL_SYSTEMS = ("embree-2t", "ours-api-workbench", "ours-cli-gpu")
+OPTIONAL_SYSTEMS = ("embree-2t", "ours-api-workbench", "ours-cli-gpu", "ours-batch")
 QUICK = dict(meshes=["sphere_32k", "scan_5k"], resolutions=[512], views=[24], reps=2, batch=4)
 FULL = dict(meshes=list(MESHES), resolutions=[256, 512, 1024], views=[24, 96], reps=3, batch=8)
 
@@ -126,7 +126,7 @@ class Bench:
         args = self.args
         reasons = {}
         ours = self.probe(args.ours_python, "import bpy, depth_views.render")
-        for name in ("ours-cli", "ours-api", "ours-api-workbench", "ours-cli-gpu"):
+        for name in ("ours-cli", "ours-api", "ours-api-workbench", "ours-cli-gpu", "ours-batch"):
             reasons[name] = ours and f"{args.ours_python} cannot render: {ours}"
         embree = self.probe(args.embree_python, "import trimesh, embreex")
         reasons["embree"] = reasons["embree-2t"] = embree and (
@@ -159,7 +159,7 @@ class Bench:
 
     # one measurement -----------------------------------------------------------------------
     def measure(self, system: str, items: list[dict], label: dict, *, save_dir: str | None = None,
-                threads: int = 0) -> dict:
+                threads: int = 0, workers: int | None = None) -> dict:
         self.counter += 1
         run_dir = os.path.join(self.work, "runs", f"{self.counter:04d}-{system}")
         os.makedirs(run_dir, exist_ok=True)
@@ -168,6 +168,8 @@ class Bench:
         env = dict(os.environ)
         if system == "ours-cli" or system == "ours-cli-gpu":
             command = self.cli_command(items, run_dir, gpu=system == "ours-cli-gpu")
+        elif system == "ours-batch":
+            command = self.batch_command(items, run_dir, workers)
         else:
             script, python = {
                 "ours-api": ("ours_api.py", self.args.ours_python),
@@ -195,8 +197,8 @@ class Bench:
             print(f"  {system}: FAILED (exit {process['returncode']}): {row['error']}", flush=True)
             self.rows.append(row)
             return row
-        if system.startswith("ours-cli"):
-            view_times = self.cli_view_times(items, run_dir)
+        if system.startswith(("ours-cli", "ours-batch")):
+            view_times = sorted(self.cli_view_times(items, run_dir))
         else:
             with open(os.path.join(run_dir, "result.json")) as stream:
                 result = json.load(stream)
@@ -230,6 +232,16 @@ class Bench:
         if gpu:
             command += ["--device", "gpu"]
         return command
+
+    def batch_command(self, items, run_dir, workers):
+        """``depth-views batch`` over the folder holding ``items`` (and nothing else)."""
+        folders = {os.path.dirname(i["path"]) for i in items}
+        assert len(folders) == 1 and len(os.listdir(folders.pop())) == len(items)
+        item = items[0]
+        command = [self.args.ours_python, "-m", "depth_views", "batch", os.path.dirname(item["path"]),
+                   "--out", os.path.join(run_dir, "out"), "--views", str(len(item["views"])),
+                   "--resolution", str(item["width"]), str(item["height"]), "--quiet"]
+        return command + (["--workers", str(workers)] if workers else [])
 
     @staticmethod
     def cli_view_times(items, run_dir) -> list[float]:
@@ -404,7 +416,8 @@ def main(argv=None) -> int:
     print("exactness (ours and BlenderProc against Embree, same rays):", flush=True)
     checks = exactness(bench, exact_items, systems)
 
-    timed = [s for s in systems if s != "ours-cli-gpu"] + (["ours-cli-gpu"] if "ours-cli-gpu" in systems else [])
+    timed = ([s for s in systems if s not in ("ours-cli-gpu", "ours-batch")]
+             + (["ours-cli-gpu"] if "ours-cli-gpu" in systems else []))
     for name in meshes:
         for resolution in resolutions:
             for n_views in view_counts:
@@ -439,6 +452,11 @@ def main(argv=None) -> int:
                 if system in systems:
                     row = measure_layout(bench, system, items, label, threads=threads)
                     bench.rows.append(row)
+            if "ours-batch" in systems:   # the batch command: 1 worker, and its default layout
+                for workers in (1, None):
+                    layout = f"{workers} worker" if workers else "default workers"
+                    bench.cleanup_run(bench.measure("ours-batch", items, {**label, "layout": layout},
+                                                    workers=workers))
 
     summary = summarize(bench.rows)
     table = markdown_table(summary)

@@ -245,3 +245,20 @@ def test_progress_lines_and_bar(capsys):
     assert (bar.bar.n, bar.bar.total) == (5, 5)  # b's three views that never came are dropped
     bar.close(summary, "/o", "/o/failures.jsonl")
     assert "meshes 2/2 (1 failed)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("cpus, device, workers, threads", [
+    (1, "cpu", 1, 1),      # one core: one worker with it
+    (2, "cpu", 2, 2),      # the benchmark machine: 2 workers x 2 threads (RESULTS.md)
+    (4, "cpu", 2, 4),
+    (16, "cpu", 4, 8),
+    (64, "cpu", 8, 16),    # at most 8 workers
+    (16, "gpu", 1, 16),    # one GPU, one worker
+])
+def test_default_worker_layout_overlaps_serial_stretches(monkeypatch, cpus, device, workers, threads):
+    from depth_views.batch import local
+
+    monkeypatch.setattr(local, "available_cpus", lambda: cpus)
+    assert local.default_workers(device) == workers
+    assert local.threads_per_worker(workers) == threads
+    assert local.threads_per_worker(cpus * 4) == 1      # never below one thread
