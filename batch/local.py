@@ -46,8 +46,8 @@ def default_workers(device: str = "cpu") -> int:
     rendering, which shares one device.
 
     Two even on two cores: a worker's serial stretches (compositor, file writing, loading the next
-    mesh) then overlap the other's rendering; 2 workers beat 1 by 15-20 % end to end on the 2-core
-    benchmark machine (benchmarks/RESULTS.md).
+    mesh) then overlap the other's rendering; 2 workers beat 1 by 9-21 % end to end on the 2-core
+    benchmark machine (benchmarks/RESULTS.md, attempt 28 and the final table).
     """
     cpus = available_cpus()
     if device == "gpu" or cpus == 1:
