@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import bpy
 
-from . import operators, panels, properties
+from . import operators, panels
+from .panels import properties
 
 CLASSES = properties.CLASSES + operators.CLASSES + panels.CLASSES
 

@@ -14,8 +14,8 @@ import os
 import sys
 import time
 
-from .allocator import keep_freed_memory
-from .cameras import SAMPLINGS
+from .render.allocator import keep_freed_memory
+from .cameras.views import SAMPLINGS
 from .errors import DepthViewsError
 from .options import (EXR_COMPRESSIONS, FORMATS, PASSES, PREVIEW_COLORMAPS, PREVIEW_RANGES, RGB_ENGINES,
                       RenderOptions, output_folder_names)
@@ -269,7 +269,7 @@ def run_render(args: argparse.Namespace) -> int:
     if os.path.exists(out_root) and not os.path.isdir(out_root):
         raise DepthViewsError(f"{out_root}: --out is a file, not a folder")
     try:
-        from .pipeline import render_input
+        from .render.job import render_input
     except ImportError as error:
         raise DepthViewsError(
             f"rendering needs Blender's Python module bpy ({error}); install it with "

@@ -9,10 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .cameras import Intrinsics, elevation_band
+from .cameras.views import Intrinsics, elevation_band
 from .errors import DepthViewsError
-from .outputs.png16 import DEFAULT_PNG16_SCALE
-from .outputs.preview import PREVIEW_RANGES
 
 NORMALIZED_RADIUS = 0.5
 EXR_COMPRESSIONS = ("none", "zip", "zips", "piz", "rle")
@@ -29,6 +27,8 @@ MAX_PIXELS = 2**28          # the EXR writer's limit per image (1 GiB of float32
 MAX_VIEWS = 100_000
 MAX_NAME_BYTES = 200        # output folder names, leaving room for "-2" under the usual 255-byte limit
 MAX_DEPTH = 1e9             # depth from here on reads back as background (exr_io.BACKGROUND_THRESHOLD)
+DEFAULT_PNG16_SCALE = 1e-4  # png16: scene units per count (0.1 mm in metres)
+PREVIEW_RANGES = ("view", "object", "fixed")
 MESH_SUFFIXES = (".obj", ".ply", ".stl", ".glb", ".gltf", ".off", ".fbx")
 SUPPORTED_SUFFIXES = MESH_SUFFIXES + (".blend",)
 

@@ -28,7 +28,7 @@ class BlenderActor:
     """A Ray actor holding one Blender (bpy) for its whole life."""
 
     def __init__(self, options_pickle: bytes, out_root: str, threads: int):
-        from ..allocator import keep_freed_memory
+        from ..render.allocator import keep_freed_memory
         from . import worker
 
         keep_freed_memory()   # this actor's process only renders (see batch/worker.py)

@@ -23,7 +23,7 @@ import os
 import shutil
 import tempfile
 
-from ..camera_files import CAMERAS_FILE
+from ..cameras.files import CAMERAS_FILE
 from ..errors import DepthViewsError
 
 PARTIAL_FOLDER = ".partial"

@@ -24,11 +24,11 @@ import time
 
 import bpy
 
-from ..allocator import keep_freed_memory
+from ..render.allocator import keep_freed_memory
 from ..errors import DepthViewsError
 from ..options import RenderOptions
-from ..pipeline import RenderJob
-from ..scene_import import load_input, reset_blender
+from ..render.job import RenderJob
+from ..inputs.scene_import import load_input, reset_blender
 from . import store
 
 # Test hook for fault injection (never set in normal use): "segfault:NAME,hang:NAME,abort:NAME" makes

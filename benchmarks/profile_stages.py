@@ -29,9 +29,9 @@ import bpy  # noqa: E402
 from bench_meshes import ensure_mesh  # noqa: E402
 from depth_views.exr_io import read_depth, write_depth  # noqa: E402
 from depth_views.options import RenderOptions  # noqa: E402
-from depth_views.pipeline import plan_views  # noqa: E402
-from depth_views.render import DepthRenderer  # noqa: E402
-from depth_views.scene_import import load_input  # noqa: E402
+from depth_views.render.job import plan_views  # noqa: E402
+from depth_views.render.renderer import DepthRenderer  # noqa: E402
+from depth_views.inputs.scene_import import load_input  # noqa: E402
 
 
 def _world_none(renderer):

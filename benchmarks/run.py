@@ -125,7 +125,7 @@ class Bench:
     def check_systems(self, systems: list[str]) -> list[str]:
         args = self.args
         reasons = {}
-        ours = self.probe(args.ours_python, "import bpy, depth_views.render")
+        ours = self.probe(args.ours_python, "import bpy, depth_views.render.renderer")
         for name in ("ours-cli", "ours-api", "ours-api-workbench", "ours-cli-gpu", "ours-batch"):
             reasons[name] = ours and f"{args.ours_python} cannot render: {ours}"
         embree = self.probe(args.embree_python, "import trimesh, embreex")
@@ -145,7 +145,7 @@ class Bench:
                 f"BlenderProc reference needs a bpy 4.2 Python with its dependencies "
                 f"(--blenderproc-python / DEPTH_VIEWS_BENCH_BLENDERPROC_PYTHON): {bp}")
         if "ours-cli-gpu" in systems and not reasons["ours-cli-gpu"]:
-            gpu = self.probe(args.ours_python, "import bpy; from depth_views.render import enable_cycles_gpu; "
+            gpu = self.probe(args.ours_python, "import bpy; from depth_views.render.renderer import enable_cycles_gpu; "
                              "print(enable_cycles_gpu())")
             reasons["ours-cli-gpu"] = gpu and f"no GPU for Cycles on this machine: {gpu}"
         available = []

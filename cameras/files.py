@@ -14,8 +14,8 @@ import tempfile
 
 import numpy as np
 
-from .cameras import Intrinsics, View
-from .errors import DepthViewsError
+from .views import Intrinsics, View
+from ..errors import DepthViewsError
 
 CAMERAS_FILE = "cameras.json"
 TRANSFORMS_FILE = "transforms.json"

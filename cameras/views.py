@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import DepthViewsError
+from ..errors import DepthViewsError
 
 MAX_IMAGE_SIZE_PX = 65536  # Blender's largest render resolution
 SAMPLINGS = ("fibonacci", "random", "grid")

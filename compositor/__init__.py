@@ -14,7 +14,7 @@ and 5.0):
 * 5.0's File Output uses ``directory``/``file_name``/``file_output_items`` and needs
   ``format.media_type = 'IMAGE'`` before ``file_format``; 4.x uses ``base_path``/``file_slots``.
 * File names differ (4.x: ``<slot><frame>.exr``, 5.0: ``<file_name><item>.exr``), so callers give
-  the node a folder of its own and take whatever EXR appears there (see ``render.py``).
+  the node a folder of its own and take whatever EXR appears there (see ``render/renderer.py``).
 """
 
 from __future__ import annotations

@@ -79,7 +79,7 @@ def prefer_multilayer_scratch(image_format) -> None:
     Blender 5.0's File Output writes a multilayer EXR straight from the compositor's buffers, about
     3 ms (7 %) less per 512x512 depth view than the single-layer path (benchmarks/RESULTS.md); the
     one channel is then named ``<input>.V``.  4.x showed no gain and names multilayer files
-    differently, so it keeps the single-layer format.  Only for render.py's private scratch files.
+    differently, so it keeps the single-layer format.  Only for render/renderer.py's private scratch files.
     """
     if not hasattr(image_format, "media_type"):
         return

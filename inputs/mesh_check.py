@@ -32,7 +32,7 @@ from urllib.parse import unquote
 
 import numpy as np
 
-from .errors import DepthViewsError
+from ..errors import DepthViewsError
 from .mesh_scan import _PLY_TYPES, CHUNK_BYTES, count_non_finite_vertices
 
 MAX_COUNT = 2**31 - 1

@@ -20,7 +20,7 @@ from itertools import chain
 
 import numpy as np
 
-from .errors import DepthViewsError
+from ..errors import DepthViewsError
 
 SANITISED_BY_BLENDER = (
     "Blender's OBJ, PLY and STL importers silently replace NaN/inf vertex coordinates by 0, "

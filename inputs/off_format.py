@@ -13,7 +13,7 @@ import re
 
 import numpy as np
 
-from .errors import DepthViewsError
+from ..errors import DepthViewsError
 
 MAX_DECLARED_ELEMENTS = 200_000_000
 _HEADER = re.compile(r"^(ST)?(C)?(N)?(4)?OFF(.*)$")

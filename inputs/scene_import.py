@@ -23,10 +23,10 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
-from .errors import DepthViewsError
+from ..errors import DepthViewsError
 from .mesh_check import check_mesh_file
 from .off_format import read_off
-from .options import MESH_SUFFIXES, SUPPORTED_SUFFIXES  # noqa: F401  (defined there for the batch too)
+from ..options import MESH_SUFFIXES, SUPPORTED_SUFFIXES  # noqa: F401  (defined there for the batch too)
 
 GEOMETRY_OBJECT_TYPES = {"MESH", "CURVE", "SURFACE", "META", "FONT"}
 

@@ -12,7 +12,7 @@ import bpy
 
 from .. import compositor
 from ..errors import DepthViewsError
-from ..scene_targets import add_preview_cameras, clear_preview_cameras, output_folder, scene_job
+from .scene import add_preview_cameras, clear_preview_cameras, output_folder, scene_job
 
 STATUS_PREFIX = "Depth Views"
 

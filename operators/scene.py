@@ -10,10 +10,10 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
-from .errors import DepthViewsError
-from .options import RenderOptions
-from .pipeline import RenderJob, ViewPlan, plan_views, restore_transforms, saved_transforms
-from .scene_import import LoadedInput, render_geometry_objects, scene_units
+from ..errors import DepthViewsError
+from ..options import RenderOptions
+from ..render.job import RenderJob, ViewPlan, plan_views, restore_transforms, saved_transforms
+from ..inputs.scene_import import LoadedInput, render_geometry_objects, scene_units
 
 PREVIEW_COLLECTION_NAME = "Depth Views Cameras"
 PREVIEW_TAG = "depth_views_preview"

@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from ..camera_files import load_cameras
+from ..cameras.files import load_cameras
 from ..errors import DepthViewsError
 from ..exr_io import read_channels, read_depth
 from .images import read_png

@@ -17,10 +17,8 @@ import warnings
 import numpy as np
 
 from ..errors import DepthViewsError
+from ..options import DEFAULT_PNG16_SCALE  # noqa: F401  (scene units per count; defined with the settings)
 from .geometry import surface_mask
-
-DEFAULT_PNG16_SCALE = 1e-4
-"""Scene units per count of a png16 depth file (0.1 mm when units are metres)."""
 
 MAX_COUNT = 65535
 SCALE_KEY = "depth_views.scale"

@@ -18,8 +18,7 @@ import numpy as np
 from ..errors import DepthViewsError
 from .colormaps import apply_colormap
 from .geometry import surface_mask
-
-PREVIEW_RANGES = ("view", "object", "fixed")
+from ..options import PREVIEW_RANGES  # noqa: F401  (defined with the settings)
 
 
 def _color(value, name: str) -> tuple[int, int, int]:

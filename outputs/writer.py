@@ -27,7 +27,7 @@ import uuid
 
 import numpy as np
 
-from ..cameras import Intrinsics, View
+from ..cameras.views import Intrinsics, View
 from ..errors import DepthViewsError
 from ..exr_io import write_channels, write_depth
 from ..options import RenderOptions

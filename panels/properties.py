@@ -11,7 +11,7 @@ import math
 import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty, StringProperty
 
-from .options import FORMATS, PASSES, RenderOptions
+from ..options import FORMATS, PASSES, RenderOptions
 
 DEFAULTS = RenderOptions()
 

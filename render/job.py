@@ -15,13 +15,13 @@ from typing import Callable
 import bpy
 import numpy as np
 
-from .camera_files import CAMERAS_FILE, TRANSFORMS_FILE, cameras_document, transforms_document, write_json_atomic
-from .cameras import Intrinsics, View, auto_radius, bounding_sphere, camera_inside_box, sample_views
-from .errors import DepthViewsError
-from .options import RenderOptions, clip_range, depth_range_problem, normalization_matrix
-from .outputs.writer import OutputWriter, planned_view_files, view_file_name  # noqa: F401 (re-export)
-from .render import DepthRenderer
-from .scene_import import MESH_SUFFIXES, LoadedInput, checked_geometry, load_input, transform_root_objects
+from ..cameras.files import CAMERAS_FILE, TRANSFORMS_FILE, cameras_document, transforms_document, write_json_atomic
+from ..cameras.views import Intrinsics, View, auto_radius, bounding_sphere, camera_inside_box, sample_views
+from ..errors import DepthViewsError
+from ..options import RenderOptions, clip_range, depth_range_problem, normalization_matrix
+from ..outputs.writer import OutputWriter, planned_view_files, view_file_name  # noqa: F401 (re-export)
+from .renderer import DepthRenderer
+from ..inputs.scene_import import MESH_SUFFIXES, LoadedInput, checked_geometry, load_input, transform_root_objects
 
 
 @dataclass

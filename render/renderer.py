@@ -20,13 +20,13 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
-from . import compositor
-from .cameras import Intrinsics, View, pixel_box_of_points
-from .compositor.compat import (compositor_switch, cycles_has_denoiser, eevee_engine_id,
+from .. import compositor
+from ..cameras.views import Intrinsics, View, pixel_box_of_points
+from ..compositor.compat import (compositor_switch, cycles_has_denoiser, eevee_engine_id,
                                 enable_material_nodes, enable_world_nodes, prefer_multilayer_scratch,
                                 set_compositor_switch)
-from .errors import DepthViewsError
-from .exr_io import read_channels, read_depth
+from ..errors import DepthViewsError
+from ..exr_io import read_channels, read_depth
 
 ENGINES = ("cycles", "workbench", "eevee")
 DEVICES = ("cpu", "gpu")

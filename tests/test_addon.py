@@ -19,8 +19,8 @@ from depth_views import compositor  # noqa: E402
 from depth_views.cameras import sample_views  # noqa: E402
 from depth_views.cli import main  # noqa: E402
 from depth_views.exr_io import read_depth, read_header  # noqa: E402
-from depth_views.pipeline import render_scene  # noqa: E402
-from depth_views.scene_targets import (PREVIEW_COLLECTION_NAME, scene_input, scene_job,  # noqa: E402
+from depth_views.render.job import render_scene  # noqa: E402
+from depth_views.operators.scene import (PREVIEW_COLLECTION_NAME, scene_input, scene_job,  # noqa: E402
                                        target_objects)
 
 
@@ -77,7 +77,7 @@ def test_register_twice_and_unregister_twice_leaves_nothing_behind():
 
 
 def test_every_setting_has_a_tooltip(addon):
-    from depth_views.properties import DepthViewsSettings
+    from depth_views.panels.properties import DepthViewsSettings
     for name, prop in DepthViewsSettings.bl_rna.properties.items():
         if name in ("rna_type", "name"):
             continue
@@ -286,7 +286,7 @@ def test_a_cancelled_job_keeps_finished_views_and_restores_the_scene(box_scene):
 
 
 def test_a_failing_view_restores_the_scene_and_reports(box_scene, monkeypatch):
-    from depth_views import render
+    from depth_views.render import renderer as render
     from depth_views.errors import DepthViewsError
     _user_scene(box_scene)
     before = _scene_state(box_scene)

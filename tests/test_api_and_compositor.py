@@ -13,13 +13,13 @@ bpy = pytest.importorskip("bpy")
 from meshes import asymmetric_mesh, write_mesh  # noqa: E402
 
 from depth_views import compositor  # noqa: E402
-from depth_views.camera_files import load_cameras  # noqa: E402
+from depth_views.cameras.files import load_cameras  # noqa: E402
 from depth_views.cameras import Intrinsics, View  # noqa: E402
 from depth_views.cli import main  # noqa: E402
 from depth_views.compositor import compat  # noqa: E402
 from depth_views.exr_io import read_depth  # noqa: E402
-from depth_views.render import render_views, scratch_folder_root  # noqa: E402
-from depth_views.scene_import import load_input  # noqa: E402
+from depth_views.render.renderer import render_views, scratch_folder_root  # noqa: E402
+from depth_views.inputs.scene_import import load_input  # noqa: E402
 
 
 def test_in_memory_views_equal_the_written_files_and_leave_no_files(tmp_path):

@@ -47,8 +47,8 @@ def test_benchmark_cameras_are_the_ones_the_cli_chooses(tmp_path):
     pytest.importorskip("bpy")
     import run
     from depth_views.options import RenderOptions
-    from depth_views.pipeline import plan_views
-    from depth_views.scene_import import load_input
+    from depth_views.render.job import plan_views
+    from depth_views.inputs.scene_import import load_input
 
     path = meshes.write_ply(str(tmp_path / "scan.ply"), *meshes.scan_like())
     item = run.mesh_plan(path, 128, 6)
@@ -63,7 +63,7 @@ def test_benchmark_cameras_are_the_ones_the_cli_chooses(tmp_path):
 def test_keep_freed_memory_applies_on_glibc_linux_and_is_harmless_twice():
     import platform
 
-    from depth_views.allocator import keep_freed_memory
+    from depth_views.render.allocator import keep_freed_memory
 
     applied = keep_freed_memory()
     assert keep_freed_memory() == applied

@@ -1,12 +1,12 @@
-"""Tests for depth_views.mesh_scan on files written by trimesh, by hand and with numpy (no bpy)."""
+"""Tests for depth_views.inputs.mesh_scan on files written by trimesh, by hand and with numpy (no bpy)."""
 
 import numpy as np
 import pytest
 import trimesh
 
-from depth_views import mesh_scan
+from depth_views.inputs import mesh_scan
 from depth_views.errors import DepthViewsError
-from depth_views.mesh_scan import count_non_finite_vertices
+from depth_views.inputs.mesh_scan import count_non_finite_vertices
 
 # Two triangles that share no vertex, so the per-corner STL count equals the per-vertex count.
 GOOD = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 0, 1], [0, 1, 1]], dtype=float)

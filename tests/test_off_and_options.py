@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from depth_views.camera_files import cameras_document, load_cameras, transforms_document, write_json_atomic
+from depth_views.cameras.files import cameras_document, load_cameras, transforms_document, write_json_atomic
 from depth_views.cameras import Intrinsics, sample_views
 from depth_views.errors import DepthViewsError
-from depth_views.off_format import read_off
+from depth_views.inputs.off_format import read_off
 from depth_views.options import RenderOptions, clip_range, normalization_matrix, output_folder_names
 
 

@@ -45,8 +45,8 @@ def test_cropped_border_render_equals_full_frame_and_settings_are_restored(tmp_p
     bpy = pytest.importorskip("bpy")
     from meshes import asymmetric_mesh, write_mesh
 
-    from depth_views.render import render_views
-    from depth_views.scene_import import load_input
+    from depth_views.render.renderer import render_views
+    from depth_views.inputs.scene_import import load_input
 
     mesh = asymmetric_mesh()
     loaded = load_input(write_mesh(mesh, tmp_path / "asym.ply"))
@@ -79,8 +79,8 @@ def test_only_mesh_files_promise_their_vertices_bound_the_render(tmp_path):
     from meshes import asymmetric_mesh, write_blend, write_mesh
 
     from depth_views.options import RenderOptions
-    from depth_views.pipeline import plan_views, render_bounds
-    from depth_views.scene_import import LoadedInput, load_input
+    from depth_views.render.job import plan_views, render_bounds
+    from depth_views.inputs.scene_import import LoadedInput, load_input
 
     mesh = asymmetric_mesh()
     loaded = load_input(write_mesh(mesh, tmp_path / "asym.obj"))

@@ -14,10 +14,10 @@ clock = Clock()
 import bpy  # noqa: E402
 import numpy as np  # noqa: E402
 
-from depth_views.allocator import keep_freed_memory  # noqa: E402
+from depth_views.render.allocator import keep_freed_memory  # noqa: E402
 from depth_views.cameras import Intrinsics, View  # noqa: E402
-from depth_views.render import render_views  # noqa: E402
-from depth_views.scene_import import load_input, world_vertices_and_face_count  # noqa: E402
+from depth_views.render.renderer import render_views  # noqa: E402
+from depth_views.inputs.scene_import import load_input, world_vertices_and_face_count  # noqa: E402
 
 clock.mark("imported")
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import make_corpus
 from depth_views.errors import DepthViewsError
-from depth_views.mesh_check import check_mesh_file
+from depth_views.inputs.mesh_check import check_mesh_file
 
 FUZZ_EXAMPLES = int(os.environ.get("DEPTH_VIEWS_FUZZ_EXAMPLES", "200"))
 

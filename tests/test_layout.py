@@ -1,0 +1,120 @@
+"""The package layout shows the data flow: every module imports only from its own stage or an earlier one,
+and the stages the style guide calls pure never import Blender.  Read from the source with ``ast``
+(no import is executed), so this runs in any Python."""
+
+from __future__ import annotations
+
+import ast
+import os
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NOT_PACKAGE = {"tests", "benchmarks", "tools", "examples", "docs", "wheels", "artifacts", "build", "dist"}
+
+# Import floors, lowest first.  A module may import from its own floor or a lower one, never a higher one.
+# The root keeps what every stage shares (errors, options) and the entry points (registration, CLI).
+FLOORS = {
+    "errors": 0,
+    "cameras": 1, "exr_io": 1,            # pure numpy: camera maths and files; EXR read/write
+    "options": 2,                         # the settings every later stage reads
+    "inputs": 3,                          # pre-import guards, the OFF reader, Blender's importers
+    "compositor": 4,                      # the one place that knows each Blender's node API
+    "outputs": 5,                         # writers for what a render gives (pure numpy)
+    "render": 6,                          # renderer and per-input job (the job calls the writers)
+    "batch": 7,                           # many inputs: workers, journals, streaming
+    "panels": 8, "operators": 8, "addon": 8,   # the add-on UI and registration
+    "cli": 9, "__main__": 9, "": 9,       # entry points ("" is the package's own __init__)
+}
+# Modules that must work without Blender (the readers and the maths): no bpy/mathutils import at all.
+NO_BLENDER = ("errors", "options", "cameras", "exr_io", "outputs", "inputs.mesh_check", "inputs.mesh_scan",
+              "inputs.off_format", "render.allocator", "cli")
+BLENDER_MODULES = {"bpy", "mathutils", "bmesh", "gpu", "bl_math"}
+
+
+def package_modules() -> dict[str, str]:
+    """Module name inside the package ('' for the root ``__init__``) -> file path, for every source file."""
+    found = {}
+    for folder, subfolders, files in os.walk(ROOT):
+        relative = os.path.relpath(folder, ROOT)
+        parts = [] if relative == "." else relative.split(os.sep)
+        if parts and (parts[0] in NOT_PACKAGE or parts[0].startswith(".")):
+            subfolders[:] = []
+            continue
+        subfolders[:] = [name for name in subfolders if not name.startswith((".", "__"))]
+        if parts and "__init__.py" not in files:
+            subfolders[:] = []  # not a package (e.g. a stray folder): nothing in it ships
+            continue
+        for name in files:
+            if name.endswith(".py"):
+                module = parts + ([] if name == "__init__.py" else [name[:-3]])
+                found[".".join(module)] = os.path.join(folder, name)
+    return found
+
+
+def imported_modules(module: str, path: str) -> set[str]:
+    """Every module of the package ``module`` imports (top level or inside functions), and every
+    non-package top-level name (e.g. 'bpy'), prefixed with '!'."""
+    with open(path, encoding="utf-8") as stream:
+        tree = ast.parse(stream.read(), path)
+    package = module.split(".") if module else []
+    if not path.endswith("__init__.py"):
+        package = package[:-1]
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                top = alias.name.split(".")[0]
+                out.add(alias.name.removeprefix("depth_views.") if top == "depth_views" else "!" + top)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level == 0:
+                top = (node.module or "").split(".")[0]
+                if top != "depth_views":
+                    out.add("!" + top)
+                    continue
+                base = (node.module or "").split(".")[1:]
+            else:
+                base = package[: len(package) - (node.level - 1)] + ((node.module or "").split(".") if node.module else [])
+            for alias in node.names:
+                out.add(".".join(base + [alias.name]))  # may name a module or an attribute: both map to a floor
+                if base:
+                    out.add(".".join(base))
+    return out
+
+
+def floor_of(module: str) -> int:
+    return FLOORS[module.split(".")[0]]
+
+
+MODULES = package_modules()
+
+
+def test_every_module_has_a_floor_and_the_root_keeps_only_shared_modules_and_entry_points():
+    assert {"cameras.views", "cameras.files", "inputs.scene_import", "render.job", "render.renderer"} <= set(MODULES)
+    unplaced = sorted(m for m in MODULES if m.split(".")[0] not in FLOORS)
+    assert not unplaced, f"modules outside every stage (give them a floor in FLOORS or move them): {unplaced}"
+    root_modules = sorted(m for m in MODULES if "." not in m and m and not os.path.exists(os.path.join(ROOT, m)))
+    assert root_modules == ["__main__", "addon", "cli", "errors", "options"], root_modules
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_imports_run_one_way_only(module):
+    upward = sorted(target for target in imported_modules(module, MODULES[module])
+                    if not target.startswith("!") and target.split(".")[0] in FLOORS
+                    and floor_of(target) > floor_of(module))
+    assert not upward, f"{module} (floor {floor_of(module)}) imports from a later stage: {upward}"
+
+
+@pytest.mark.parametrize("module", [m for m in sorted(MODULES) if m.startswith(NO_BLENDER)])
+def test_pure_stages_never_import_blender(module):
+    blender = sorted(t[1:] for t in imported_modules(module, MODULES[module]) if t[1:] in BLENDER_MODULES)
+    assert not blender, f"{module} must work without Blender but imports {blender}"
+
+
+def test_the_layout_check_catches_an_upward_import(tmp_path):
+    """The checker itself can fail: a made-up exr_io module importing the batch stage is flagged."""
+    fake = tmp_path / "reading.py"
+    fake.write_text("from ..batch import run_batch\nimport bpy\n")
+    targets = imported_modules("exr_io.reading", str(fake))
+    assert "batch.run_batch" in targets and "!bpy" in targets
+    assert floor_of("batch.run_batch") > floor_of("exr_io.reading")
