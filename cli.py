@@ -17,6 +17,7 @@ import time
 from .render.allocator import keep_freed_memory
 from .cameras.views import SAMPLINGS
 from .errors import DepthViewsError
+from .cameras.models import CAMERA_MODELS
 from .options import (EXR_COMPRESSIONS, FORMATS, PASSES, PREVIEW_COLORMAPS, PREVIEW_RANGES, RGB_ENGINES,
                       RenderOptions, output_folder_names)
 
@@ -86,6 +87,21 @@ def build_parser() -> argparse.ArgumentParser:
                                                 "(overrides --lens)")
     lens.add_argument("--clip-start", type=float, help="near clip distance (default: from the object's size)")
     lens.add_argument("--clip-end", type=float, help="far clip distance (default: from the object's size)")
+    models = render.add_argument_group("camera model (docs/camera-models.md)")
+    models.add_argument("--camera-model", choices=CAMERA_MODELS, default=RenderOptions.camera_model,
+                        help="perspective (default; depth = planar z), orthographic (parallel rays, planar), "
+                             "fisheye (equidistant) or equirectangular (360 degrees); the last two store the ray length")
+    models.add_argument("--ortho-scale", type=_radius, default=None, metavar="UNITS|auto",
+                        help="orthographic: scene units across the larger image side, or 'auto' (default): "
+                             "fit the object like --radius auto")
+    models.add_argument("--fisheye-fov", type=float, default=RenderOptions.fisheye_fov, metavar="DEG",
+                        help="fisheye: field of view in degrees across the width and across the height (default 180)")
+    models.add_argument("--longitude-range", type=float, nargs=2, default=RenderOptions.longitude_range,
+                        metavar=("MIN", "MAX"), help="equirectangular: longitudes in degrees, 0 = ahead, "
+                                                     "positive right (default -180 180)")
+    models.add_argument("--latitude-range", type=float, nargs=2, default=RenderOptions.latitude_range,
+                        metavar=("MIN", "MAX"), help="equirectangular: latitudes in degrees, positive up "
+                                                     "(default -90 90)")
     misc = render.add_argument_group("scene and engine")
     misc.add_argument("--normalize", action="store_true",
                       help="centre the object and scale it into a sphere of radius 0.5 first "
@@ -239,7 +255,9 @@ def options_from_args(args: argparse.Namespace) -> RenderOptions:
         preview_far=args.preview_far, preview_colormap=args.preview_colormap,
         preview_invert=args.preview_invert, rgb_engine=args.rgb_engine, rgb_samples=args.rgb_samples,
         rgb_denoise=not args.no_denoise, rgb_exr=args.rgb_exr, opaque_depth=not args.keep_transparency,
-        alpha_threshold=args.alpha_threshold)
+        alpha_threshold=args.alpha_threshold,
+        camera_model=args.camera_model, ortho_scale=args.ortho_scale, fisheye_fov=args.fisheye_fov,
+        longitude_range=tuple(args.longitude_range), latitude_range=tuple(args.latitude_range))
 
 
 @contextlib.contextmanager

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .cameras.models import (CAMERA_MODELS, DEFAULT_FISHEYE_FOV_DEG, FULL_LATITUDE, FULL_LONGITUDE, CameraModel,
+                             auto_ortho_scale, camera_model)
 from .cameras.views import Intrinsics, elevation_band
 from .errors import DepthViewsError
 
@@ -77,6 +79,34 @@ class RenderOptions:
     rgb_exr: bool = False
     opaque_depth: bool = True
     alpha_threshold: float = 0.5
+    # Camera model (docs/camera-models.md): ortho_scale None = fit the object (like radius None).
+    camera_model: str = "perspective"
+    ortho_scale: float | None = None
+    fisheye_fov: float = DEFAULT_FISHEYE_FOV_DEG
+    longitude_range: tuple[float, float] = FULL_LONGITUDE
+    latitude_range: tuple[float, float] = FULL_LATITUDE
+
+    def camera(self, object_radius: float | None = None) -> CameraModel:
+        """The camera model; ``object_radius`` (scene units) sizes ``--ortho-scale auto``."""
+        scale = self.ortho_scale
+        if self.camera_model == "orthographic" and scale is None:
+            if object_radius is None:
+                raise DepthViewsError("--ortho-scale auto needs the object's size")
+            scale = auto_ortho_scale(*self.resolution, object_radius, self.radius_margin)
+        return camera_model(self.camera_model, self.intrinsics(), ortho_scale=scale, fisheye_fov=self.fisheye_fov,
+                            longitude_range=self.longitude_range, latitude_range=self.latitude_range)
+
+    def _validate_camera_model(self) -> None:
+        if self.camera_model not in CAMERA_MODELS:
+            raise DepthViewsError(f"--camera-model {self.camera_model!r}: choose one of {', '.join(CAMERA_MODELS)}")
+        if self.ortho_scale is not None and not (np.isfinite(self.ortho_scale) and self.ortho_scale > 0):
+            raise DepthViewsError(f"--ortho-scale {self.ortho_scale:g}: must be a positive number of scene units or 'auto'")
+        self.camera(object_radius=1.0)
+        panoramic = self.camera_model in ("fisheye", "equirectangular")
+        if panoramic and self.engine != "cycles":
+            raise DepthViewsError(f"--camera-model {self.camera_model} needs --engine cycles (got {self.engine})")
+        if panoramic and "rgb" in self.passes and self.rgb_engine != "cycles":
+            raise DepthViewsError(f"--camera-model {self.camera_model} needs --rgb-engine cycles (got {self.rgb_engine})")
 
     def intrinsics(self) -> Intrinsics:
         """Camera intrinsics from resolution and lens/sensor, or from ``fov`` when it is set."""
@@ -92,6 +122,7 @@ class RenderOptions:
     def validate(self) -> None:
         """Raise :class:`DepthViewsError` for settings that cannot render, naming the option."""
         self._validate_image()
+        self._validate_camera_model()
         self.elevation_range()
         if self.radius is not None and not (np.isfinite(self.radius) and self.radius > 0):
             raise DepthViewsError(f"--radius {self.radius:g}: must be a positive distance or 'auto'")

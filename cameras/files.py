@@ -14,6 +14,7 @@ import tempfile
 
 import numpy as np
 
+from .models import CameraModel
 from .views import Intrinsics, View
 from ..errors import DepthViewsError
 
@@ -43,10 +44,12 @@ def write_json_atomic(path: str, document: dict) -> None:
 
 
 def cameras_document(intrinsics: Intrinsics, views: list[View], files: list[dict], *,
-                     units: str, extra: dict | None = None) -> dict:
+                     units: str, extra: dict | None = None, camera_model: CameraModel | None = None) -> dict:
     """The ``cameras.json`` document: image size, K, depth kind, units and per-view poses and files.
 
-    ``files[i]`` maps pass names to paths relative to the output folder for ``views[i]``.
+    ``files[i]`` maps pass names to paths relative to the output folder for ``views[i]``.  A
+    non-perspective ``camera_model`` states its ``camera_model``, ``K`` (None for equirectangular),
+    ``depth_kind`` and its own settings instead of the pinhole lens keys.
     """
     document = {
         "format": "depth_views.cameras",
@@ -66,6 +69,12 @@ def cameras_document(intrinsics: Intrinsics, views: list[View], files: list[dict
         "world_to_camera_axes": "OpenCV (x right, y down, z forward)",
         "camera_to_world_axes": "Blender/OpenGL (x right, y up, looking down -z)",
     }
+    if camera_model is not None and camera_model.name != "PINHOLE":
+        for key in ("lens_mm", "sensor_mm", "sensor_fit", "fov_x_deg", "fov_y_deg"):
+            del document[key]
+        document.update(camera_model.to_json())
+    else:
+        document["camera_model"] = "PINHOLE"
     document.update(extra or {})
     document["views"] = [
         {"index": view.index, "files": dict(view_files), "azimuth_deg": view.azimuth_deg,
@@ -77,14 +86,17 @@ def cameras_document(intrinsics: Intrinsics, views: list[View], files: list[dict
 
 
 def transforms_document(intrinsics: Intrinsics, views: list[View], files: list[dict], *,
-                        png16_scale: float = 1e-4) -> dict:
-    """nerfstudio ``transforms.json`` for the same views.
+                        png16_scale: float = 1e-4, camera_model: CameraModel | None = None) -> dict | None:
+    """nerfstudio ``transforms.json`` for the same views, or None for a camera model nerfstudio's
+    transforms.json cannot describe (orthographic).
 
     Depth is the float EXR (``depth_unit_scale_factor`` 1) or, when only png16 depth was written,
     the 16-bit PNG (``depth_unit_scale_factor`` = ``png16_scale``).  ``file_path`` is the colour
     image when there is one.
     """
-    K = intrinsics.K
+    camera = (camera_model or CameraModel.perspective(intrinsics)).nerfstudio_intrinsics()
+    if camera is None:
+        return None
     frames = []
     scale = 1.0
     for view, view_files in zip(views, files):
@@ -97,11 +109,7 @@ def transforms_document(intrinsics: Intrinsics, views: list[View], files: list[d
             frame["depth_file_path"] = depth
         frames.append(frame)
     return {
-        "camera_model": "OPENCV",
-        "fl_x": float(K[0, 0]), "fl_y": float(K[1, 1]),
-        "cx": float(K[0, 2]) + 0.5, "cy": float(K[1, 2]) + 0.5,
-        "w": intrinsics.width, "h": intrinsics.height,
-        "k1": 0.0, "k2": 0.0, "p1": 0.0, "p2": 0.0,
+        **camera,
         "depth_unit_scale_factor": scale,
         "frames": frames,
     }
@@ -120,7 +128,7 @@ def load_cameras(folder: str) -> dict:
         raise DepthViewsError(f"{path}: no such file") from None
     except (OSError, ValueError) as error:
         raise DepthViewsError(f"{path}: cannot read cameras ({error})") from None
-    document["K"] = np.asarray(document["K"], dtype=np.float64)
+    document["K"] = None if document.get("K") is None else np.asarray(document["K"], dtype=np.float64)
     for key in ("object_to_world",):
         if key in document:
             document[key] = np.asarray(document[key], dtype=np.float64)

@@ -179,3 +179,16 @@ def cycles_has_denoiser() -> bool:
     except ImportError:
         return False
     return bool(getattr(_cycles, "with_openimagedenoise", False))
+
+
+def panorama_settings(camera_data):
+    """Where a panoramic camera's ``panorama_type``, ``fisheye_fov`` and latitude/longitude ranges live:
+    the camera data itself on 4.x and 5.0 (measured on 4.2, 4.5 and 5.0.1), ``camera_data.cycles``
+    on the 3.x builds that kept them in Cycles' own settings."""
+    if hasattr(camera_data, "panorama_type"):
+        return camera_data
+    owner = getattr(camera_data, "cycles", None)
+    if owner is None or not hasattr(owner, "panorama_type"):
+        raise DepthViewsError("this Blender has no panoramic camera settings (fisheye/equirectangular need Cycles)")
+    return owner
+

@@ -27,6 +27,7 @@ import uuid
 
 import numpy as np
 
+from ..cameras.models import CameraModel
 from ..cameras.views import Intrinsics, View
 from ..errors import DepthViewsError
 from ..exr_io import write_channels, write_depth
@@ -84,8 +85,13 @@ class OutputWriter:
 
     def __init__(self, output_dir: str, options: RenderOptions, intrinsics: Intrinsics, n_views: int, *,
                  units: str = "", center=None, object_radius: float | None = None,
-                 object_ids: dict | None = None):
+                 object_ids: dict | None = None, camera_model: CameraModel | None = None):
         self.output_dir, self.options, self.intrinsics = output_dir, options, intrinsics
+        # What the geometry functions take: the pinhole K, or the model itself for the others.
+        self.camera_model = camera_model or CameraModel.perspective(intrinsics)
+        pinhole = self.camera_model.name == "PINHOLE"
+        self._geometry_camera = intrinsics.K if pinhole else self.camera_model
+        self._model_metadata = {} if pinhole else {"camera_model": self.camera_model.to_json()}
         self.n_views, self.units = n_views, units
         self.passes, self.formats = options.wanted_passes(), set(options.formats)
         self.center, self.object_radius = center, object_radius
@@ -118,13 +124,14 @@ class OutputWriter:
         ``rendered``: ``depth`` (H, W) planar, +inf = no surface (always); ``normal`` (H, W, 3) world
         frame; ``mask`` (H, W) integer object ids; ``rgb`` (H, W, 4) linear RGBA float.
         """
-        options, K = self.options, self.intrinsics.K
+        options, K = self.options, self._geometry_camera
         files = planned_view_files(view.index, self.n_views, options)
         path = {key: os.path.join(self.output_dir, rel) for key, rel in files.items()}
         depth = np.asarray(rendered["depth"], dtype=np.float32)
         hit = surface_mask(depth)
-        camera = {"K": K, "world_to_camera": view.world_to_camera, "camera_to_world": view.camera_to_world}
-        base = {"view_index": view.index, "units": self.units}
+        camera = {"K": K if not self._model_metadata else None, "world_to_camera": view.world_to_camera,
+                  "camera_to_world": view.camera_to_world}
+        base = {"view_index": view.index, "units": self.units, **self._model_metadata}
         arrays = {"depth": depth}
         if "distance" in self.passes:
             arrays["distance"] = planar_to_distance(depth, K)
@@ -137,7 +144,8 @@ class OutputWriter:
             arrays["rgb"] = srgb8(arrays["rgb_linear"])
 
         if "depth" in path:
-            write_depth(path["depth"], depth, **camera, metadata=base, compression=options.exr_compression)
+            write_depth(path["depth"], depth, **camera, metadata={"depth_kind": self.camera_model.depth_kind, **base},
+                        compression=options.exr_compression)
         if "distance" in path:
             write_channels(path["distance"], {"Z": arrays["distance"]}, **camera,
                            metadata={"depth_kind": "euclidean", **base}, compression=options.exr_compression)
@@ -202,7 +210,7 @@ class OutputWriter:
         scale = self.options.png16_scale
         counts, below, above = encode_png16(values, scale)
         save_png16_counts(path, counts, scale, units=self.units,
-                          depth_kind="planar" if name == "depth" else "euclidean")
+                          depth_kind=self.camera_model.depth_kind if name == "depth" else "euclidean")
         self.clipped[name][0] += below
         self.clipped[name][1] += above
 
@@ -220,7 +228,9 @@ class OutputWriter:
         options = self.options
         if "npz" in self.formats and self._stack:
             arrays = {key: np.stack(values) for key, values in self._stack.items()}
-            arrays["K"] = self.intrinsics.K
+            if self.camera_model.K is not None:
+                arrays["K"] = self.camera_model.K
+            arrays["camera_model"] = np.array(self.camera_model.name)
             arrays["object_ids"] = np.array([f"{k}:{v}" for k, v in sorted(self.object_ids.items())], dtype=str)
             arrays["units"] = np.array(self.units)
             _savez_atomically(os.path.join(self.output_dir, NPZ_FILE), arrays)

@@ -16,6 +16,7 @@ import bpy
 import numpy as np
 
 from ..cameras.files import CAMERAS_FILE, TRANSFORMS_FILE, cameras_document, transforms_document, write_json_atomic
+from ..cameras.models import CameraModel, auto_distance
 from ..cameras.views import Intrinsics, View, auto_radius, bounding_sphere, camera_inside_box, sample_views
 from ..errors import DepthViewsError
 from ..options import RenderOptions, clip_range, depth_range_problem, normalization_matrix
@@ -53,6 +54,7 @@ class ViewPlan:
     object_to_world: np.ndarray | None
     extra: dict = field(default_factory=dict)
     vertices: np.ndarray | None = None   # world vertices of the input's geometry (after normalising)
+    camera: CameraModel | None = None    # the camera model (None: perspective from ``intrinsics``)
 
 
 def prepare_output_folder(folder: str, subfolders=("depth",)) -> None:
@@ -111,8 +113,13 @@ def plan_views(loaded: LoadedInput, options: RenderOptions) -> ViewPlan:
     extent = float(np.linalg.norm(vertices - center, axis=1).max())
     if extent == 0:
         raise DepthViewsError(f"{loaded.path}: the mesh has zero size (every vertex at one point)")
-    radius = options.radius if options.radius is not None else auto_radius(
-        extent, intrinsics, options.radius_margin)
+    camera = options.camera(object_radius=extent)
+    if options.radius is not None:
+        radius = options.radius
+    elif camera.name == "PINHOLE":
+        radius = auto_radius(extent, intrinsics, options.radius_margin)
+    else:
+        radius = auto_distance(camera, extent, options.radius_margin)
     views = sample_views(sampling=options.sampling, n_views=options.views,
                          center=center, radius=radius, seed=options.seed, grid=options.grid,
                          elevation_range=options.elevation_range())
@@ -133,7 +140,7 @@ def plan_views(loaded: LoadedInput, options: RenderOptions) -> ViewPlan:
                   "sampling": options.sampling, "seed": options.seed})
     return ViewPlan(intrinsics=intrinsics, views=views, clip_start=clip_start, clip_end=clip_end,
                     center=center, radius=radius, object_radius=extent,
-                    object_to_world=object_to_world, extra=extra, vertices=vertices)
+                    object_to_world=object_to_world, extra=extra, vertices=vertices, camera=camera)
 
 
 def render_bounds(loaded: LoadedInput, plan: ViewPlan) -> np.ndarray | None:
@@ -209,11 +216,12 @@ class RenderJob:
             passes=[p for p in options.wanted_passes() if p in ("depth", "normal", "mask", "rgb")],
             rgb_engine=options.rgb_engine, rgb_samples=options.rgb_samples,
             rgb_denoise=options.rgb_denoise, alpha_threshold=options.alpha_threshold,
-            bounds_points=render_bounds(self.loaded, plan))
+            bounds_points=render_bounds(self.loaded, plan), camera_model=plan.camera)
         self._renderer.__enter__()
         self._writer = OutputWriter(self.output_dir, options, plan.intrinsics, n_views,
                                     units=self.loaded.units, center=plan.center,
-                                    object_radius=plan.object_radius, object_ids=self._renderer.object_ids)
+                                    object_radius=plan.object_radius, object_ids=self._renderer.object_ids,
+                                    camera_model=plan.camera)
 
     def step(self) -> int:
         """Render and write the next view; return how many views are done."""
@@ -251,10 +259,17 @@ class RenderJob:
             self.warnings = list(self._writer.warnings)
         write_json_atomic(os.path.join(self.output_dir, CAMERAS_FILE),
                           cameras_document(plan.intrinsics, views, files, units=self.loaded.units,
-                                           extra=extra))
-        write_json_atomic(os.path.join(self.output_dir, TRANSFORMS_FILE),
-                          transforms_document(plan.intrinsics, views, files,
-                                              png16_scale=self.options.png16_scale))
+                                           extra=extra, camera_model=plan.camera))
+        transforms = transforms_document(plan.intrinsics, views, files, png16_scale=self.options.png16_scale,
+                                         camera_model=plan.camera)
+        transforms_path = os.path.join(self.output_dir, TRANSFORMS_FILE)
+        if transforms is not None:
+            write_json_atomic(transforms_path, transforms)
+        else:
+            if os.path.exists(transforms_path):
+                os.remove(transforms_path)  # a stale one from an earlier run would describe other cameras
+            self.warnings.append(f"{self.output_dir}: no {TRANSFORMS_FILE}: nerfstudio's transforms.json cannot "
+                                 f"describe {plan.camera.name} cameras; cameras.json holds them")
         return InputReport(self.loaded.path, self.output_dir, self.done, time.perf_counter() - self._started,
                            warnings=self.warnings)
 

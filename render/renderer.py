@@ -21,9 +21,10 @@ import numpy as np
 from mathutils import Matrix
 
 from .. import compositor
+from ..cameras.models import CameraModel
 from ..cameras.views import Intrinsics, View, pixel_box_of_points
 from ..compositor.compat import (compositor_switch, cycles_has_denoiser, eevee_engine_id,
-                                enable_material_nodes, enable_world_nodes, prefer_multilayer_scratch,
+                                enable_material_nodes, enable_world_nodes, panorama_settings, prefer_multilayer_scratch,
                                 set_compositor_switch)
 from ..errors import DepthViewsError
 from ..exr_io import read_channels, read_depth
@@ -41,7 +42,10 @@ GEOMETRY_TYPES = {"MESH", "CURVE", "SURFACE", "META", "FONT", "CURVES", "POINTCL
 
 @dataclass
 class ViewResult:
-    """One rendered view: planar depth (float32, (H, W), scene units, +inf = no surface) and its camera.
+    """One rendered view: depth (float32, (H, W), scene units, +inf = no surface) and its camera.
+
+    ``depth`` is planar for perspective and orthographic cameras and the ray length for fisheye and
+    equirectangular ones (``camera_model.depth_kind``); ``K`` is None for equirectangular.
 
     With more passes asked for: ``normal`` (float32 (H, W, 3), unit, world frame, facing the camera,
     0 = no surface), ``mask`` (uint16 (H, W) object ids, 0 = background; see
@@ -54,6 +58,7 @@ class ViewResult:
     normal: np.ndarray | None = None
     mask: np.ndarray | None = None
     rgb: np.ndarray | None = None
+    camera_model: CameraModel | None = None
 
     @property
     def world_to_camera(self) -> np.ndarray:
@@ -118,6 +123,27 @@ def enable_cycles_gpu() -> str:
     raise DepthViewsError(f"--device gpu: Cycles found no GPU device (tried {', '.join(GPU_BACKENDS)})")
 
 
+def set_up_camera_model(camera_data, model: CameraModel) -> None:
+    """Make Blender camera data ``camera_data`` the camera ``model`` describes (sensor fit AUTO, no shift).
+
+    Perspective: lens and sensor; orthographic: ``ortho_scale``; fisheye and equirectangular: a
+    panoramic camera (Cycles only) whose settings :func:`panorama_settings` finds on this version.
+    """
+    settings = model.blender_camera()
+    camera_data.type = settings.pop("type")
+    camera_data.sensor_fit = "AUTO"
+    camera_data.shift_x = camera_data.shift_y = 0.0
+    if camera_data.type == "PERSP":
+        camera_data.sensor_width = settings["sensor_width"]
+        camera_data.lens = settings["lens"]
+    elif camera_data.type == "ORTHO":
+        camera_data.ortho_scale = settings["ortho_scale"]
+    else:
+        owner = panorama_settings(camera_data)
+        for name, value in settings.items():
+            setattr(owner, name, value)
+
+
 class DepthRenderer:
     """Context manager that sets ``scene`` up for depth-only rendering and restores it afterwards.
 
@@ -145,7 +171,7 @@ class DepthRenderer:
                  override_materials: bool = True, exr_codec: str = "NONE", only_objects=None,
                  passes=("depth",), rgb_engine: str = "cycles", rgb_samples: int = 64,
                  rgb_denoise: bool = True, alpha_threshold: float = 0.5,
-                 bounds_points=None):
+                 bounds_points=None, camera_model: CameraModel | None = None):
         if engine not in ENGINES:
             raise DepthViewsError(f"--engine {engine!r}: choose one of {', '.join(ENGINES)}")
         unknown = [p for p in passes if p not in RENDER_PASSES]
@@ -162,6 +188,12 @@ class DepthRenderer:
                 f"--clip-start {clip_start:g} / --clip-end {clip_end:g}: need 0 < clip start < clip end")
         self.scene = scene or bpy.context.scene
         self.intrinsics = intrinsics
+        self.camera_model = camera_model or CameraModel.perspective(intrinsics)
+        if (self.camera_model.width, self.camera_model.height) != (intrinsics.width, intrinsics.height):
+            raise DepthViewsError("the camera model's image size differs from the intrinsics'")
+        if self.camera_model.is_panoramic and (engine != "cycles" or ("rgb" in passes and rgb_engine != "cycles")):
+            raise DepthViewsError(f"a {self.camera_model.name} camera renders with Cycles only "
+                                  f"(got --engine {engine}, --rgb-engine {rgb_engine})")
         self.engine, self.device = engine, device
         self.clip_start, self.clip_end = clip_start, clip_end
         self.override_materials = override_materials
@@ -252,11 +284,7 @@ class DepthRenderer:
             view_layer.material_override = material
 
         camera_data = bpy.data.cameras.new(CAMERA_NAME)
-        camera_data.type = "PERSP"
-        camera_data.sensor_fit = "AUTO"
-        camera_data.sensor_width = self.intrinsics.sensor_mm
-        camera_data.lens = self.intrinsics.lens_mm
-        camera_data.shift_x = camera_data.shift_y = 0.0
+        set_up_camera_model(camera_data, self.camera_model)
         camera_data.clip_start, camera_data.clip_end = self.clip_start, self.clip_end
         self.camera = bpy.data.objects.new(CAMERA_NAME, camera_data)
         scene.collection.objects.link(self.camera)
@@ -390,7 +418,11 @@ class DepthRenderer:
         if self.bounds_points is None or self.engine != "cycles":
             return
         width, height = self.intrinsics.width, self.intrinsics.height
-        box = pixel_box_of_points(self.bounds_points, self.intrinsics.K, view.world_to_camera, width, height)
+        if self.camera_model.name == "PINHOLE":
+            box = pixel_box_of_points(self.bounds_points, self.intrinsics.K, view.world_to_camera, width, height)
+        else:  # orthographic: the same rectangle under its projection; panoramic: None (whole frame)
+            w2c = np.asarray(view.world_to_camera, dtype=np.float64)
+            box = self.camera_model.pixel_box(self.bounds_points @ w2c[:3, :3].T + w2c[:3, 3])
         render = self.scene.render
         render.use_border = box is not None
         if box is None:
@@ -506,4 +538,5 @@ def render_views(views: Sequence[View], intrinsics: Intrinsics, **settings) -> I
     """
     with DepthRenderer(intrinsics, **settings) as renderer:
         for view in views:
-            yield ViewResult(view=view, K=intrinsics.K, **renderer.render_passes(view))
+            model = renderer.camera_model
+            yield ViewResult(view=view, K=model.K, camera_model=model, **renderer.render_passes(view))

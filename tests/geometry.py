@@ -112,3 +112,86 @@ def backproject(depth, K, world_to_camera) -> np.ndarray:
     camera_points = rays[hit] * depth[hit][:, None]
     camera_to_world = np.linalg.inv(np.asarray(world_to_camera))
     return camera_points @ camera_to_world[:3, :3].T + camera_to_world[:3, 3]
+
+
+# --------------------------------------------------------------------------------------------
+# Every camera model, straight from the formulas of issue 14 / docs/camera-models.md.
+
+
+def model_rays(camera: dict):
+    """``(origins, unit directions, valid)`` (H, W, 3) in OpenCV camera axes for a cameras.json camera.
+
+    Written from the stated formulas only: PINHOLE u = fx x/z + cx; ORTHOGRAPHIC u = fx x + cx (rays
+    along +z from the plane z = 0); OPENCV_FISHEYE theta = |((u-cx)/fx, (v-cy)/fy)| (image circle
+    theta <= fov/2 with fov = W/fx); EQUIRECTANGULAR lon = lon0 + span (u+0.5)/W, lat = lat1 -
+    span (v+0.5)/H, direction (cos lat sin lon, -sin lat, cos lat cos lon).
+    """
+    model = camera.get("camera_model") or "PINHOLE"
+    width, height = camera["width"], camera["height"]
+    u, v = np.meshgrid(np.arange(width, dtype=np.float64), np.arange(height, dtype=np.float64))
+    origins = np.zeros((height, width, 3))
+    valid = np.ones((height, width), dtype=bool)
+    if model == "EQUIRECTANGULAR":
+        lon0, lon1 = np.radians(camera.get("longitude_range_deg", (-180.0, 180.0)))
+        lat0, lat1 = np.radians(camera.get("latitude_range_deg", (-90.0, 90.0)))
+        lon = lon0 + (lon1 - lon0) * (u + 0.5) / width
+        lat = lat1 - (lat1 - lat0) * (v + 0.5) / height
+        return origins, np.stack([np.cos(lat) * np.sin(lon), -np.sin(lat), np.cos(lat) * np.cos(lon)], -1), valid
+    K = np.asarray(camera["K"], dtype=np.float64)
+    a, b = (u - K[0, 2]) / K[0, 0], (v - K[1, 2]) / K[1, 1]
+    if model == "PINHOLE":
+        d = np.stack([a, b, np.ones_like(a)], -1)
+        return origins, d / np.linalg.norm(d, axis=-1, keepdims=True), valid
+    if model == "ORTHOGRAPHIC":
+        return np.stack([a, b, np.zeros_like(a)], -1), np.broadcast_to([0.0, 0.0, 1.0], origins.shape), valid
+    assert model == "OPENCV_FISHEYE", model
+    theta = np.hypot(a, b)
+    valid = theta <= width / K[0, 0] / 2.0 + 1e-12
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = np.where(theta > 0, np.sin(theta) / theta, 1.0)
+    return origins, np.stack([a * s, b * s, np.cos(theta)], -1), valid
+
+
+def raycast_model(vertices, faces, camera: dict, world_to_camera) -> np.ndarray:
+    """Depth (H, W) as the contract defines it for ``camera``'s model (planar z for PINHOLE and
+    ORTHOGRAPHIC, ray length for the others), by Möller-Trumbore; inf for a miss."""
+    vertices = np.asarray(vertices, dtype=np.float64)
+    faces = np.asarray(faces, dtype=np.int64)
+    w2c = np.asarray(world_to_camera, dtype=np.float64)
+    points = vertices @ w2c[:3, :3].T + w2c[:3, 3]
+    v0, v1, v2 = (points[faces[:, i]] for i in range(3))
+    e1, e2 = v1 - v0, v2 - v0
+    origins, directions, valid = model_rays(camera)
+    shape = valid.shape
+    origins, directions = origins.reshape(-1, 3), directions.reshape(-1, 3)
+    length = np.full(len(directions), np.inf)
+    for start in range(0, len(directions), 2048):
+        d = directions[start:start + 2048, None, :]
+        o = origins[start:start + 2048, None, :]
+        p = np.cross(d, e2[None])
+        det = np.einsum("rtk,tk->rt", p, e1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inv = 1.0 / det
+            s = o - v0[None]
+            a = np.einsum("rtk,rtk->rt", s, p) * inv
+            q = np.cross(s, e1[None])
+            b = np.einsum("rtk,rtk->rt", np.broadcast_to(d, q.shape), q) * inv
+            t = np.einsum("tk,rtk->rt", e2, q) * inv
+            hit = (np.abs(det) > 1e-15) & (a >= 0) & (b >= 0) & (a + b <= 1) & (t > 0)
+        length[start:start + 2048] = np.where(hit, t, np.inf).min(axis=1)
+    length = np.where(valid.ravel(), length, np.inf)
+    if (camera.get("camera_model") or "PINHOLE") in ("PINHOLE", "ORTHOGRAPHIC"):
+        with np.errstate(invalid="ignore"):
+            length = np.where(np.isfinite(length), origins[:, 2] + length * directions[:, 2], np.inf)
+    return length.reshape(shape)
+
+
+def backproject_model(depth, camera: dict, world_to_camera) -> np.ndarray:
+    """World points (N, 3) of every finite depth pixel under the contract of ``camera``'s model."""
+    origins, directions, _ = model_rays(camera)
+    hit = np.isfinite(depth)
+    if (camera.get("camera_model") or "PINHOLE") in ("PINHOLE", "ORTHOGRAPHIC"):
+        directions = directions / directions[..., 2:3]  # planar depth is z: scale the ray to z = 1
+    points = origins[hit] + directions[hit] * depth[hit][:, None]
+    c2w = np.linalg.inv(np.asarray(world_to_camera, dtype=np.float64))
+    return points @ c2w[:3, :3].T + c2w[:3, 3]

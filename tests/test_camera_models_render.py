@@ -1,0 +1,126 @@
+"""Every camera model rendered by Blender against an independent ray caster (tests/geometry.py).
+
+The caster uses only cameras.json and the formulas of docs/camera-models.md; the object is the
+asymmetric box with a spike, so a swapped or mirrored axis moves surface.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+bpy = pytest.importorskip("bpy")
+
+from checks import assert_points_on_mesh, load_cameras_json  # noqa: E402
+from geometry import backproject_model, interior_mask, raycast_model  # noqa: E402
+from meshes import asymmetric_mesh, write_mesh  # noqa: E402
+
+from depth_views.cli import main  # noqa: E402
+from depth_views.exr_io import read_depth  # noqa: E402
+from depth_views.outputs import load_views  # noqa: E402
+
+MODELS = {
+    "perspective": [],
+    "orthographic": [],
+    "fisheye": ["--fisheye-fov", "200"],
+    "equirectangular": [],
+    "equirectangular-range": ["--longitude-range", "-40", "70", "--latitude-range", "-30", "50"],
+}
+
+
+def _render(tmp_path, model, extra, *more):
+    mesh = asymmetric_mesh()
+    path = write_mesh(mesh, tmp_path / "asym.ply")
+    name = model.split("-")[0]
+    width, height = ("128", "64") if name == "equirectangular" else ("96", "80")
+    out = tmp_path / "out"
+    code = main(["render", path, "--out", str(out), "--resolution", width, height, "--quiet", "--views", "3",
+                 "--camera-model", name, *extra, *more])
+    assert code == 0
+    return mesh, out / "asym"
+
+
+def assert_model_depth_matches(folder, mesh, tolerance=1e-4):
+    cameras = load_cameras_json(folder)
+    size = float(np.ptp(mesh.vertices, axis=0).max())
+    for view in cameras["views"]:
+        depth = read_depth(os.path.join(folder, view["files"]["depth"]))
+        reference = raycast_model(mesh.vertices, mesh.faces, cameras, view["world_to_camera"])
+        interior = interior_mask(reference)
+        surface = interior & np.isfinite(reference)
+        background = interior & np.isinf(reference)
+        assert surface.sum() > 20, f"view {view['index']} sees almost nothing"
+        error = np.abs(depth[surface] - reference[surface]) / size
+        assert error.max() < tolerance, f"view {view['index']}: depth off by {error.max():.2e} of the size"
+        assert np.all(np.isposinf(depth[background])), f"view {view['index']}: background is not +inf"
+        disagree = np.isfinite(depth) != np.isfinite(reference)
+        assert disagree.mean() < 0.01, f"view {view['index']}: {disagree.sum()} pixels hit/miss differ"
+        points = backproject_model(np.where(interior, depth, np.inf), cameras, view["world_to_camera"])
+        assert_points_on_mesh(points, mesh.vertices, mesh.faces, tolerance * size)
+    return cameras
+
+
+@pytest.mark.parametrize("model", list(MODELS))
+def test_every_camera_model_matches_an_independent_ray_caster(tmp_path, model):
+    mesh, folder = _render(tmp_path, model, MODELS[model], "--passes", "depth,distance,normal,mask",
+                           "--formats", "exr,png16,preview,npz,ply")
+    cameras = assert_model_depth_matches(folder, mesh)
+    name = model.split("-")[0]
+    expected = {"perspective": "PINHOLE", "orthographic": "ORTHOGRAPHIC", "fisheye": "OPENCV_FISHEYE",
+                "equirectangular": "EQUIRECTANGULAR"}[name]
+    assert cameras["camera_model"] == expected
+    assert cameras["depth_kind"] == ("planar" if name in ("perspective", "orthographic") else "ray_length")
+    loaded = load_views(folder)
+    depth = loaded["depth"]
+    # distance is measured along the ray: equal to depth except for a pinhole's planar z.
+    if name != "perspective":
+        hit = np.isfinite(depth)
+        assert np.array_equal(hit, np.isfinite(loaded["distance"]))
+        assert np.allclose(loaded["distance"][hit], depth[hit], rtol=1e-6)
+    # mask and normals exist exactly where there is depth.
+    assert np.array_equal(loaded["mask"] > 0, np.isfinite(depth))
+    assert np.allclose(np.linalg.norm(loaded["normal"][np.isfinite(depth)], axis=-1), 1.0, atol=1e-4)
+    for view in cameras["views"]:
+        meta = json.loads(_exr_metadata(folder / view["files"]["depth"]))
+        assert meta["depth_kind"] == cameras["depth_kind"]
+        assert os.path.getsize(folder / view["files"]["preview"]) > 0
+        assert os.path.getsize(folder / view["files"]["ply"]) > 0
+    transforms = folder / "transforms.json"
+    assert transforms.exists() == (name != "orthographic")
+
+
+def _exr_metadata(path) -> str:
+    import OpenEXR
+
+    with OpenEXR.File(str(path)) as exr:
+        return exr.header()["depth_views"]
+
+
+def test_fisheye_outside_the_image_circle_is_background(tmp_path):
+    """A 90-degree fisheye 1 unit above a 20 x 20 floor sees floor everywhere inside its circle
+    (rays up to 84 degrees off axis reach it) and nothing outside."""
+    import trimesh
+
+    floor = trimesh.Trimesh([[-10, -10, 0], [10, -10, 0], [10, 10, 0], [-10, 10, 0]], [[0, 1, 2], [0, 2, 3]],
+                            process=False)
+    path = write_mesh(floor, tmp_path / "floor.ply")
+    out = tmp_path / "out"
+    assert main(["render", path, "--out", str(out), "--resolution", "40", "30", "--quiet",
+                 "--sampling", "grid", "--grid", "1", "1", "--elevation", "90", "90",
+                 "--camera-model", "fisheye", "--fisheye-fov", "90", "--radius", "1", "--center", "0.3", "0.2", "0",
+                 "--clip-start", "0.01", "--clip-end", "100"]) == 0
+    folder = out / "floor"
+    cameras = load_cameras_json(folder)
+    u, v = np.meshgrid(np.arange(40), np.arange(30))
+    K = np.asarray(cameras["K"])
+    assert np.isclose(K[0, 0], 40 / np.radians(90)) and np.isclose(K[1, 1], 30 / np.radians(90))
+    theta = np.hypot((u - K[0, 2]) / K[0, 0], (v - K[1, 2]) / K[1, 1])
+    depth = read_depth(folder / cameras["views"][0]["files"]["depth"])
+    inside, outside = theta < np.radians(45) - 0.03, theta > np.radians(45) + 0.03
+    assert inside.sum() > 500 and outside.sum() > 50
+    assert np.isfinite(depth[inside]).all() and np.isinf(depth[outside]).all()
+    # Ray length to the floor z = 0 from height 1: 1 / cos(theta).
+    assert np.allclose(depth[inside], 1.0 / np.cos(theta[inside]), rtol=1e-5)
