@@ -50,7 +50,8 @@ PRINCIPAL_POINT_TOLERANCE_PX = 1e-6
 
 def _positive(value, option: str, unit: str) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
-        raise DepthViewsError(f"{option} {value!r}: must be a positive number of {unit}")
+        shown = f"{value:g}" if isinstance(value, numbers.Real) and not isinstance(value, bool) else repr(value)
+        raise DepthViewsError(f"{option} {shown}: must be a positive number of {unit}")
     return float(value)
 
 
@@ -161,16 +162,16 @@ class CameraModel:
         if abs(K[0, 2] - centre[0]) > PRINCIPAL_POINT_TOLERANCE_PX or abs(K[1, 2] - centre[1]) > \
                 PRINCIPAL_POINT_TOLERANCE_PX or K[0, 1] != 0:
             raise DepthViewsError(
-                f"{where}: a {name} camera needs its principal point at the image centre {centre} with no skew "
+                f"{where}: camera_model {name} needs its principal point at the image centre {centre} with no skew "
                 f"(Blender cannot shift it), got ({K[0, 2]:g}, {K[1, 2]:g})")
         if name == "ORTHOGRAPHIC":
             if not math.isclose(K[0, 0], K[1, 1], rel_tol=1e-9):
-                raise DepthViewsError(f"{where}: an ORTHOGRAPHIC camera needs fx = fy (square pixels)")
+                raise DepthViewsError(f"{where}: camera_model ORTHOGRAPHIC needs fx = fy (square pixels)")
             return cls.orthographic(width, height, max(width, height) / K[0, 0])
         fov_x, fov_y = width / K[0, 0], height / K[1, 1]
         if not math.isclose(fov_x, fov_y, rel_tol=1e-9):
             raise DepthViewsError(
-                f"{where}: an OPENCV_FISHEYE camera needs fx = W/fov and fy = H/fov (one FOV), "
+                f"{where}: camera_model OPENCV_FISHEYE needs fx = W/fov and fy = H/fov (one FOV), "
                 f"got {math.degrees(fov_x):g} and {math.degrees(fov_y):g} degrees")
         return cls.fisheye(width, height, math.degrees(fov_x))
 

@@ -1,0 +1,182 @@
+"""Camera models without Blender: conventions, files, nerfstudio's reading of them, bad input."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from geometry import model_rays
+
+from depth_views.cameras.files import cameras_document, transforms_document
+from depth_views.cameras.models import CameraModel, auto_distance, auto_ortho_scale
+from depth_views.cameras.views import Intrinsics, sample_views
+from depth_views.errors import DepthViewsError
+from depth_views.options import RenderOptions
+from depth_views.outputs.geometry import backproject, planar_to_distance
+
+W, H = 24, 16
+
+
+def models():
+    return [CameraModel.perspective(Intrinsics(W, H)), CameraModel.orthographic(W, H, 3.0),
+            CameraModel.fisheye(W, H, 200.0), CameraModel.equirectangular(W, H),
+            CameraModel.equirectangular(W, H, (-40.0, 70.0), (-30.0, 50.0))]
+
+
+@pytest.mark.parametrize("model", models(), ids=lambda m: m.name)
+def test_rays_agree_with_the_formulas_and_project_back_to_their_pixels(model):
+    document = {**cameras_document(Intrinsics(W, H), [], [], units="", camera_model=model)}
+    origins, unit, valid = model_rays(document)          # tests/geometry.py: from the stated formulas
+    ours_origins, ours, ours_valid = model.depth_rays()
+    assert np.array_equal(valid, ours_valid)
+    ours_unit = ours / np.maximum(np.linalg.norm(ours, axis=-1, keepdims=True), 1e-300)
+    assert np.allclose(ours_unit[valid], unit[valid], atol=1e-12)
+    assert np.allclose(ours_origins, origins, atol=1e-12)
+    if model.depth_kind == "planar":
+        assert np.allclose(ours[..., 2], 1.0)
+    else:
+        assert np.allclose(np.linalg.norm(ours[valid], axis=-1), 1.0)
+    points = (origins + 2.5 * unit)[valid]
+    uv, ok = model.project(points)
+    u, v = np.meshgrid(np.arange(W), np.arange(H))
+    assert ok.all()
+    assert np.allclose(uv, np.stack([u[valid], v[valid]], -1), atol=1e-9)
+
+
+def test_equirectangular_default_is_the_full_sphere_straight_ahead_at_the_centre():
+    model = CameraModel.equirectangular(4, 2)
+    _, directions, _ = model.depth_rays()
+    # Column 1/2 straddle longitude 0; the right half looks right (+x), the top row up (-y).
+    assert directions[0, 2, 0] > 0 and directions[0, 1, 0] < 0
+    assert directions[0, :, 1].max() < 0 and directions[1, :, 1].min() > 0
+    lon = np.degrees(np.arctan2(directions[0, :, 0], directions[0, :, 2]))
+    assert np.allclose(lon, [-135, -45, 45, 135])
+
+
+def test_orthographic_and_fisheye_focal_lengths():
+    ortho = CameraModel.orthographic(40, 20, 4.0)
+    assert ortho.K[0, 0] == ortho.K[1, 1] == 10.0          # 40 px across 4 units (the larger side)
+    fish = CameraModel.fisheye(40, 20, 180.0)
+    assert np.isclose(fish.K[0, 0], 40 / math.pi) and np.isclose(fish.K[1, 1], 20 / math.pi)
+
+
+@pytest.mark.parametrize("model", models(), ids=lambda m: m.name)
+def test_distance_and_backprojection_follow_the_model(model):
+    depth = np.full((H, W), 2.0, dtype=np.float32)
+    _, _, valid = model.depth_rays()
+    depth[~valid] = np.inf
+    distance = planar_to_distance(depth, model if model.name != "PINHOLE" else model.K)
+    if model.name == "PINHOLE":
+        assert np.all(distance[valid] > 2.0)
+    else:
+        assert np.array_equal(distance, depth)
+    view = sample_views(sampling="fibonacci", n_views=1, center=(0, 0, 0), radius=5.0)[0]
+    points = backproject(depth, model, view.world_to_camera)
+    camera = points @ view.world_to_camera[:3, :3].T + view.world_to_camera[:3, 3]
+    if model.depth_kind == "planar":
+        assert np.allclose(camera[:, 2], 2.0)
+    else:
+        assert np.allclose(np.linalg.norm(camera, axis=1), 2.0)
+
+
+def _nerfstudio_directions(transforms: dict) -> np.ndarray:
+    """Camera-space ray directions (OpenGL axes) as nerfstudio's Cameras._generate_rays_from_coords
+    computes them (transcribed from nerfstudio/cameras/cameras.py: pixel centres at +0.5,
+    coord = ((x - cx)/fx, -(y - cy)/fy), then per camera type)."""
+    w, h = transforms["w"], transforms["h"]
+    x, y = np.meshgrid(np.arange(w) + 0.5, np.arange(h) + 0.5)
+    cx_, cy_ = (x - transforms["cx"]) / transforms["fl_x"], -(y - transforms["cy"]) / transforms["fl_y"]
+    kind = transforms["camera_model"]
+    if kind == "OPENCV":
+        d = np.stack([cx_, cy_, -np.ones_like(cx_)], -1)
+    elif kind == "OPENCV_FISHEYE":
+        theta = np.clip(np.hypot(cx_, cy_), 0.0, math.pi)
+        s = np.sin(theta) / theta
+        d = np.stack([cx_ * s, cy_ * s, -np.cos(theta)], -1)
+    else:
+        assert kind == "EQUIRECTANGULAR"
+        theta, phi = -math.pi * cx_, math.pi * (0.5 - cy_)
+        d = np.stack([-np.sin(theta) * np.sin(phi), np.cos(phi), -np.cos(theta) * np.sin(phi)], -1)
+    return d / np.linalg.norm(d, axis=-1, keepdims=True)
+
+
+@pytest.mark.parametrize("model", [m for m in models() if m.name != "ORTHOGRAPHIC"] +
+                         [CameraModel.equirectangular(32, 16)], ids=lambda m: f"{m.name}-{m.width}")
+def test_nerfstudio_reads_transforms_json_as_the_same_rays(model):
+    transforms = transforms_document(Intrinsics(model.width, model.height), [], [], camera_model=model)
+    if model.name == "EQUIRECTANGULAR" and model.width == 2 * model.height and \
+            model.longitude_range_deg == (-180.0, 180.0):
+        # nerfstudio's own expectation for a full 2:1 panorama.
+        assert transforms["fl_x"] == transforms["fl_y"] == model.height
+        assert (transforms["cx"], transforms["cy"]) == (model.width / 2, model.height / 2)
+    if model.name == "OPENCV_FISHEYE":
+        assert [transforms[k] for k in ("k1", "k2", "k3", "k4")] == [0.0] * 4
+    theirs = _nerfstudio_directions(transforms) * [1, -1, -1]      # OpenGL -> OpenCV axes
+    _, ours, valid = model.depth_rays()
+    ours = ours / np.maximum(np.linalg.norm(ours, axis=-1, keepdims=True), 1e-300)
+    assert np.allclose(theirs[valid], ours[valid], atol=1e-9)
+
+
+def test_no_transforms_json_for_orthographic():
+    model = CameraModel.orthographic(W, H, 2.0)
+    assert transforms_document(Intrinsics(W, H), [], [], camera_model=model) is None
+
+
+def test_cameras_json_states_model_and_per_view_overrides():
+    model = CameraModel.fisheye(W, H, 150.0)
+    document = cameras_document(Intrinsics(W, H), [], [], units="m", camera_model=model)
+    assert document["camera_model"] == "OPENCV_FISHEYE" and document["depth_kind"] == "ray_length"
+    assert "lens_mm" not in document
+    again = CameraModel.from_document(document)
+    assert np.allclose(again.K, model.K) and again.extra["fisheye_fov_deg"] == pytest.approx(150.0)
+    # A document without camera_model is PINHOLE; a view's own K / size override the top level.
+    plain = cameras_document(Intrinsics(W, H), [], [], units="m")
+    del plain["camera_model"]
+    assert CameraModel.from_document(plain).name == "PINHOLE"
+    view = {"index": 3, "camera_model": "EQUIRECTANGULAR", "K": None, "width": 8, "height": 4}
+    per_view = CameraModel.from_document(plain, view)
+    assert (per_view.name, per_view.width, per_view.height) == ("EQUIRECTANGULAR", 8, 4)
+    assert CameraModel.from_document(document, {"index": 0, "width": 48, "height": 32,
+                                                 "K": CameraModel.fisheye(48, 32, 150.0).K.tolist()}).width == 48
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"camera_model": "fisheye", "fisheye_fov": 0.0}, "--fisheye-fov 0: must be a positive"),
+    ({"camera_model": "fisheye", "fisheye_fov": -10.0}, "--fisheye-fov -10"),
+    ({"camera_model": "fisheye", "fisheye_fov": 361.0}, "--fisheye-fov 361: an equidistant fisheye sees at most 360"),
+    ({"camera_model": "orthographic", "ortho_scale": 0.0}, "--ortho-scale 0: must be a positive"),
+    ({"camera_model": "orthographic", "ortho_scale": -2.0}, "--ortho-scale -2"),
+    ({"camera_model": "equirectangular", "latitude_range": (10.0, 10.0)}, "--latitude-range 10 10: the range is empty"),
+    ({"camera_model": "equirectangular", "latitude_range": (-100.0, 10.0)}, "--latitude-range -100 10: out of bounds"),
+    ({"camera_model": "equirectangular", "longitude_range": (50.0, -50.0)}, "--longitude-range 50 -50: out of bounds"),
+    ({"camera_model": "equirectangular", "longitude_range": (-190.0, 0.0)}, "--longitude-range -190 0: out of bounds"),
+    ({"camera_model": "fisheye", "engine": "eevee"}, "--camera-model fisheye needs --engine cycles"),
+    ({"camera_model": "pinhole"}, "--camera-model 'pinhole': choose one of"),
+])
+def test_bad_options_name_the_option(settings, message):
+    with pytest.raises(DepthViewsError) as error:
+        RenderOptions(resolution=(W, H), **settings).validate()
+    assert message in str(error.value) and "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("model, K", [
+    ("OPENCV_FISHEYE", [[W / math.pi, 0, 3.0], [0, H / math.pi, (H - 1) / 2], [0, 0, 1]]),
+    ("ORTHOGRAPHIC", [[10.0, 0, (W - 1) / 2], [0, 10.0, 2.0], [0, 0, 1]]),
+    ("OPENCV_FISHEYE", [[W / math.pi, 0, (W - 1) / 2], [0, W / math.pi, (H - 1) / 2], [0, 0, 1]]),
+])
+def test_a_principal_point_or_focal_length_the_model_cannot_have(model, K):
+    document = {"camera_model": model, "width": W, "height": H, "K": K}
+    with pytest.raises(DepthViewsError) as error:
+        CameraModel.from_document(document, {"index": 7}, source="cams/cameras.json")
+    assert str(error.value).startswith(f"cams/cameras.json view 7: camera_model {model} needs")
+
+
+def test_auto_framing():
+    assert auto_ortho_scale(40, 20, 1.0, 1.0) == pytest.approx(4.0)      # 2 units on the 20 px side
+    fish = CameraModel.fisheye(W, H, 90.0)
+    assert auto_distance(fish, 1.0, 1.0) == pytest.approx(1 / math.sin(math.radians(45)))
+    assert auto_distance(CameraModel.equirectangular(W, H), 1.0, 1.1) == pytest.approx(1.1)
+    with pytest.raises(DepthViewsError, match="does not hold the view direction"):
+        auto_distance(CameraModel.equirectangular(W, H, (10.0, 90.0)), 1.0)
