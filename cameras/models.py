@@ -63,6 +63,9 @@ def _angle_range(value, option: str, limit: float) -> tuple[float, float]:
         raise DepthViewsError(f"{option} {value!r}: must be two numbers LOW HIGH in degrees") from None
     if not (math.isfinite(low) and math.isfinite(high)):
         raise DepthViewsError(f"{option} {low:g} {high:g}: must be finite")
+    # Angles that went through float32 radians (the panel's) may land a hair (~5e-6 deg) outside the limit.
+    low, high = (max(-limit, x) if abs(x + limit) < 1e-4 else min(limit, x) if abs(x - limit) < 1e-4 else x
+                 for x in (low, high))
     if not -limit <= low <= high <= limit:
         raise DepthViewsError(f"{option} {low:g} {high:g}: out of bounds; need -{limit:g} <= LOW < HIGH <= {limit:g}")
     if low == high:

@@ -10,9 +10,11 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
+from ..cameras.models import CameraModel
 from ..errors import DepthViewsError
 from ..options import RenderOptions
 from ..render.job import RenderJob, ViewPlan, plan_views, restore_transforms, saved_transforms
+from ..render.renderer import set_up_camera_model
 from ..inputs.scene_import import LoadedInput, render_geometry_objects, scene_units
 
 PREVIEW_COLLECTION_NAME = "Depth Views Cameras"
@@ -122,14 +124,12 @@ def add_preview_cameras(scene, settings, selected_objects) -> list:
     collection = _preview_collection(scene, create=True)
     world_from_render = (np.linalg.inv(plan.object_to_world) if plan.object_to_world is not None
                          else np.eye(4))
-    intrinsics = plan.intrinsics
+    model = plan.camera or CameraModel.perspective(plan.intrinsics)
     width = len(str(max(len(plan.views) - 1, 0)))
     created = []
     for view in plan.views:
         data = bpy.data.cameras.new(f"DV View {view.index:0{width}d}")
-        data.sensor_fit = "AUTO"
-        data.sensor_width = intrinsics.sensor_mm
-        data.lens = intrinsics.lens_mm
+        set_up_camera_model(data, model)  # the render's own set-up: an ortho or panoramic camera shows as one
         data.clip_start, data.clip_end = plan.clip_start, plan.clip_end
         obj = bpy.data.objects.new(data.name, data)
         obj[PREVIEW_TAG] = True

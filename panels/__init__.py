@@ -73,6 +73,26 @@ class DEPTHVIEWS_PT_cameras(_SidebarPanel, bpy.types.Panel):
         column.enabled = settings.use_elevation_band
         column.prop(settings, "elevation_min", text="Elevation Min")
         column.prop(settings, "elevation_max", text="Max")
+        draw_camera_model(layout, settings)
+
+
+def draw_camera_model(layout, settings) -> None:
+    """The camera model and the settings of the chosen one (Cameras section)."""
+    layout.prop(settings, "camera_model")
+    if settings.camera_model == "orthographic":
+        layout.prop(settings, "ortho_scale_auto")
+        row = layout.row()
+        row.enabled = not settings.ortho_scale_auto
+        row.prop(settings, "ortho_scale")
+    elif settings.camera_model == "fisheye":
+        layout.prop(settings, "fisheye_fov")
+    elif settings.camera_model == "equirectangular":
+        column = layout.column(align=True)
+        column.prop(settings, "longitude_min", text="Longitude Min")
+        column.prop(settings, "longitude_max", text="Max")
+        column = layout.column(align=True)
+        column.prop(settings, "latitude_min", text="Latitude Min")
+        column.prop(settings, "latitude_max", text="Max")
 
 
 class DEPTHVIEWS_PT_image(_SidebarPanel, bpy.types.Panel):

@@ -152,6 +152,29 @@ class DepthViewsSettings(bpy.types.PropertyGroup):
                                description="Treat every surface as opaque for depth, normal and mask; off: "
                                            "transparent materials are seen through where alpha < 0.5")
 
+    # -- camera model (docs/camera-models.md) -----------------------------------------------------
+    camera_model: EnumProperty(name="Camera Model", default=DEFAULTS.camera_model,
+                               description="What kind of camera renders the views, and what a depth pixel means", items=[
+        ("perspective", "Perspective", "Pinhole camera; depth = planar z"),
+        ("orthographic", "Orthographic", "Parallel rays; depth = distance from the image plane"),
+        ("fisheye", "Fisheye", "Equidistant fisheye (Cycles); depth = ray length"),
+        ("equirectangular", "Equirectangular", "360-degree panorama (Cycles); depth = ray length")])
+    ortho_scale_auto: BoolProperty(name="Fit Ortho Scale", default=True,
+                                   description="Orthographic scale that fits the object (like Fit Radius)")
+    ortho_scale: FloatProperty(name="Ortho Scale", default=2.0, min=1e-6, unit="LENGTH",
+                               description="Scene units across the larger image side")
+    fisheye_fov: FloatProperty(name="Fisheye FOV", default=math.radians(DEFAULTS.fisheye_fov),
+                               min=math.radians(0.1), max=2 * math.pi, subtype="ANGLE",
+                               description="Field of view across the width and across the height")
+    longitude_min: FloatProperty(name="Longitude Min", default=-math.pi, min=-math.pi, max=math.pi,
+                                 subtype="ANGLE", description="Equirectangular: leftmost longitude (0 = ahead)")
+    longitude_max: FloatProperty(name="Longitude Max", default=math.pi, min=-math.pi, max=math.pi,
+                                 subtype="ANGLE", description="Equirectangular: rightmost longitude")
+    latitude_min: FloatProperty(name="Latitude Min", default=-math.pi / 2, min=-math.pi / 2, max=math.pi / 2,
+                                subtype="ANGLE", description="Equirectangular: lowest latitude")
+    latitude_max: FloatProperty(name="Latitude Max", default=math.pi / 2, min=-math.pi / 2, max=math.pi / 2,
+                                subtype="ANGLE", description="Equirectangular: highest latitude (positive up)")
+
     # -- status (not saved) ------------------------------------------------------------------------
     last_output: StringProperty(name="Last Output", default="", options={"SKIP_SAVE"},
                                 description="Folder the last render wrote into")
@@ -185,7 +208,11 @@ class DepthViewsSettings(bpy.types.PropertyGroup):
             preview_far=self.preview_far if self.preview_range == "fixed" else None,
             preview_invert=self.preview_invert, preview_colormap=self.preview_colormap,
             rgb_engine=self.rgb_engine, rgb_samples=self.rgb_samples, rgb_exr=self.rgb_exr,
-            opaque_depth=self.opaque_depth)
+            opaque_depth=self.opaque_depth,
+            camera_model=self.camera_model, ortho_scale=None if self.ortho_scale_auto else self.ortho_scale,
+            fisheye_fov=math.degrees(self.fisheye_fov),
+            longitude_range=(math.degrees(self.longitude_min), math.degrees(self.longitude_max)),
+            latitude_range=(math.degrees(self.latitude_min), math.degrees(self.latitude_max)))
 
 
 CLASSES = (DepthViewsSettings,)

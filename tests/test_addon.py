@@ -397,3 +397,36 @@ def test_passes_formats_and_preview_settings_reach_the_render(box_scene):
     assert preview["view_ranges"] == [[3.0, 9.0], [3.0, 9.0]]
     options = settings.render_options(box_scene)
     assert options.passes == ("depth", "distance", "mask") and options.formats == ("exr", "png16", "preview", "npz")
+
+
+# -- camera models (docs/camera-models.md) ----------------------------------------------------------
+
+@pytest.mark.parametrize("model", ["orthographic", "fisheye", "equirectangular"])
+def test_camera_model_settings_reach_the_render_and_the_preview_cameras(tmp_path, box_scene, model):
+    settings = box_scene.depth_views
+    settings.camera_model = model
+    settings.ortho_scale_auto, settings.ortho_scale = False, 9.0
+    settings.fisheye_fov = math.radians(150.0)
+    settings.longitude_min, settings.latitude_max = math.radians(-120.0), math.radians(60.0)
+    assert bpy.ops.depth_views.preview_cameras() == {"FINISHED"}
+    preview = bpy.data.collections[PREVIEW_COLLECTION_NAME].objects[0].data
+    cameras = _render(box_scene)
+    expected = {"orthographic": ("ORTHO", "ORTHOGRAPHIC"), "fisheye": ("PANO", "OPENCV_FISHEYE"),
+                "equirectangular": ("PANO", "EQUIRECTANGULAR")}[model]
+    assert (preview.type, cameras["camera_model"]) == expected
+    if model == "orthographic":
+        assert cameras["ortho_scale"] == pytest.approx(9.0) and preview.ortho_scale == pytest.approx(9.0)
+    elif model == "fisheye":
+        assert cameras["fisheye_fov_deg"] == pytest.approx(150.0) and preview.panorama_type == "FISHEYE_EQUIDISTANT"
+        assert preview.fisheye_fov == pytest.approx(math.radians(150.0))
+    else:
+        assert cameras["longitude_range_deg"] == pytest.approx([-120.0, 180.0])
+        assert cameras["latitude_range_deg"] == pytest.approx([-90.0, 60.0])
+        assert preview.panorama_type == "EQUIRECTANGULAR" and preview.longitude_min == pytest.approx(math.radians(-120))
+    # The operator renders exactly what the Python API renders with the same settings.
+    objects = target_objects(box_scene, settings, [])
+    bpy.ops.depth_views.clear_preview()
+    render_scene(scene_input(box_scene, objects), str(tmp_path / "api"), settings.render_options(box_scene))
+    for view in cameras["views"]:
+        name = view["files"]["depth"]
+        assert np.array_equal(read_depth(tmp_path / "out" / name), read_depth(tmp_path / "api" / name))
