@@ -46,6 +46,7 @@ FULL_LONGITUDE = (-180.0, 180.0)
 FULL_LATITUDE = (-90.0, 90.0)
 DEFAULT_FISHEYE_FOV_DEG = 180.0
 PRINCIPAL_POINT_TOLERANCE_PX = 1e-6
+PANORAMIC_FIT_MAX_DEG = 30.0  # --radius auto of a fisheye/equirectangular camera: see auto_distance
 
 
 def _positive(value, option: str, unit: str) -> float:
@@ -358,7 +359,9 @@ def auto_distance(model: CameraModel, bounding_radius: float, margin: float = 1.
 
     Orthographic: the distance does not change the image, so ``2 * margin * bounding_radius``
     (outside the sphere, with room for the near clip).  Fisheye and equirectangular: the sphere fits
-    the smaller half-angle the camera sees (capped at 90 degrees) with ``margin``.
+    the smaller half-angle the camera sees with ``margin``, that half-angle capped at
+    :data:`PANORAMIC_FIT_MAX_DEG` so the camera stays outside the object's bounding box (whose
+    corners can lie up to sqrt(3) bounding radii out) and off the strongly bent image edge.
     """
     radius = _positive(bounding_radius, "bounding radius", "scene units")
     margin = _positive(margin, "framing margin", "times the radius")
@@ -373,7 +376,7 @@ def auto_distance(model: CameraModel, bounding_radius: float, margin: float = 1.
             raise DepthViewsError(
                 f"--radius auto: the equirectangular range {model.longitude_range_deg} x {model.latitude_range_deg} "
                 "does not hold the view direction (0, 0); give --radius")
-    distance = margin * radius / math.sin(math.radians(min(half, 90.0)))
+    distance = margin * radius / math.sin(math.radians(min(half, PANORAMIC_FIT_MAX_DEG)))
     if distance <= radius:
         raise DepthViewsError(f"framing margin {margin:g} puts the camera inside the object's bounding sphere")
     return distance

@@ -175,8 +175,10 @@ def test_a_principal_point_or_focal_length_the_model_cannot_have(model, K):
 
 def test_auto_framing():
     assert auto_ortho_scale(40, 20, 1.0, 1.0) == pytest.approx(4.0)      # 2 units on the 20 px side
-    fish = CameraModel.fisheye(W, H, 90.0)
-    assert auto_distance(fish, 1.0, 1.0) == pytest.approx(1 / math.sin(math.radians(45)))
-    assert auto_distance(CameraModel.equirectangular(W, H), 1.0, 1.1) == pytest.approx(1.1)
+    fish = CameraModel.fisheye(W, H, 40.0)
+    assert auto_distance(fish, 1.0, 1.0) == pytest.approx(1 / math.sin(math.radians(20)))
+    # Wide panoramic views are capped at 30 degrees: 2 x margin radii, outside any bounding box.
+    assert auto_distance(CameraModel.fisheye(W, H, 180.0), 1.0, 1.1) == pytest.approx(2.2)
+    assert auto_distance(CameraModel.equirectangular(W, H), 1.0, 1.1) == pytest.approx(2.2)
     with pytest.raises(DepthViewsError, match="does not hold the view direction"):
         auto_distance(CameraModel.equirectangular(W, H, (10.0, 90.0)), 1.0)
