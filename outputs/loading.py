@@ -7,6 +7,7 @@ import os
 import numpy as np
 
 from ..cameras.files import load_cameras
+from ..cameras.models import CameraModel
 from ..errors import DepthViewsError
 from ..exr_io import read_channels, read_depth
 from .images import read_png
@@ -39,7 +40,9 @@ def _read_pass(folder: str, key: str, relative: str):
 def load_views(folder, passes=None) -> dict:
     """Every view of an output folder as stacked arrays, with the cameras.
 
-    Returns a dict with ``K`` (3, 3), ``world_to_camera`` (V, 4, 4; OpenCV axes), ``camera_to_world``
+    Returns a dict with ``camera_model`` (a :class:`~depth_views.cameras.models.CameraModel`, which
+    :func:`~depth_views.outputs.geometry.backproject` takes in place of K), ``K`` (3, 3; None for
+    equirectangular), ``world_to_camera`` (V, 4, 4; OpenCV axes), ``camera_to_world``
     (V, 4, 4; Blender axes), ``width``, ``height``, ``view_index`` (V,), ``cameras`` (the parsed
     cameras.json) and, for each pass the folder holds: ``depth`` (V, H, W) float32 planar, +inf = no
     surface (from the EXRs, else the png16 files); ``distance`` (V, H, W) float32; ``normal`` (V, H, W,
@@ -52,6 +55,7 @@ def load_views(folder, passes=None) -> dict:
     cameras = load_cameras(folder)
     views = cameras["views"]
     out = {"cameras": cameras, "K": cameras["K"], "width": cameras["width"], "height": cameras["height"],
+           "camera_model": CameraModel.from_document(cameras, source=os.path.join(folder, "cameras.json")),
            "view_index": np.array([v["index"] for v in views], dtype=np.int64),
            "world_to_camera": np.stack([v["world_to_camera"] for v in views]) if views else np.zeros((0, 4, 4)),
            "camera_to_world": np.stack([v["camera_to_world"] for v in views]) if views else np.zeros((0, 4, 4))}
@@ -81,7 +85,8 @@ def load_views(folder, passes=None) -> dict:
     if npz and "depth" not in out:
         with np.load(os.path.join(folder, npz)) as data:
             for name in data.files:
-                if name not in ("K", "world_to_camera", "camera_to_world", "view_index", "units", "object_ids") \
+                if name not in ("K", "world_to_camera", "camera_to_world", "view_index", "units", "object_ids",
+                                "camera_model") \
                         and (wanted is None or name in wanted):
                     out[name] = data[name]
     return out

@@ -26,7 +26,7 @@ MODELS = {
     "perspective": [],
     "orthographic": [],
     "fisheye": ["--fisheye-fov", "200"],
-    "equirectangular": [],
+    "equirectangular": ["--radius", "3.5"],
     "equirectangular-range": ["--longitude-range", "-40", "70", "--latitude-range", "-30", "50"],
 }
 
@@ -75,6 +75,11 @@ def test_every_camera_model_matches_an_independent_ray_caster(tmp_path, model):
     assert cameras["depth_kind"] == ("planar" if name in ("perspective", "orthographic") else "ray_length")
     loaded = load_views(folder)
     depth = loaded["depth"]
+    assert loaded["camera_model"].name == expected
+    # The library's own backprojection (given the loaded model) puts the points on the surface too.
+    from depth_views.outputs.geometry import backproject
+    points = backproject(depth[0], loaded["camera_model"], loaded["world_to_camera"][0])
+    assert_points_on_mesh(points, mesh.vertices, mesh.faces, 1e-3 * float(np.ptp(mesh.vertices, axis=0).max()))
     # distance is measured along the ray: equal to depth except for a pinhole's planar z.
     if name != "perspective":
         hit = np.isfinite(depth)
@@ -124,3 +129,20 @@ def test_fisheye_outside_the_image_circle_is_background(tmp_path):
     assert np.isfinite(depth[inside]).all() and np.isinf(depth[outside]).all()
     # Ray length to the floor z = 0 from height 1: 1 / cos(theta).
     assert np.allclose(depth[inside], 1.0 / np.cos(theta[inside]), rtol=1e-5)
+
+
+def test_batch_renders_a_camera_model_like_render(tmp_path):
+    mesh = asymmetric_mesh()
+    dataset = tmp_path / "dataset"
+    dataset.mkdir()
+    write_mesh(mesh, dataset / "asym.ply")
+    args = ["--resolution", "128", "64", "--views", "2", "--quiet", "--camera-model", "equirectangular",
+            "--latitude-range", "-60", "60", "--radius", "3.5"]
+    assert main(["batch", str(dataset), "--out", str(tmp_path / "batch"), *args, "--workers", "1"]) == 0
+    assert main(["render", str(dataset / "asym.ply"), "--out", str(tmp_path / "render"), *args]) == 0
+    batch, single = tmp_path / "batch" / "asym", tmp_path / "render" / "asym"
+    cameras = assert_model_depth_matches(batch, mesh)
+    assert cameras["camera_model"] == "EQUIRECTANGULAR" and cameras["latitude_range_deg"] == [-60.0, 60.0]
+    for view in cameras["views"]:
+        name = view["files"]["depth"]
+        assert np.array_equal(read_depth(batch / name), read_depth(single / name))
