@@ -46,6 +46,7 @@ FULL_LONGITUDE = (-180.0, 180.0)
 FULL_LATITUDE = (-90.0, 90.0)
 DEFAULT_FISHEYE_FOV_DEG = 180.0
 PRINCIPAL_POINT_TOLERANCE_PX = 1e-6
+ANGLE_SLACK_DEG = 1e-4  # angles that went through float32 radians (the panel's) land ~5e-6 deg past a limit
 PANORAMIC_FIT_MAX_DEG = 30.0  # --radius auto of a fisheye/equirectangular camera: see auto_distance
 
 
@@ -64,9 +65,8 @@ def _angle_range(value, option: str, limit: float) -> tuple[float, float]:
         raise DepthViewsError(f"{option} {value!r}: must be two numbers LOW HIGH in degrees") from None
     if not (math.isfinite(low) and math.isfinite(high)):
         raise DepthViewsError(f"{option} {low:g} {high:g}: must be finite")
-    # Angles that went through float32 radians (the panel's) may land a hair (~5e-6 deg) outside the limit.
-    low, high = (max(-limit, x) if abs(x + limit) < 1e-4 else min(limit, x) if abs(x - limit) < 1e-4 else x
-                 for x in (low, high))
+    low, high = (max(-limit, x) if abs(x + limit) < ANGLE_SLACK_DEG else
+                 min(limit, x) if abs(x - limit) < ANGLE_SLACK_DEG else x for x in (low, high))
     if not -limit <= low <= high <= limit:
         raise DepthViewsError(f"{option} {low:g} {high:g}: out of bounds; need -{limit:g} <= LOW < HIGH <= {limit:g}")
     if low == high:
@@ -116,8 +116,9 @@ class CameraModel:
         """Blender's equidistant fisheye: ``fov_deg`` across the width and across the height, in (0, 360]."""
         width, height = _size(width, height)
         fov = _positive(fov_deg, "--fisheye-fov", "degrees")
-        if fov > 360.0:
+        if fov > 360.0 + ANGLE_SLACK_DEG:
             raise DepthViewsError(f"--fisheye-fov {fov_deg:g}: an equidistant fisheye sees at most 360 degrees")
+        fov = min(fov, 360.0)
         radians = math.radians(fov)
         K = np.array([[width / radians, 0.0, (width - 1) / 2.0], [0.0, height / radians, (height - 1) / 2.0],
                       [0.0, 0.0, 1.0]])
