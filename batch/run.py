@@ -16,6 +16,7 @@ from typing import Iterator
 
 import numpy as np
 
+from ..cameras.models import CameraModel
 from ..errors import DepthViewsError
 from ..options import RenderOptions
 from . import store
@@ -165,7 +166,8 @@ def run_batch(sources, out, options: RenderOptions, **settings) -> BatchSummary:
 @dataclass
 class StreamedView:
     """One rendered view of one mesh, for a training pipeline: depth float32 (H, W) in scene units
-    (+inf = no surface), ``K`` (3x3), ``world_to_camera`` (4x4, OpenCV axes), ``camera_to_world``
+    (+inf = no surface; planar or ray length as ``camera_model.depth_kind`` says), ``K`` (3x3; None
+    for equirectangular), ``world_to_camera`` (4x4, OpenCV axes), ``camera_to_world``
     (4x4, Blender axes); ``mesh`` is the input path, ``name`` its output name."""
 
     mesh: str
@@ -176,6 +178,7 @@ class StreamedView:
     world_to_camera: np.ndarray
     camera_to_world: np.ndarray
     normalization: np.ndarray | None
+    camera_model: CameraModel | None = None
 
 
 def read_mesh_views(out_root: str, item: BatchInput) -> Iterator[StreamedView]:
@@ -185,10 +188,11 @@ def read_mesh_views(out_root: str, item: BatchInput) -> Iterator[StreamedView]:
 
     folder = store.final_folder(out_root, item.name)
     cameras = load_cameras(folder)
+    model = CameraModel.from_document(cameras, source=os.path.join(folder, "cameras.json"))
     for view in cameras["views"]:
         depth = read_depth(os.path.join(folder, view["files"]["depth"]), allow_constant=True)
         yield StreamedView(item.path, item.name, view["index"], depth, cameras["K"],
-                           view["world_to_camera"], view["camera_to_world"], cameras.get("object_to_world"))
+                           view["world_to_camera"], view["camera_to_world"], cameras.get("object_to_world"), model)
 
 
 def stream_views(sources, out, options: RenderOptions, *, include_finished: bool = False,

@@ -116,6 +116,12 @@ def test_fisheye_outside_the_image_circle_is_background(tmp_path):
     assert np.allclose(depth[inside], 1.0 / np.cos(theta[inside]), rtol=1e-5)
 
 
+def options_from_args(args):
+    from depth_views.cli import build_parser, options_from_args as parse
+
+    return parse(build_parser().parse_args(["render", "x.ply", "--out", "o", *args]))
+
+
 def test_batch_renders_a_camera_model_like_render(tmp_path):
     mesh = asymmetric_mesh()
     dataset = tmp_path / "dataset"
@@ -131,6 +137,11 @@ def test_batch_renders_a_camera_model_like_render(tmp_path):
     for view in cameras["views"]:
         name = view["files"]["depth"]
         assert np.array_equal(read_depth(batch / name), read_depth(single / name))
+    from depth_views.batch import stream_views
+
+    streamed = list(stream_views(str(dataset), str(tmp_path / "batch"), options_from_args(args), workers=1,
+                                 include_finished=True))
+    assert len(streamed) == 2 and all(v.camera_model.name == "EQUIRECTANGULAR" and v.K is None for v in streamed)
 
 
 def test_panorama_settings_are_found_on_this_blender():
