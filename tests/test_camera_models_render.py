@@ -154,3 +154,33 @@ def test_panorama_settings_are_found_on_this_blender():
     owner.panorama_type = "EQUIRECTANGULAR"
     assert owner.panorama_type == "EQUIRECTANGULAR"
     bpy.data.cameras.remove(data)
+
+
+@pytest.mark.parametrize("width, height", [(48, 40), (37, 53)])
+def test_orthographic_cropped_border_render_equals_the_full_frame(tmp_path, width, height):
+    """The render border applies to orthographic views, and changes no pixel; panoramic views never crop."""
+    from depth_views.cameras import Intrinsics, sample_views
+    from depth_views.cameras.models import CameraModel
+    from depth_views.inputs.scene_import import load_input
+    from depth_views.render.renderer import DepthRenderer
+
+    mesh = asymmetric_mesh()
+    loaded = load_input(write_mesh(mesh, tmp_path / "asym.ply"))
+    views = sample_views(sampling="fibonacci", n_views=4, center=mesh.bounds.mean(axis=0), radius=6.0)
+    intrinsics = Intrinsics(width, height)
+    for model, least in ((CameraModel.orthographic(width, height, 5.0), 3),
+                         (CameraModel.orthographic(width, height, 2.5), 1),   # the object leaves the frame
+                         (CameraModel.fisheye(width, height, 120.0), 0)):
+        settings = dict(clip_start=0.1, clip_end=50.0, scene=loaded.scene, passes=("depth", "normal", "mask"),
+                        camera_model=model)
+        with DepthRenderer(intrinsics, **settings) as renderer:
+            full = [renderer.render_passes(view) for view in views]
+        cropped = 0
+        with DepthRenderer(intrinsics, bounds_points=mesh.vertices, **settings) as renderer:
+            for view, a in zip(views, full):
+                b = renderer.render_passes(view)
+                cropped += renderer._crop_box not in (None, (0, width, 0, height))
+                assert np.isfinite(a["depth"]).any()
+                for name in ("depth", "normal", "mask"):
+                    assert np.array_equal(a[name], b[name]), (model.name, name)
+        assert (cropped >= least) if least else cropped == 0, (model.name, model.K[0, 0], cropped)
