@@ -108,8 +108,10 @@ class DEPTHVIEWS_PT_image(_SidebarPanel, bpy.types.Panel):
         column = layout.column(align=True)
         column.prop(settings, "resolution_x", text="Resolution X")
         column.prop(settings, "resolution_y", text="Y")
-        layout.prop(settings, "lens_unit")
-        layout.prop(settings, "fov" if settings.lens_unit == "FOV" else "lens")
+        column = layout.column()
+        column.enabled = settings.camera_model == "perspective"  # the other models have their own settings
+        column.prop(settings, "lens_unit")
+        column.prop(settings, "fov" if settings.lens_unit == "FOV" else "lens")
         layout.prop(settings, "clip_auto")
         column = layout.column(align=True)
         column.enabled = not settings.clip_auto
