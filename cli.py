@@ -125,10 +125,30 @@ def build_parser() -> argparse.ArgumentParser:
                            "--alpha-threshold); default: every surface is opaque")
     outs.add_argument("--alpha-threshold", type=float, default=RenderOptions.alpha_threshold,
                       help="with --keep-transparency: the alpha a surface needs to count (default 0.5)")
+    add_camera_file_options(render)
     misc.add_argument("--quiet", action="store_true", help="print only errors and the summary")
     misc.add_argument("--verbose", action="store_true", help="also show Blender's own log output")
     add_batch_command(commands, shared_from=render)
     return parser
+
+
+def add_camera_file_options(render: argparse.ArgumentParser) -> None:
+    """Cameras people bring (docs/camera-files.md): any pinhole K, views from a camera file."""
+    from .cameras.sources import POSE_CONVENTIONS
+
+    files = render.add_argument_group("camera files and pinhole K")
+    files.add_argument("--intrinsics", type=float, nargs=4, metavar=("FX", "FY", "CX", "CY"),
+                       help="any pinhole K in pixels, OpenCV convention (pixel centres at integers; "
+                            "the centred principal point is ((W-1)/2, (H-1)/2)); overrides --lens/--fov")
+    files.add_argument("--cameras", metavar="FILE",
+                       help="render exactly the views of FILE, in its order, with its intrinsics: "
+                            "transforms.json / transforms_*.json (nerfstudio, instant-ngp, NeRF-synthetic), "
+                            "a COLMAP model (cameras.txt/images.txt or .bin, or its folder), our cameras.json, "
+                            "or a .npy/.npz of 4x4 poses (with --pose-convention and --intrinsics/--fov)")
+    files.add_argument("--pose-convention", choices=POSE_CONVENTIONS, default="opengl",
+                       help="what the 4x4 matrices of a .npy/.npz are: opengl (camera-to-world, Blender/"
+                            "OpenGL axes; default), opencv (camera-to-world, OpenCV axes), "
+                            "opencv_w2c (world-to-camera, OpenCV axes)")
 
 
 RENDER_ONLY_DESTS = ("help", "inputs", "out")
@@ -239,7 +259,10 @@ def options_from_args(args: argparse.Namespace) -> RenderOptions:
         preview_far=args.preview_far, preview_colormap=args.preview_colormap,
         preview_invert=args.preview_invert, rgb_engine=args.rgb_engine, rgb_samples=args.rgb_samples,
         rgb_denoise=not args.no_denoise, rgb_exr=args.rgb_exr, opaque_depth=not args.keep_transparency,
-        alpha_threshold=args.alpha_threshold)
+        alpha_threshold=args.alpha_threshold,
+        pinhole=tuple(args.intrinsics) if args.intrinsics else None,
+        cameras_file=os.path.abspath(args.cameras) if args.cameras else None,
+        pose_convention=args.pose_convention)
 
 
 @contextlib.contextmanager

@@ -77,10 +77,16 @@ class RenderOptions:
     rgb_exr: bool = False
     opaque_depth: bool = True
     alpha_threshold: float = 0.5
+    # Cameras people bring (docs/camera-files.md): a general pinhole K, and views from a camera file.
+    pinhole: tuple[float, float, float, float] | None = None   # --intrinsics FX FY CX CY (OpenCV, pixels)
+    cameras_file: str | None = None                             # --cameras FILE: render exactly its views
+    pose_convention: str = "opengl"                             # --pose-convention of .npy/.npz poses
 
     def intrinsics(self) -> Intrinsics:
         """Camera intrinsics from resolution and lens/sensor, or from ``fov`` when it is set."""
         width, height = self.resolution
+        if self.pinhole is not None:
+            return Intrinsics.from_K(width, height, *self.pinhole, sensor_mm=self.sensor)
         if self.fov is not None:
             return Intrinsics.from_fov(width, height, self.fov, sensor_mm=self.sensor)
         return Intrinsics(width, height, lens_mm=self.lens, sensor_mm=self.sensor)
@@ -108,6 +114,8 @@ class RenderOptions:
             raise DepthViewsError(
                 f"--exr-compression {self.exr_compression!r}: choose one of {', '.join(EXR_COMPRESSIONS)}")
         self._validate_outputs()
+        if self.cameras_file is not None:
+            self.camera_file_views()
         if self.views <= 0:
             raise DepthViewsError(f"--views {self.views}: must be at least 1")
         if self.views > MAX_VIEWS:
@@ -126,6 +134,20 @@ class RenderOptions:
                     f"--grid {self.grid[0]} {self.grid[1]} makes {self.grid[0] * self.grid[1]} views "
                     f"but --views is {self.views}; leave --views out or make them agree")
 
+
+    def camera_file_views(self, center=(0.0, 0.0, 0.0)):
+        """(intrinsics, views) of ``cameras_file`` (docs/camera-files.md); DepthViewsError of one line
+        naming the file, frame and problem when it cannot be rendered exactly."""
+        from .cameras.sources import read_camera_file, views_from_camera_set
+
+        camera_set = read_camera_file(self.cameras_file, pose_convention=self.pose_convention,
+                                      default_size=tuple(self.resolution))
+        intrinsics, views = views_from_camera_set(camera_set, fallback=self.intrinsics(), center=center)
+        width, height = intrinsics.width, intrinsics.height
+        if min(width, height) < BLENDER_MIN_RESOLUTION or width * height > MAX_PIXELS:
+            raise DepthViewsError(f"{self.cameras_file}: image size {width}x{height}: Blender renders "
+                                  f"{BLENDER_MIN_RESOLUTION} to {MAX_PIXELS} pixels per side/image")
+        return intrinsics, views
 
     def wanted_passes(self) -> tuple[str, ...]:
         """``passes`` in canonical order, with ``depth`` always first (it is always rendered)."""
@@ -176,6 +198,8 @@ class RenderOptions:
         try:
             intrinsics = self.intrinsics()
         except DepthViewsError as error:
+            if self.pinhole is not None:
+                raise DepthViewsError(f"--intrinsics {' '.join(f'{v:g}' for v in self.pinhole)}: {error}") from None
             option = f"--fov {self.fov}" if self.fov is not None and "field of view" in str(error) else (
                 f"--lens {self.lens}" if "lens" in str(error) else
                 f"--sensor {self.sensor}" if "sensor" in str(error) else option)
@@ -186,6 +210,8 @@ class RenderOptions:
             raise DepthViewsError(f"{option}: {width * height} pixels per image; at most {MAX_PIXELS}")
         if intrinsics.sensor_mm < BLENDER_MIN_LENS_MM:
             raise DepthViewsError(f"--sensor {self.sensor:g}: Blender's smallest sensor is 1 mm")
+        if self.pinhole is not None and self.fov is not None:
+            raise DepthViewsError("--intrinsics and --fov both set the focal length; give one")
         if intrinsics.lens_mm < BLENDER_MIN_LENS_MM:
             asked = f"--fov {self.fov:g}" if self.fov is not None else f"--lens {self.lens:g}"
             raise DepthViewsError(

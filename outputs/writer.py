@@ -118,7 +118,7 @@ class OutputWriter:
         ``rendered``: ``depth`` (H, W) planar, +inf = no surface (always); ``normal`` (H, W, 3) world
         frame; ``mask`` (H, W) integer object ids; ``rgb`` (H, W, 4) linear RGBA float.
         """
-        options, K = self.options, self.intrinsics.K
+        options, K = self.options, (view.intrinsics or self.intrinsics).K
         files = planned_view_files(view.index, self.n_views, options)
         path = {key: os.path.join(self.output_dir, rel) for key, rel in files.items()}
         depth = np.asarray(rendered["depth"], dtype=np.float32)

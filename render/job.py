@@ -16,7 +16,8 @@ import bpy
 import numpy as np
 
 from ..cameras.files import CAMERAS_FILE, TRANSFORMS_FILE, cameras_document, transforms_document, write_json_atomic
-from ..cameras.views import Intrinsics, View, auto_radius, bounding_sphere, camera_inside_box, sample_views
+from ..cameras.views import (Intrinsics, View, auto_radius, bounding_sphere, camera_inside_box,
+                             pixel_box_of_points, sample_views)
 from ..errors import DepthViewsError
 from ..options import RenderOptions, clip_range, depth_range_problem, normalization_matrix
 from ..outputs.writer import OutputWriter, planned_view_files, view_file_name  # noqa: F401 (re-export)
@@ -53,6 +54,7 @@ class ViewPlan:
     object_to_world: np.ndarray | None
     extra: dict = field(default_factory=dict)
     vertices: np.ndarray | None = None   # world vertices of the input's geometry (after normalising)
+    warnings: list[str] = field(default_factory=list)
 
 
 def prepare_output_folder(folder: str, subfolders=("depth",)) -> None:
@@ -111,17 +113,25 @@ def plan_views(loaded: LoadedInput, options: RenderOptions) -> ViewPlan:
     extent = float(np.linalg.norm(vertices - center, axis=1).max())
     if extent == 0:
         raise DepthViewsError(f"{loaded.path}: the mesh has zero size (every vertex at one point)")
-    radius = options.radius if options.radius is not None else auto_radius(
-        extent, intrinsics, options.radius_margin)
-    views = sample_views(sampling=options.sampling, n_views=options.views,
-                         center=center, radius=radius, seed=options.seed, grid=options.grid,
-                         elevation_range=options.elevation_range())
-    for view in views:
-        if camera_inside_box(view.position, box_min, box_max):
-            raise DepthViewsError(
-                f"{loaded.path}: camera {view.index} at radius {radius:g} is inside the object's bounding "
-                f"box {box_min.round(4).tolist()}..{box_max.round(4).tolist()}; use a larger --radius or --radius auto")
-    auto_near, auto_far = clip_range(radius, extent)
+    warnings: list[str] = []
+    if options.cameras_file:
+        intrinsics, views, warnings = views_from_file(options, vertices, center)
+        distances = [view.radius for view in views]
+        radius = max(distances)
+        auto_near, auto_far = clip_range(min(distances), extent)[0], clip_range(radius, extent)[1]
+        extra["cameras_file"] = options.cameras_file
+    else:
+        radius = options.radius if options.radius is not None else auto_radius(
+            extent, intrinsics, options.radius_margin)
+        views = sample_views(sampling=options.sampling, n_views=options.views,
+                             center=center, radius=radius, seed=options.seed, grid=options.grid,
+                             elevation_range=options.elevation_range())
+        for view in views:
+            if camera_inside_box(view.position, box_min, box_max):
+                raise DepthViewsError(
+                    f"{loaded.path}: camera {view.index} at radius {radius:g} is inside the object's bounding box "
+                    f"{box_min.round(4).tolist()}..{box_max.round(4).tolist()}; use a larger --radius or --radius auto")
+        auto_near, auto_far = clip_range(radius, extent)
     clip_start = options.clip_start if options.clip_start is not None else auto_near
     clip_end = options.clip_end if options.clip_end is not None else max(auto_far, clip_start * 10)
     problem = depth_range_problem(clip_start, radius, extent)
@@ -133,7 +143,29 @@ def plan_views(loaded: LoadedInput, options: RenderOptions) -> ViewPlan:
                   "sampling": options.sampling, "seed": options.seed})
     return ViewPlan(intrinsics=intrinsics, views=views, clip_start=clip_start, clip_end=clip_end,
                     center=center, radius=radius, object_radius=extent,
-                    object_to_world=object_to_world, extra=extra, vertices=vertices)
+                    object_to_world=object_to_world, extra=extra, vertices=vertices, warnings=warnings)
+
+
+def views_from_file(options: RenderOptions, vertices: np.ndarray, center) -> tuple:
+    """(intrinsics, views, warnings) of ``options.cameras_file`` (docs/camera-files.md).
+
+    The options' own intrinsics (--resolution/--lens/--fov/--intrinsics) serve frames that carry none
+    (.npy poses) and give NeRF-synthetic files without an image size their size.  A view that cannot see
+    the object (inside it, or looking away) renders empty, with a warning naming it.
+    """
+    intrinsics, views = options.camera_file_views(center)
+    box_min, box_max = vertices.min(axis=0), vertices.max(axis=0)
+    warnings = []
+    for view in views:
+        where = f"{options.cameras_file}: view {view.index} ({view.source})"
+        if camera_inside_box(view.position, box_min, box_max):
+            warnings.append(f"{where}: the camera is inside the object's bounding box; the view may be empty")
+        elif pixel_box_of_points(vertices, view.intrinsics.K, view.world_to_camera,
+                                 view.intrinsics.width, view.intrinsics.height) is None:
+            camera_z = (vertices @ view.world_to_camera[:3, :3].T + view.world_to_camera[:3, 3])[:, 2]
+            if camera_z.max() <= 0 or np.all(camera_z > 0):
+                warnings.append(f"{where}: the object is not in view; that view is empty")
+    return intrinsics, views, warnings
 
 
 def render_bounds(loaded: LoadedInput, plan: ViewPlan) -> np.ndarray | None:
@@ -249,6 +281,7 @@ class RenderJob:
                                 "denoised": self._renderer.rgb_denoised if self._renderer else None,
                                 "color": "8-bit sRGB PNG (straight alpha); EXR: linear, premultiplied"}
             self.warnings = list(self._writer.warnings)
+        self.warnings = list(plan.warnings) + self.warnings
         write_json_atomic(os.path.join(self.output_dir, CAMERAS_FILE),
                           cameras_document(plan.intrinsics, views, files, units=self.loaded.units,
                                            extra=extra))

@@ -182,6 +182,7 @@ class DepthRenderer:
         self._tree_existed = True
         self._compositor_switch = None
         self.camera = None
+        self._camera_intrinsics = None
 
     # -- set-up and restore ---------------------------------------------------------------------
     def __enter__(self) -> "DepthRenderer":
@@ -253,15 +254,12 @@ class DepthRenderer:
 
         camera_data = bpy.data.cameras.new(CAMERA_NAME)
         camera_data.type = "PERSP"
-        camera_data.sensor_fit = "AUTO"
-        camera_data.sensor_width = self.intrinsics.sensor_mm
-        camera_data.lens = self.intrinsics.lens_mm
-        camera_data.shift_x = camera_data.shift_y = 0.0
         camera_data.clip_start, camera_data.clip_end = self.clip_start, self.clip_end
         self.camera = bpy.data.objects.new(CAMERA_NAME, camera_data)
         scene.collection.objects.link(self.camera)
         self._made += [self.camera, camera_data]
         scene.camera = self.camera
+        self._set_intrinsics(self.intrinsics)
 
         if "mask" in self.passes:
             self._number_objects(scene)
@@ -377,6 +375,24 @@ class DepthRenderer:
             self._scratch = None
 
     # -- rendering --------------------------------------------------------------------------------
+    def view_intrinsics(self, view: View) -> Intrinsics:
+        """The intrinsics ``view`` renders with: its own (a camera file's per-frame K) or the set's."""
+        intrinsics = view.intrinsics or self.intrinsics
+        if (intrinsics.width, intrinsics.height) != (self.intrinsics.width, self.intrinsics.height):
+            raise DepthViewsError(
+                f"view {view.index}: image size {intrinsics.width}x{intrinsics.height} differs from the set's "
+                f"{self.intrinsics.width}x{self.intrinsics.height}; one render has one image size")
+        return intrinsics
+
+    def _set_intrinsics(self, intrinsics: Intrinsics) -> None:
+        """Realise ``intrinsics`` (any pinhole K) on the camera and the render's pixel aspect."""
+        settings = intrinsics.blender_camera()
+        data, render = self.camera.data, self.scene.render
+        for name in ("sensor_fit", "sensor_width", "lens", "shift_x", "shift_y"):
+            setattr(data, name, settings[name])
+        render.pixel_aspect_x, render.pixel_aspect_y = settings["pixel_aspect_x"], settings["pixel_aspect_y"]
+        self._camera_intrinsics = intrinsics
+
     def _set_render_border(self, view: View) -> None:
         """Performance: render and composite only the pixels the object can cover (benchmarks/RESULTS.md).
 
@@ -390,7 +406,8 @@ class DepthRenderer:
         if self.bounds_points is None or self.engine != "cycles":
             return
         width, height = self.intrinsics.width, self.intrinsics.height
-        box = pixel_box_of_points(self.bounds_points, self.intrinsics.K, view.world_to_camera, width, height)
+        box = pixel_box_of_points(self.bounds_points, self.view_intrinsics(view).K, view.world_to_camera,
+                                  width, height)
         render = self.scene.render
         render.use_border = box is not None
         if box is None:
@@ -419,6 +436,9 @@ class DepthRenderer:
         return frame
 
     def _render(self, view: View) -> None:
+        intrinsics = self.view_intrinsics(view)
+        if intrinsics is not self._camera_intrinsics:
+            self._set_intrinsics(intrinsics)
         self.camera.matrix_world = Matrix(np.asarray(view.camera_to_world, dtype=float).tolist())
         for stale in glob.glob(os.path.join(self._scratch, "*", "*")):
             os.remove(stale)
@@ -506,4 +526,4 @@ def render_views(views: Sequence[View], intrinsics: Intrinsics, **settings) -> I
     """
     with DepthRenderer(intrinsics, **settings) as renderer:
         for view in views:
-            yield ViewResult(view=view, K=intrinsics.K, **renderer.render_passes(view))
+            yield ViewResult(view=view, K=renderer.view_intrinsics(view).K, **renderer.render_passes(view))
