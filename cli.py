@@ -149,6 +149,9 @@ def add_camera_file_options(render: argparse.ArgumentParser) -> None:
                        help="what the 4x4 matrices of a .npy/.npz are: opengl (camera-to-world, Blender/"
                             "OpenGL axes; default), opencv (camera-to-world, OpenCV axes), "
                             "opencv_w2c (world-to-camera, OpenCV axes)")
+    files.add_argument("--test-fraction", type=float, default=0.125, metavar="F",
+                       help="--formats nerf_synthetic: share of the views, spread evenly, that go to "
+                            "transforms_test.json (default 0.125: every 8th)")
 
 
 RENDER_ONLY_DESTS = ("help", "inputs", "out")
@@ -262,7 +265,7 @@ def options_from_args(args: argparse.Namespace) -> RenderOptions:
         alpha_threshold=args.alpha_threshold,
         pinhole=tuple(args.intrinsics) if args.intrinsics else None,
         cameras_file=os.path.abspath(args.cameras) if args.cameras else None,
-        pose_convention=args.pose_convention)
+        pose_convention=args.pose_convention, test_fraction=args.test_fraction)
 
 
 @contextlib.contextmanager

@@ -16,8 +16,9 @@ NORMALIZED_RADIUS = 0.5
 EXR_COMPRESSIONS = ("none", "zip", "zips", "piz", "rle")
 PASSES = ("depth", "distance", "normal", "rgb", "mask")
 """What a view can produce: planar depth, Euclidean distance, normals, a shaded colour image, object ids."""
-FORMATS = ("exr", "png16", "preview", "npz", "contact_sheet", "ply", "fused_ply")
-"""How the passes are stored: per view (exr, png16, preview, ply) or per input (npz, contact_sheet, fused_ply)."""
+FORMATS = ("exr", "png16", "preview", "npz", "contact_sheet", "ply", "fused_ply", "colmap", "nerf_synthetic")
+"""How the passes are stored: per view (exr, png16, preview, ply) or per input (npz, contact_sheet, fused_ply),
+and camera files for training code (colmap, nerf_synthetic; docs/camera-files.md)."""
 RGB_ENGINES = ("cycles", "workbench", "eevee")
 PREVIEW_COLORMAPS = ("turbo", "viridis")
 BLENDER_MIN_RESOLUTION = 4  # Blender silently renders smaller sizes at 4 pixels
@@ -81,6 +82,7 @@ class RenderOptions:
     pinhole: tuple[float, float, float, float] | None = None   # --intrinsics FX FY CX CY (OpenCV, pixels)
     cameras_file: str | None = None                             # --cameras FILE: render exactly its views
     pose_convention: str = "opengl"                             # --pose-convention of .npy/.npz poses
+    test_fraction: float = 0.125                                # --test-fraction of --formats nerf_synthetic
 
     def intrinsics(self) -> Intrinsics:
         """Camera intrinsics from resolution and lens/sensor, or from ``fov`` when it is set."""
@@ -116,6 +118,10 @@ class RenderOptions:
         self._validate_outputs()
         if self.cameras_file is not None:
             self.camera_file_views()
+        if "nerf_synthetic" in self.formats and "rgb" not in self.passes:
+            raise DepthViewsError("--formats nerf_synthetic points at the rgb images: add --passes rgb")
+        if not (np.isfinite(self.test_fraction) and 0.0 <= self.test_fraction < 1.0):
+            raise DepthViewsError(f"--test-fraction {self.test_fraction:g}: must be at least 0 and below 1")
         if self.views <= 0:
             raise DepthViewsError(f"--views {self.views}: must be at least 1")
         if self.views > MAX_VIEWS:

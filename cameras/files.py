@@ -24,15 +24,19 @@ FORMAT_VERSION = 1
 
 def write_json_atomic(path: str, document: dict) -> None:
     """Write ``document`` as indented JSON to ``path`` via a temporary file and a rename."""
+    write_text_atomic(path, json.dumps(document, indent=1, allow_nan=False) + "\n")
+
+
+def write_text_atomic(path: str, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` via a temporary file and a rename."""
     folder = os.path.dirname(os.path.abspath(path))
     try:
-        handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
+        handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.splitext(path)[1], dir=folder)
     except OSError as error:
         raise DepthViewsError(f"{path}: cannot write into folder {folder} ({error.strerror or error})") from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(document, stream, indent=1, allow_nan=False)
-            stream.write("\n")
+            stream.write(text)
         os.replace(temporary, path)
     except BaseException as error:
         if os.path.exists(temporary):

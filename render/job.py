@@ -15,7 +15,10 @@ from typing import Callable
 import bpy
 import numpy as np
 
-from ..cameras.files import CAMERAS_FILE, TRANSFORMS_FILE, cameras_document, transforms_document, write_json_atomic
+from ..cameras.exports import (COLMAP_FOLDER, MAX_COLMAP_POINTS, check_nerf_synthetic, colmap_text_model,
+                              nerf_synthetic_documents)
+from ..cameras.files import (CAMERAS_FILE, TRANSFORMS_FILE, cameras_document, transforms_document,
+                             write_json_atomic, write_text_atomic)
 from ..cameras.views import (Intrinsics, View, auto_radius, bounding_sphere, camera_inside_box,
                              pixel_box_of_points, sample_views)
 from ..errors import DepthViewsError
@@ -132,6 +135,8 @@ def plan_views(loaded: LoadedInput, options: RenderOptions) -> ViewPlan:
                     f"{loaded.path}: camera {view.index} at radius {radius:g} is inside the object's bounding box "
                     f"{box_min.round(4).tolist()}..{box_max.round(4).tolist()}; use a larger --radius or --radius auto")
         auto_near, auto_far = clip_range(radius, extent)
+    if "nerf_synthetic" in options.formats:
+        check_nerf_synthetic(intrinsics, views)
     clip_start = options.clip_start if options.clip_start is not None else auto_near
     clip_end = options.clip_end if options.clip_end is not None else max(auto_far, clip_start * 10)
     problem = depth_range_problem(clip_start, radius, extent)
@@ -282,6 +287,8 @@ class RenderJob:
                                 "color": "8-bit sRGB PNG (straight alpha); EXR: linear, premultiplied"}
             self.warnings = list(self._writer.warnings)
         self.warnings = list(plan.warnings) + self.warnings
+        if self.done:
+            self._write_camera_exports(views, files)
         write_json_atomic(os.path.join(self.output_dir, CAMERAS_FILE),
                           cameras_document(plan.intrinsics, views, files, units=self.loaded.units,
                                            extra=extra))
@@ -290,6 +297,21 @@ class RenderJob:
                                               png16_scale=self.options.png16_scale))
         return InputReport(self.loaded.path, self.output_dir, self.done, time.perf_counter() - self._started,
                            warnings=self.warnings)
+
+    def _write_camera_exports(self, views, files) -> None:
+        """``--formats colmap`` (colmap/*.txt, points from the fused cloud) and ``nerf_synthetic``
+        (transforms_train/test.json) of the views done (docs/camera-files.md)."""
+        formats, intrinsics = self.options.formats, self.plan.intrinsics
+        if "colmap" in formats:
+            points, colors = self._writer.fused_cloud(MAX_COLMAP_POINTS)
+            folder = os.path.join(self.output_dir, COLMAP_FOLDER)
+            prepare_output_folder(folder, ())
+            for name, text in colmap_text_model(intrinsics, views, files, points, colors).items():
+                write_text_atomic(os.path.join(folder, name), text)
+        if "nerf_synthetic" in formats:
+            documents = nerf_synthetic_documents(intrinsics, views, files, self.options.test_fraction)
+            for name, document in documents.items():
+                write_json_atomic(os.path.join(self.output_dir, name), document)
 
     def close(self) -> None:
         """Restore the scene; idempotent."""
