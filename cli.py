@@ -129,7 +129,55 @@ def build_parser() -> argparse.ArgumentParser:
     misc.add_argument("--quiet", action="store_true", help="print only errors and the summary")
     misc.add_argument("--verbose", action="store_true", help="also show Blender's own log output")
     add_batch_command(commands, shared_from=render)
+    add_check_command(commands)
     return parser
+
+
+def add_check_command(commands) -> None:
+    """``depth-views check DIR [--mesh FILE]`` (docs/camera-files.md)."""
+    from .outputs.check import DEFAULT_MIN_AGREEMENT, DEFAULT_NEIGHBOURS, DEFAULT_TOLERANCE
+
+    check = commands.add_parser(
+        "check", help="self-test a rendered folder: reproject each view's depth into its neighbours",
+        description="Lifts every view's depth to 3D through the stored cameras and compares it with the "
+                    "depth of its nearest views (and, with --mesh, with an independent ray cast of the "
+                    "mesh).  One line per view and a verdict; exit code 1 when a view fails.")
+    check.add_argument("folder", metavar="DIR", help="a rendered folder (with cameras.json), or a batch "
+                                                     "output / shard folder holding several")
+    check.add_argument("--mesh", metavar="FILE", help="also re-cast each view against this mesh "
+                                                      "(pip install 'depth_views[check]')")
+    check.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE,
+                       help=f"agreement tolerance as a share of the object's size (default {DEFAULT_TOLERANCE:g})")
+    check.add_argument("--min-agreement", type=float, default=DEFAULT_MIN_AGREEMENT,
+                       help=f"share of compared pixels that must agree (default {DEFAULT_MIN_AGREEMENT:g})")
+    check.add_argument("--neighbours", type=int, default=DEFAULT_NEIGHBOURS,
+                       help=f"views each view is compared with (default {DEFAULT_NEIGHBOURS})")
+
+
+def run_check_command(args: argparse.Namespace) -> int:
+    from .outputs.check import check_folder, checked_folders
+
+    if not (args.tolerance > 0 and 0 < args.min_agreement <= 1 and args.neighbours >= 1):
+        raise DepthViewsError("check: need --tolerance > 0, 0 < --min-agreement <= 1 and --neighbours >= 1")
+    failed = 0
+    folders = checked_folders(args.folder)
+    if args.mesh and len(folders) > 1:
+        raise DepthViewsError(f"check --mesh: {args.folder} holds {len(folders)} rendered folders; give one")
+    for folder in folders:
+        results = check_folder(folder, mesh_path=args.mesh,
+                               tolerance=args.tolerance, min_agreement=args.min_agreement,
+                               neighbours=args.neighbours)
+        for result in results:
+            print(result.line())
+        bad = [r.index for r in results if not r.ok]
+        unchecked = sum(not r.checked for r in results)
+        failed += bool(bad) or unchecked == len(results)
+        note = f" ({unchecked} unchecked: no overlapping neighbour)" if unchecked else ""
+        print(f"{folder}: " + (f"FAIL: {len(bad)} of {len(results)} views disagree ({', '.join(map(str, bad))})"
+                               if bad else "FAIL: no view overlaps another; nothing was compared"
+                               if unchecked == len(results) else
+                               f"PASS: {len(results) - unchecked} views agree{note}"), flush=True)
+    return 1 if failed else 0
 
 
 def add_camera_file_options(render: argparse.ArgumentParser) -> None:
@@ -344,6 +392,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_render(args)
         if args.command == "batch":
             return run_batch_command(args)
+        if args.command == "check":
+            return run_check_command(args)
     except DepthViewsError as error:
         _error(str(error))
         return 2
