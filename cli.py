@@ -26,10 +26,30 @@ PROG = "depth-views"
 def _radius(text: str):
     if text == "auto":
         return None
+    if ":" in text:  # a LOW:HIGH range, drawn per view (docs/camera-files.md)
+        return _range(text)
     try:
         return float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a distance or 'auto', got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a distance, LOW:HIGH or 'auto', got {text!r}") from None
+
+
+def _range(text: str):
+    from .cameras.ranges import parse_range
+
+    try:
+        return parse_range(text, "range")
+    except DepthViewsError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _fov(text: str):
+    if ":" in text:
+        return _range(text)
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected degrees or LOW:HIGH, got {text!r}") from None
 
 
 def _choices(allowed):
@@ -72,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     cams.add_argument("--elevation", type=float, nargs=2, metavar=("MIN", "MAX"),
                       help="elevation band in degrees (-90..90)")
     cams.add_argument("--radius", type=_radius, default=None, metavar="R|auto",
-                      help="camera distance from the centre in scene units, or 'auto' (default): "
+                      help="camera distance from the centre in scene units, LOW:HIGH (uniform per view from --seed), "
+                           "or 'auto' (default): "
                            "fit the object's bounding sphere in the view with a 10%% margin")
     cams.add_argument("--center", type=float, nargs=3, metavar=("X", "Y", "Z"),
                       help="point the cameras look at (default: bounding-box centre)")
@@ -82,8 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     lens.add_argument("--lens", type=float, default=50.0, help="focal length in mm (default 50)")
     lens.add_argument("--sensor", type=float, default=36.0,
                       help="sensor width in mm across the larger image side (default 36, Blender's AUTO fit)")
-    lens.add_argument("--fov", type=float, help="field of view in degrees across the larger image side "
-                                                "(overrides --lens)")
+    lens.add_argument("--fov", type=_fov, help="field of view in degrees across the larger image side "
+                                                "(overrides --lens); LOW:HIGH draws one per view from --seed")
     lens.add_argument("--clip-start", type=float, help="near clip distance (default: from the object's size)")
     lens.add_argument("--clip-end", type=float, help="far clip distance (default: from the object's size)")
     misc = render.add_argument_group("scene and engine")
@@ -299,9 +320,11 @@ def options_from_args(args: argparse.Namespace) -> RenderOptions:
     return RenderOptions(
         views=views, sampling=args.sampling, seed=args.seed,
         grid=tuple(args.grid) if args.grid else None, hemisphere=args.hemisphere,
-        elevation=tuple(args.elevation) if args.elevation else None, radius=args.radius,
+        elevation=tuple(args.elevation) if args.elevation else None,
+        radius=None if isinstance(args.radius, tuple) else args.radius,
         center=tuple(args.center) if args.center else None, resolution=tuple(args.resolution),
-        lens=args.lens, sensor=args.sensor, fov=args.fov, clip_start=args.clip_start,
+        lens=args.lens, sensor=args.sensor, fov=None if isinstance(args.fov, tuple) else args.fov,
+        clip_start=args.clip_start,
         clip_end=args.clip_end, normalize=args.normalize, engine=args.engine, device=args.device,
         exr_compression=args.exr_compression,
         passes=_flatten(args.passes) or RenderOptions.passes,
@@ -313,7 +336,9 @@ def options_from_args(args: argparse.Namespace) -> RenderOptions:
         alpha_threshold=args.alpha_threshold,
         pinhole=tuple(args.intrinsics) if args.intrinsics else None,
         cameras_file=os.path.abspath(args.cameras) if args.cameras else None,
-        pose_convention=args.pose_convention, test_fraction=args.test_fraction)
+        pose_convention=args.pose_convention, test_fraction=args.test_fraction,
+        radius_range=args.radius if isinstance(args.radius, tuple) else None,
+        fov_range=args.fov if isinstance(args.fov, tuple) else None)
 
 
 @contextlib.contextmanager

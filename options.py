@@ -83,12 +83,16 @@ class RenderOptions:
     cameras_file: str | None = None                             # --cameras FILE: render exactly its views
     pose_convention: str = "opengl"                             # --pose-convention of .npy/.npz poses
     test_fraction: float = 0.125                                # --test-fraction of --formats nerf_synthetic
+    radius_range: tuple[float, float] | None = None             # --radius LOW:HIGH, uniform per view (--seed)
+    fov_range: tuple[float, float] | None = None                # --fov LOW:HIGH degrees, uniform per view
 
     def intrinsics(self) -> Intrinsics:
         """Camera intrinsics from resolution and lens/sensor, or from ``fov`` when it is set."""
         width, height = self.resolution
         if self.pinhole is not None:
             return Intrinsics.from_K(width, height, *self.pinhole, sensor_mm=self.sensor)
+        if self.fov_range is not None:  # the narrowest: an automatic radius then frames every view
+            return Intrinsics.from_fov(width, height, self.fov_range[0], sensor_mm=self.sensor)
         if self.fov is not None:
             return Intrinsics.from_fov(width, height, self.fov, sensor_mm=self.sensor)
         return Intrinsics(width, height, lens_mm=self.lens, sensor_mm=self.sensor)
@@ -118,6 +122,7 @@ class RenderOptions:
         self._validate_outputs()
         if self.cameras_file is not None:
             self.camera_file_views()
+        self._validate_ranges()
         if "nerf_synthetic" in self.formats and "rgb" not in self.passes:
             raise DepthViewsError("--formats nerf_synthetic points at the rgb images: add --passes rgb")
         if not (np.isfinite(self.test_fraction) and 0.0 <= self.test_fraction < 1.0):
@@ -140,6 +145,23 @@ class RenderOptions:
                     f"--grid {self.grid[0]} {self.grid[1]} makes {self.grid[0] * self.grid[1]} views "
                     f"but --views is {self.views}; leave --views out or make them agree")
 
+
+    def _validate_ranges(self) -> None:
+        if self.radius_range is not None:
+            low, high = self.radius_range
+            if not (np.isfinite(low) and np.isfinite(high) and 0 < low <= high):
+                raise DepthViewsError(f"--radius {low:g}:{high:g}: need 0 < LOW <= HIGH")
+            if self.radius is not None:
+                raise DepthViewsError("--radius: give one distance or one LOW:HIGH range, not both")
+        if self.fov_range is not None:
+            low, high = self.fov_range
+            if not (0 < low <= high < 180):
+                raise DepthViewsError(f"--fov {low:g}:{high:g}: need 0 < LOW <= HIGH < 180 degrees")
+            if self.pinhole is not None or self.fov is not None:
+                raise DepthViewsError("--fov LOW:HIGH: cannot go with --intrinsics or a single --fov")
+            Intrinsics.from_fov(*self.resolution, high, sensor_mm=self.sensor)
+        if self.cameras_file is not None and (self.radius_range or self.fov_range):
+            raise DepthViewsError("--radius/--fov ranges place sampled views; --cameras renders the file's own")
 
     def camera_file_views(self, center=(0.0, 0.0, 0.0)):
         """(intrinsics, views) of ``cameras_file`` (docs/camera-files.md); DepthViewsError of one line

@@ -87,6 +87,7 @@ def _view_camera(view: View) -> dict:
         entries["source"] = view.source
     if view.intrinsics is not None:
         entries["K"] = view.intrinsics.K.tolist()
+        entries["fov_x_deg"], entries["fov_y_deg"] = view.intrinsics.fov_x_deg, view.intrinsics.fov_y_deg
     return entries
 
 

@@ -19,6 +19,7 @@ from ..cameras.exports import (COLMAP_FOLDER, MAX_COLMAP_POINTS, check_nerf_synt
                               nerf_synthetic_documents)
 from ..cameras.files import (CAMERAS_FILE, TRANSFORMS_FILE, cameras_document, transforms_document,
                              write_json_atomic, write_text_atomic)
+from ..cameras.ranges import vary_views
 from ..cameras.views import (Intrinsics, View, auto_radius, bounding_sphere, camera_inside_box,
                              pixel_box_of_points, sample_views)
 from ..errors import DepthViewsError
@@ -126,15 +127,23 @@ def plan_views(loaded: LoadedInput, options: RenderOptions) -> ViewPlan:
     else:
         radius = options.radius if options.radius is not None else auto_radius(
             extent, intrinsics, options.radius_margin)
+        near_radius = radius
         views = sample_views(sampling=options.sampling, n_views=options.views,
                              center=center, radius=radius, seed=options.seed, grid=options.grid,
                              elevation_range=options.elevation_range())
+        if options.radius_range is not None or options.fov_range is not None:
+            views = vary_views(views, center, seed=options.seed, radius_range=options.radius_range,
+                               fov_range=options.fov_range, width=intrinsics.width, height=intrinsics.height,
+                               sensor_mm=options.sensor)
+            extra.update({"radius_range": options.radius_range, "fov_range": options.fov_range})
+            near_radius = min(view.radius for view in views)
+            radius = max(view.radius for view in views)
         for view in views:
             if camera_inside_box(view.position, box_min, box_max):
                 raise DepthViewsError(
-                    f"{loaded.path}: camera {view.index} at radius {radius:g} is inside the object's bounding box "
+                    f"{loaded.path}: camera {view.index} at radius {view.radius:g} is inside the object's bounding box "
                     f"{box_min.round(4).tolist()}..{box_max.round(4).tolist()}; use a larger --radius or --radius auto")
-        auto_near, auto_far = clip_range(radius, extent)
+        auto_near, auto_far = clip_range(near_radius, extent)[0], clip_range(radius, extent)[1]
     if "nerf_synthetic" in options.formats:
         check_nerf_synthetic(intrinsics, views)
     clip_start = options.clip_start if options.clip_start is not None else auto_near

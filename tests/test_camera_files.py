@@ -357,3 +357,40 @@ def test_python_api_and_batch_take_a_camera_file(tmp_path, asym_obj):
     assert main(["batch", str(source), "--out", str(tmp_path / "batch"), "--cameras", path, "--workers", "1",
                  "--quiet", "--progress", "lines"]) == 0
     assert_depth_is_the_ray_cast(tmp_path / "batch" / "asym", cameras, mesh)
+
+
+# -- radius and FOV ranges ----------------------------------------------------------------------------
+
+def test_ranges_are_uniform_reproducible_and_keep_directions():
+    from depth_views.cameras.ranges import vary_views
+    from depth_views.cameras.views import sample_views
+
+    views = sample_views(sampling="fibonacci", n_views=400, center=(1, 2, 3), radius=2.0)
+    varied = vary_views(views, (1, 2, 3), seed=7, radius_range=(1.5, 2.2), fov_range=(30, 60), width=W, height=H)
+    again = vary_views(views, (1, 2, 3), seed=7, radius_range=(1.5, 2.2), fov_range=(30, 60), width=W, height=H)
+    radii = np.array([v.radius for v in varied])
+    fovs = np.array([v.intrinsics.fov_deg for v in varied])
+    assert radii.min() >= 1.5 and radii.max() <= 2.2 and abs(radii.mean() - 1.85) < 0.03
+    assert fovs.min() >= 30 and fovs.max() <= 60 and abs(fovs.mean() - 45) < 1.5
+    assert np.array_equal(radii, [v.radius for v in again])
+    for view, base in zip(varied, views):
+        assert np.isclose(np.linalg.norm(view.position - (1, 2, 3)), view.radius)
+        assert np.allclose(view.camera_to_world[:3, :3], base.camera_to_world[:3, :3], atol=1e-12)
+    other = vary_views(views, (1, 2, 3), seed=8, radius_range=(1.5, 2.2))
+    assert not np.array_equal(radii, [v.radius for v in other])
+
+
+def test_radius_and_fov_ranges_render_and_are_recorded(tmp_path, asym_obj):
+    from checks import assert_depth_matches_mesh
+
+    mesh, obj = asym_obj
+    assert render(obj, "--out", tmp_path / "out", "--resolution", W, H, "--views", 3, "--radius", "5:7",
+                  "--fov", "40:55", "--seed", 3) == 0
+    document = json.loads(open(tmp_path / "out" / "asym" / "cameras.json").read())
+    radii = [v["radius"] for v in document["views"]]
+    fovs = [v["fov_x_deg"] for v in document["views"]]
+    assert all(5 <= r <= 7 for r in radii) and len(set(radii)) == 3
+    assert all(40 <= f <= 55 for f in fovs) and len({v["K"][0][0] for v in document["views"]}) == 3
+    for view in document["views"]:
+        assert np.isclose(np.linalg.norm(np.asarray(view["position"]) - document["center"]), view["radius"])
+    assert assert_depth_matches_mesh(tmp_path / "out" / "asym", mesh.vertices, mesh.faces) == 3
