@@ -127,9 +127,9 @@ def add_preview_cameras(scene, settings, selected_objects) -> list:
     created = []
     for view in plan.views:
         data = bpy.data.cameras.new(f"DV View {view.index:0{width}d}")
-        data.sensor_fit = "AUTO"
-        data.sensor_width = intrinsics.sensor_mm
-        data.lens = intrinsics.lens_mm
+        lens = (view.intrinsics or intrinsics).blender_camera()  # pixel aspect is the scene's, not a camera's
+        for name in ("sensor_fit", "sensor_width", "lens", "shift_x", "shift_y"):
+            setattr(data, name, lens[name])
         data.clip_start, data.clip_end = plan.clip_start, plan.clip_end
         obj = bpy.data.objects.new(data.name, data)
         obj[PREVIEW_TAG] = True

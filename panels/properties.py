@@ -71,6 +71,22 @@ class DepthViewsSettings(bpy.types.PropertyGroup):
                                  max=math.pi / 2, subtype="ANGLE", unit="ROTATION",
                                  description="Highest camera elevation, in degrees (90 = straight above)")
 
+    # -- cameras people bring (docs/camera-files.md) -------------------------------------------------
+    camera_source: EnumProperty(name="Cameras From", default="SPHERE", items=[
+        ("SPHERE", "Sphere", "Cameras sampled on a sphere around the targets (the settings below)"),
+        ("FILE", "From File", "Exactly the views of a camera file, in its order, with its intrinsics: "
+                              "transforms.json, a COLMAP model, a Depth Views cameras.json or a .npy/.npz of poses")],
+        description="Where the cameras come from")
+    camera_file: StringProperty(name="Camera File", default="", subtype="FILE_PATH",
+                                description="transforms.json / transforms_*.json, COLMAP cameras.txt/images.txt "
+                                            "or .bin (or its folder), cameras.json, or .npy/.npz of 4x4 poses; "
+                                            "poses in scene units and the world frame")
+    pose_convention: EnumProperty(name="Pose Convention", default="opengl", items=[
+        ("opengl", "OpenGL Camera-to-World", "4x4 camera-to-world, camera looks down -z with y up (Blender)"),
+        ("opencv", "OpenCV Camera-to-World", "4x4 camera-to-world, camera looks down +z with y down"),
+        ("opencv_w2c", "OpenCV World-to-Camera", "4x4 world-to-camera, OpenCV axes")],
+        description="What the matrices of a .npy/.npz camera file are (other files say it themselves)")
+
     # -- image -------------------------------------------------------------------------------------
     resolution_x: IntProperty(name="Width", default=512, min=1, max=65536, subtype="PIXEL",
                               description="Image width in pixels")
@@ -121,7 +137,9 @@ class DepthViewsSettings(bpy.types.PropertyGroup):
         ("npz", "NPZ", "All views in one compressed numpy file"),
         ("contact_sheet", "Contact Sheet", "One PNG tiling every view's preview"),
         ("ply", "PLY", "A point cloud per view, world frame"),
-        ("fused_ply", "Fused PLY", "One point cloud of all views, world frame")],
+        ("fused_ply", "Fused PLY", "One point cloud of all views, world frame"),
+        ("colmap", "COLMAP", "A COLMAP text model (colmap/cameras.txt, images.txt, points3D.txt)"),
+        ("nerf_synthetic", "NeRF Synthetic", "transforms_train.json / transforms_test.json (needs the RGB pass)")],
         description="Which files the passes are written as")
     png16_scale: FloatProperty(name="PNG16 Scale", default=DEFAULTS.png16_scale, min=1e-9, precision=6,
                                description="Scene units per PNG16 count: depth = value x scale "
@@ -185,7 +203,9 @@ class DepthViewsSettings(bpy.types.PropertyGroup):
             preview_far=self.preview_far if self.preview_range == "fixed" else None,
             preview_invert=self.preview_invert, preview_colormap=self.preview_colormap,
             rgb_engine=self.rgb_engine, rgb_samples=self.rgb_samples, rgb_exr=self.rgb_exr,
-            opaque_depth=self.opaque_depth)
+            opaque_depth=self.opaque_depth,
+            cameras_file=bpy.path.abspath(self.camera_file) if self.camera_source == "FILE" else None,
+            pose_convention=self.pose_convention)
 
 
 CLASSES = (DepthViewsSettings,)

@@ -394,3 +394,38 @@ def test_radius_and_fov_ranges_render_and_are_recorded(tmp_path, asym_obj):
     for view in document["views"]:
         assert np.isclose(np.linalg.norm(np.asarray(view["position"]) - document["center"]), view["radius"])
     assert assert_depth_matches_mesh(tmp_path / "out" / "asym", mesh.vertices, mesh.faces) == 3
+
+
+# -- the add-on's "From File" choice ------------------------------------------------------------------
+
+def test_panel_from_file_renders_the_file_views_like_the_cli(tmp_path, asym_obj):
+    import bpy
+
+    import depth_views
+    from meshes import write_blend
+
+    mesh, obj = asym_obj
+    cameras = cameras_for(KS["outside_left"])
+    path = write_transforms(tmp_path / "transforms.json", cameras)
+    blend = write_blend(mesh, tmp_path / "scene.blend")
+    depth_views.register()
+    try:
+        bpy.ops.wm.open_mainfile(filepath=blend, load_ui=False)
+        settings = bpy.context.scene.depth_views
+        settings.target, settings.output_dir = "SCENE", str(tmp_path / "panel")
+        settings.camera_source, settings.camera_file = "FILE", path
+        assert bpy.ops.depth_views.preview_cameras() == {"FINISHED"}
+        previews = sorted((o for o in bpy.data.objects if o.type == "CAMERA"), key=lambda o: o.name)
+        assert len(previews) == 3
+        assert np.allclose(np.array(previews[1].matrix_world), opengl_camera_to_world(cameras[1][1]), atol=1e-6)
+        assert bpy.ops.depth_views.render() == {"FINISHED"}
+    finally:
+        depth_views.unregister()
+    assert_depth_is_the_ray_cast(tmp_path / "panel", cameras, mesh)
+    assert render(obj, "--out", tmp_path / "cli", "--cameras", path) == 0
+    from depth_views.exr_io import read_depth
+
+    for index in range(3):
+        panel = read_depth(tmp_path / "panel" / "depth" / f"{index:04d}.exr")
+        cli = read_depth(tmp_path / "cli" / "asym" / "depth" / f"{index:04d}.exr")
+        assert np.allclose(panel, cli, atol=1e-6, equal_nan=True)
