@@ -32,7 +32,7 @@ DEFAULT_MIN_AGREEMENT = 0.95
 DEFAULT_NEIGHBOURS = 2
 MIN_COMPARED = 20             # pixels; fewer compared pixels say nothing about a pair
 EDGE_RATIO = 0.05             # neighbouring depths further apart than this share are an edge, not one surface
-PLANE_TOLERANCE = 1e-4        # four pixels whose inverse depths miss one plane by more than this share straddle an edge
+PLANE_TOLERANCE = 1e-5        # four pixels whose inverse depths miss one plane by more than this share straddle an edge
 
 
 @dataclass
