@@ -10,7 +10,8 @@ from each format's own conventions with numpy only:
 - ``transforms_train.json``: NeRF-synthetic, only camera_angle_x (square pixels, centred);
 - ``sparse/cameras.txt`` + ``images.txt``: a COLMAP text model (PINHOLE), world-to-camera as
   QW QX QY QZ TX TY TZ in OpenCV axes;
-- ``poses.npy``: the 4x4 camera-to-world matrices in OpenGL axes, no intrinsics.
+- ``poses.npy``: the 4x4 camera-to-world matrices in OpenGL axes, no intrinsics;
+- ``broken.json``: ``transforms.json`` with a distortion coefficient on frame 1 (a file that is refused).
 
 None of the images these files name exist: Depth Views does not need them.
 """
@@ -78,8 +79,13 @@ def main(folder: str = "camera_files") -> None:
             values = quaternion(m[:3, :3]) + m[:3, 3].tolist()
             stream.write(f"{i} " + " ".join(f"{v!r}" for v in values) + f" 1 img_{i:03d}.jpg\n\n")
     np.save(os.path.join(folder, "poses.npy"), np.stack([opengl_camera_to_world(m) for m in poses]))
-    print(f"wrote transforms.json, transforms_train.json, sparse/cameras.txt, sparse/images.txt and poses.npy "
-          f"into {folder}")
+    with open(os.path.join(folder, "transforms.json")) as stream:
+        broken = json.load(stream)
+    broken["frames"][1]["k1"] = 0.05   # a distorted frame: refused, never rendered without its distortion
+    with open(os.path.join(folder, "broken.json"), "w") as stream:
+        json.dump(broken, stream, indent=1)
+    print(f"wrote transforms.json, transforms_train.json, sparse/cameras.txt, sparse/images.txt, poses.npy "
+          f"and broken.json into {folder}")
 
 
 if __name__ == "__main__":
