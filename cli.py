@@ -289,6 +289,8 @@ def run_batch_command(args: argparse.Namespace) -> int:
 
     options = options_from_args(args)
     options.validate()
+    if options.cameras_file:  # the progress bar counts the file's views
+        options.views = len(options.camera_file_views()[1])
     out_root = prepare_output_root(args.out)
     progress = BatchProgress(bar={"auto": None, "bar": True, "lines": False}[args.progress],
                              quiet=args.quiet, prog=PROG)
