@@ -187,7 +187,7 @@ def read_mesh_views(out_root: str, item: BatchInput) -> Iterator[StreamedView]:
     cameras = load_cameras(folder)
     for view in cameras["views"]:
         depth = read_depth(os.path.join(folder, view["files"]["depth"]), allow_constant=True)
-        yield StreamedView(item.path, item.name, view["index"], depth, cameras["K"],
+        yield StreamedView(item.path, item.name, view["index"], depth, view.get("K", cameras["K"]),
                            view["world_to_camera"], view["camera_to_world"], cameras.get("object_to_world"))
 
 

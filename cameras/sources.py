@@ -115,24 +115,19 @@ def checked_pose(path, where, matrix) -> np.ndarray:
     return matrix
 
 
+def _finite(path, where, name, value, *, positive: bool = False) -> float:
+    """``value`` as a finite float (and > 0 with ``positive``), or DepthViewsError naming it."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise _fail(path, where, f"{name} is {value!r}, not a number") from None
+    if not math.isfinite(value) or (positive and value <= 0):
+        raise _fail(path, where, f"{name} is {value!r}; it must be {'positive and ' if positive else ''}finite")
+    return value
+
+
 def _positive(path, where, name, value) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise _fail(path, where, f"{name} is {value!r}, not a number") from None
-    if not (math.isfinite(value) and value > 0):
-        raise _fail(path, where, f"{name} is {value!r}; it must be positive and finite")
-    return value
-
-
-def _finite(path, where, name, value) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise _fail(path, where, f"{name} is {value!r}, not a number") from None
-    if not math.isfinite(value):
-        raise _fail(path, where, f"{name} is {value!r}; it must be finite")
-    return value
+    return _finite(path, where, name, value, positive=True)
 
 
 def _size(path, where, name, value) -> int:

@@ -39,7 +39,8 @@ def _read_pass(folder: str, key: str, relative: str):
 def load_views(folder, passes=None) -> dict:
     """Every view of an output folder as stacked arrays, with the cameras.
 
-    Returns a dict with ``K`` (3, 3), ``world_to_camera`` (V, 4, 4; OpenCV axes), ``camera_to_world``
+    Returns a dict with ``K`` (3, 3), ``view_K`` (V, 3, 3; each view's own K), ``world_to_camera``
+    (V, 4, 4; OpenCV axes), ``camera_to_world``
     (V, 4, 4; Blender axes), ``width``, ``height``, ``view_index`` (V,), ``cameras`` (the parsed
     cameras.json) and, for each pass the folder holds: ``depth`` (V, H, W) float32 planar, +inf = no
     surface (from the EXRs, else the png16 files); ``distance`` (V, H, W) float32; ``normal`` (V, H, W,
@@ -54,7 +55,9 @@ def load_views(folder, passes=None) -> dict:
     out = {"cameras": cameras, "K": cameras["K"], "width": cameras["width"], "height": cameras["height"],
            "view_index": np.array([v["index"] for v in views], dtype=np.int64),
            "world_to_camera": np.stack([v["world_to_camera"] for v in views]) if views else np.zeros((0, 4, 4)),
-           "camera_to_world": np.stack([v["camera_to_world"] for v in views]) if views else np.zeros((0, 4, 4))}
+           "camera_to_world": np.stack([v["camera_to_world"] for v in views]) if views else np.zeros((0, 4, 4)),
+           # each view's own K (views from a camera file or a --fov range may differ), else the set's
+           "view_K": np.stack([np.asarray(v.get("K", cameras["K"])) for v in views]) if views else np.zeros((0, 3, 3))}
     wanted = None if passes is None else set(passes)
     stacks: dict[str, list] = {}
     for view in views:
@@ -81,7 +84,7 @@ def load_views(folder, passes=None) -> dict:
     if npz and "depth" not in out:
         with np.load(os.path.join(folder, npz)) as data:
             for name in data.files:
-                if name not in ("K", "world_to_camera", "camera_to_world", "view_index", "units", "object_ids") \
+                if name not in ("K", "view_K", "world_to_camera", "camera_to_world", "view_index", "units", "object_ids") \
                         and (wanted is None or name in wanted):
                     out[name] = data[name]
     return out

@@ -196,6 +196,7 @@ class OutputWriter:
             self._stack.setdefault("view_index", []).append(view.index)
             self._stack.setdefault("world_to_camera", []).append(view.world_to_camera)
             self._stack.setdefault("camera_to_world", []).append(view.camera_to_world)
+            self._stack.setdefault("view_K", []).append(K)  # each view's own K (camera files, --fov ranges)
         return files
 
     def _png16(self, path: str, values: np.ndarray, name: str) -> None:
