@@ -306,6 +306,9 @@ def test_own_cameras_json_and_pose_array_and_per_frame_K(tmp_path, asym_obj):
     assert_depth_is_the_ray_cast(tmp_path / "a" / "asym", cameras, mesh)
     assert render(obj, "--out", tmp_path / "b", "--cameras", tmp_path / "a" / "asym" / "cameras.json") == 0
     assert_depth_is_the_ray_cast(tmp_path / "b" / "asym", cameras, mesh)
+    # our transforms.json carries the per-frame K too (nerfstudio's per-frame keys)
+    assert render(obj, "--out", tmp_path / "t", "--cameras", tmp_path / "a" / "asym" / "transforms.json") == 0
+    assert_depth_is_the_ray_cast(tmp_path / "t" / "asym", cameras, mesh)
     cameras = cameras_for(KS["fx_ne_fy"])
     np.save(tmp_path / "w2c.npy", np.stack([c[1] for c in cameras]))
     assert render(obj, "--out", tmp_path / "c", "--cameras", tmp_path / "w2c.npy", "--pose-convention", "opencv_w2c",
@@ -355,8 +358,13 @@ def test_python_api_and_batch_take_a_camera_file(tmp_path, asym_obj):
     source.mkdir()
     os.replace(obj, source / "asym.obj")
     assert main(["batch", str(source), "--out", str(tmp_path / "batch"), "--cameras", path, "--workers", "1",
-                 "--quiet", "--progress", "lines"]) == 0
+                 "--formats", "exr,colmap", "--quiet", "--progress", "lines"]) == 0
     assert_depth_is_the_ray_cast(tmp_path / "batch" / "asym", cameras, mesh)
+    exported = read_camera_file(str(tmp_path / "batch" / "asym" / "colmap"))
+    assert [f.name for f in exported.frames] == ["depth/0000.exr", "depth/0001.exr", "depth/0002.exr"]
+    for frame, (K, w2c, _, _) in zip(exported.frames, cameras):
+        assert np.allclose(frame.camera_to_world, opengl_camera_to_world(w2c), atol=1e-9)
+        assert np.allclose([frame.fx, frame.fy, frame.cx, frame.cy], [K[0][0], K[1][1], K[0][2], K[1][2]])
 
 
 # -- radius and FOV ranges ----------------------------------------------------------------------------
