@@ -160,6 +160,9 @@ class RenderOptions:
             if self.pinhole is not None or self.fov is not None:
                 raise DepthViewsError("--fov LOW:HIGH: cannot go with --intrinsics or a single --fov")
             Intrinsics.from_fov(*self.resolution, high, sensor_mm=self.sensor)
+        if self.cameras_file is not None and self.normalize:
+            raise DepthViewsError("--cameras poses are in the mesh file's own frame; --normalize would move the "
+                                  "mesh away from them: leave out --normalize")
         if self.cameras_file is not None and (self.radius_range or self.fov_range):
             raise DepthViewsError("--radius/--fov ranges place sampled views; --cameras renders the file's own")
 

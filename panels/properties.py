@@ -11,6 +11,7 @@ import math
 import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty, StringProperty
 
+from ..errors import DepthViewsError
 from ..options import FORMATS, PASSES, RenderOptions
 
 DEFAULTS = RenderOptions()
@@ -187,6 +188,9 @@ class DepthViewsSettings(bpy.types.PropertyGroup):
             center = None
         elevation = ((math.degrees(self.elevation_min), math.degrees(self.elevation_max))
                      if self.use_elevation_band else None)
+        if self.camera_source == "FILE" and not self.camera_file.strip():
+            raise DepthViewsError("Cameras From File: choose a Camera File (transforms.json, COLMAP model, "
+                                  "cameras.json, .npy/.npz)")
         return RenderOptions(
             views=grid[0] * grid[1] if grid else self.views, sampling=self.sampling, seed=self.seed,
             grid=grid, hemisphere=self.hemisphere, elevation=elevation,
