@@ -19,6 +19,7 @@ bounding-sphere radius from cameras.json); a view passes when every share is at 
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -119,8 +120,8 @@ def reprojection_agreement(depth_a, K_a, w2c_a, depth_b, K_b, w2c_b, tolerance: 
     padded = np.pad(np.where(hit, depth_a, np.nan), 1, mode="constant", constant_values=np.nan)
     neighbours = np.stack([padded[1 + dv:1 + dv + height, 1 + du:1 + du + width]
                            for dv in (-1, 0, 1) for du in (-1, 0, 1)])
-    with np.errstate(invalid="ignore"), np.testing.suppress_warnings() as quiet:
-        quiet.filter(RuntimeWarning)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN neighbourhoods (background)
         low, high = np.nanmin(neighbours, axis=0), np.nanmax(neighbours, axis=0)
         interior = hit & np.isfinite(neighbours).all(axis=0) & ((high - low) <= EDGE_RATIO * low)
     if not interior.any():
