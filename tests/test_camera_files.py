@@ -421,7 +421,15 @@ def test_panel_from_file_renders_the_file_views_like_the_cli(tmp_path, asym_obj)
         bpy.ops.wm.open_mainfile(filepath=blend, load_ui=False)
         settings = bpy.context.scene.depth_views
         settings.target, settings.output_dir = "SCENE", str(tmp_path / "panel")
-        settings.camera_source, settings.camera_file = "FILE", path
+        settings.camera_source = "FILE"
+        with pytest.raises(RuntimeError, match="choose a Camera File"):  # an ERROR report, CANCELLED
+            bpy.ops.depth_views.render()
+        settings.camera_file = _transforms(tmp_path, {(1, "k1"): 0.2})
+        with pytest.raises(RuntimeError, match=r"frame 1 \(images/frame_00001.png\): camera model OPENCV has non-zero"):
+            bpy.ops.depth_views.render()
+        assert not (tmp_path / "panel" / "cameras.json").exists()
+        path = write_transforms(tmp_path / "transforms.json", cameras)
+        settings.camera_file = path
         assert bpy.ops.depth_views.preview_cameras() == {"FINISHED"}
         previews = sorted((o for o in bpy.data.objects if o.type == "CAMERA"), key=lambda o: o.name)
         assert len(previews) == 3
