@@ -103,6 +103,7 @@ class RenderOptions:
 
     def validate(self) -> None:
         """Raise :class:`DepthViewsError` for settings that cannot render, naming the option."""
+        self._validate_ranges()
         self._validate_image()
         self.elevation_range()
         if self.radius is not None and not (np.isfinite(self.radius) and self.radius > 0):
@@ -122,7 +123,6 @@ class RenderOptions:
         self._validate_outputs()
         if self.cameras_file is not None:
             self.camera_file_views()
-        self._validate_ranges()
         if "nerf_synthetic" in self.formats and "rgb" not in self.passes:
             raise DepthViewsError("--formats nerf_synthetic points at the rgb images: add --passes rgb")
         if not (np.isfinite(self.test_fraction) and 0.0 <= self.test_fraction < 1.0):

@@ -445,3 +445,36 @@ def test_panel_from_file_renders_the_file_views_like_the_cli(tmp_path, asym_obj)
         panel = read_depth(tmp_path / "panel" / "depth" / f"{index:04d}.exr")
         cli = read_depth(tmp_path / "cli" / "asym" / "depth" / f"{index:04d}.exr")
         assert np.allclose(panel, cli, atol=1e-6, equal_nan=True)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--radius", "0:2"], "--radius 0:2: need 0 < LOW <= HIGH"),
+    (["--fov", "0:50"], "--fov 0:50: need 0 < LOW <= HIGH < 180 degrees"),
+    (["--fov", "30:50", "--intrinsics", "50", "50", "31.5", "23.5"], "cannot go with --intrinsics"),
+    (["--intrinsics", "50", "-1", "31.5", "23.5"], "--intrinsics 50 -1 31.5 23.5: focal length fy must be a positive"),
+    (["--formats", "exr,nerf_synthetic"], "add --passes rgb"),
+    (["--passes", "rgb", "--formats", "exr,nerf_synthetic", "--test-fraction", "1"], "--test-fraction 1: must be"),
+])
+def test_bad_range_intrinsics_and_export_options_are_one_line(tmp_path, capsys, argv, message):
+    from depth_views.cli import main
+
+    assert main(["render", "mesh.obj", "--out", str(tmp_path / "out"), *argv]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and message in error[0] and not (tmp_path / "out").exists()
+
+
+def test_a_reversed_range_is_an_argparse_error(capsys):
+    from depth_views.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["render", "mesh.obj", "--out", "out", "--radius", "3:2"])
+    assert stop.value.code == 2 and "--radius: range '3:2': need finite LOW <= HIGH" in capsys.readouterr().err
+
+
+def test_camera_file_with_normalize_or_ranges_is_refused(tmp_path, capsys):
+    from depth_views.cli import main
+
+    path = write_transforms(tmp_path / "transforms.json", cameras_for(KS["fx_ne_fy"]))
+    for extra, message in ((["--normalize"], "leave out --normalize"), (["--radius", "2:3"], "--cameras renders")):
+        assert main(["render", "mesh.obj", "--out", str(tmp_path / "out"), "--cameras", path, *extra]) == 2
+        assert message in capsys.readouterr().err
