@@ -27,10 +27,30 @@ PROG = "depth-views"
 def _radius(text: str):
     if text == "auto":
         return None
+    if ":" in text:  # a LOW:HIGH range, drawn per view (docs/camera-files.md)
+        return _range(text)
     try:
         return float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a distance or 'auto', got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a distance, LOW:HIGH or 'auto', got {text!r}") from None
+
+
+def _range(text: str):
+    from .cameras.ranges import parse_range
+
+    try:
+        return parse_range(text, "range")
+    except DepthViewsError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _fov(text: str):
+    if ":" in text:
+        return _range(text)
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected degrees or LOW:HIGH, got {text!r}") from None
 
 
 def _choices(allowed):
@@ -73,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     cams.add_argument("--elevation", type=float, nargs=2, metavar=("MIN", "MAX"),
                       help="elevation band in degrees (-90..90)")
     cams.add_argument("--radius", type=_radius, default=None, metavar="R|auto",
-                      help="camera distance from the centre in scene units, or 'auto' (default): "
+                      help="camera distance from the centre in scene units, LOW:HIGH (uniform per view from --seed), "
+                           "or 'auto' (default): "
                            "fit the object's bounding sphere in the view with a 10%% margin")
     cams.add_argument("--center", type=float, nargs=3, metavar=("X", "Y", "Z"),
                       help="point the cameras look at (default: bounding-box centre)")
@@ -83,8 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     lens.add_argument("--lens", type=float, default=50.0, help="focal length in mm (default 50)")
     lens.add_argument("--sensor", type=float, default=36.0,
                       help="sensor width in mm across the larger image side (default 36, Blender's AUTO fit)")
-    lens.add_argument("--fov", type=float, help="field of view in degrees across the larger image side "
-                                                "(overrides --lens)")
+    lens.add_argument("--fov", type=_fov, help="field of view in degrees across the larger image side "
+                                                "(overrides --lens); LOW:HIGH draws one per view from --seed")
     lens.add_argument("--clip-start", type=float, help="near clip distance (default: from the object's size)")
     lens.add_argument("--clip-end", type=float, help="far clip distance (default: from the object's size)")
     models = render.add_argument_group("camera model (docs/camera-models.md)")
@@ -141,10 +162,81 @@ def build_parser() -> argparse.ArgumentParser:
                            "--alpha-threshold); default: every surface is opaque")
     outs.add_argument("--alpha-threshold", type=float, default=RenderOptions.alpha_threshold,
                       help="with --keep-transparency: the alpha a surface needs to count (default 0.5)")
+    add_camera_file_options(render)
     misc.add_argument("--quiet", action="store_true", help="print only errors and the summary")
     misc.add_argument("--verbose", action="store_true", help="also show Blender's own log output")
     add_batch_command(commands, shared_from=render)
+    add_check_command(commands)
     return parser
+
+
+def add_check_command(commands) -> None:
+    """``depth-views check DIR [--mesh FILE]`` (docs/camera-files.md)."""
+    from .outputs.check import DEFAULT_MIN_AGREEMENT, DEFAULT_NEIGHBOURS, DEFAULT_TOLERANCE
+
+    check = commands.add_parser(
+        "check", help="self-test a rendered folder: reproject each view's depth into its neighbours",
+        description="Lifts every view's depth to 3D through the stored cameras and compares it with the "
+                    "depth of its nearest views (and, with --mesh, with an independent ray cast of the "
+                    "mesh).  One line per view and a verdict; exit code 1 when a view fails.")
+    check.add_argument("folder", metavar="DIR", help="a rendered folder (with cameras.json), or a batch "
+                                                     "output / shard folder holding several")
+    check.add_argument("--mesh", metavar="FILE", help="also re-cast each view against this mesh "
+                                                      "(pip install 'depth_views[check]')")
+    check.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE,
+                       help=f"agreement tolerance as a share of the object's size (default {DEFAULT_TOLERANCE:g})")
+    check.add_argument("--min-agreement", type=float, default=DEFAULT_MIN_AGREEMENT,
+                       help=f"share of compared pixels that must agree (default {DEFAULT_MIN_AGREEMENT:g})")
+    check.add_argument("--neighbours", type=int, default=DEFAULT_NEIGHBOURS,
+                       help=f"views each view is compared with (default {DEFAULT_NEIGHBOURS})")
+
+
+def run_check_command(args: argparse.Namespace) -> int:
+    from .outputs.check import check_folder, checked_folders
+
+    if not (args.tolerance > 0 and 0 < args.min_agreement <= 1 and args.neighbours >= 1):
+        raise DepthViewsError("check: need --tolerance > 0, 0 < --min-agreement <= 1 and --neighbours >= 1")
+    failed = 0
+    folders = checked_folders(args.folder)
+    if args.mesh and len(folders) > 1:
+        raise DepthViewsError(f"check --mesh: {args.folder} holds {len(folders)} rendered folders; give one")
+    for folder in folders:
+        results = check_folder(folder, mesh_path=args.mesh,
+                               tolerance=args.tolerance, min_agreement=args.min_agreement,
+                               neighbours=args.neighbours)
+        for result in results:
+            print(result.line())
+        bad = [r.index for r in results if not r.ok]
+        unchecked = sum(not r.checked for r in results)
+        failed += bool(bad) or unchecked == len(results)
+        note = f" ({unchecked} unchecked: no overlapping neighbour)" if unchecked else ""
+        print(f"{folder}: " + (f"FAIL: {len(bad)} of {len(results)} views disagree ({', '.join(map(str, bad))})"
+                               if bad else "FAIL: no view overlaps another; nothing was compared"
+                               if unchecked == len(results) else
+                               f"PASS: {len(results) - unchecked} views agree{note}"), flush=True)
+    return 1 if failed else 0
+
+
+def add_camera_file_options(render: argparse.ArgumentParser) -> None:
+    """Cameras people bring (docs/camera-files.md): any pinhole K, views from a camera file."""
+    from .cameras.sources import POSE_CONVENTIONS
+
+    files = render.add_argument_group("camera files and pinhole K")
+    files.add_argument("--intrinsics", type=float, nargs=4, metavar=("FX", "FY", "CX", "CY"),
+                       help="any pinhole K in pixels, OpenCV convention (pixel centres at integers; "
+                            "the centred principal point is ((W-1)/2, (H-1)/2)); overrides --lens/--fov")
+    files.add_argument("--cameras", metavar="FILE",
+                       help="render exactly the views of FILE, in its order, with its intrinsics: "
+                            "transforms.json / transforms_*.json (nerfstudio, instant-ngp, NeRF-synthetic), "
+                            "a COLMAP model (cameras.txt/images.txt or .bin, or its folder), our cameras.json, "
+                            "or a .npy/.npz of 4x4 poses (with --pose-convention and --intrinsics/--fov)")
+    files.add_argument("--pose-convention", choices=POSE_CONVENTIONS, default="opengl",
+                       help="what the 4x4 matrices of a .npy/.npz are: opengl (camera-to-world, Blender/"
+                            "OpenGL axes; default), opencv (camera-to-world, OpenCV axes), "
+                            "opencv_w2c (world-to-camera, OpenCV axes)")
+    files.add_argument("--test-fraction", type=float, default=0.125, metavar="F",
+                       help="--formats nerf_synthetic: share of the views, spread evenly, that go to "
+                            "transforms_test.json (default 0.125: every 8th)")
 
 
 RENDER_ONLY_DESTS = ("help", "inputs", "out")
@@ -213,6 +305,8 @@ def run_batch_command(args: argparse.Namespace) -> int:
 
     options = options_from_args(args)
     options.validate()
+    if options.cameras_file:  # the progress bar counts the file's views
+        options.views = len(options.camera_file_views()[1])
     out_root = prepare_output_root(args.out)
     progress = BatchProgress(bar={"auto": None, "bar": True, "lines": False}[args.progress],
                              quiet=args.quiet, prog=PROG)
@@ -244,9 +338,11 @@ def options_from_args(args: argparse.Namespace) -> RenderOptions:
     return RenderOptions(
         views=views, sampling=args.sampling, seed=args.seed,
         grid=tuple(args.grid) if args.grid else None, hemisphere=args.hemisphere,
-        elevation=tuple(args.elevation) if args.elevation else None, radius=args.radius,
+        elevation=tuple(args.elevation) if args.elevation else None,
+        radius=None if isinstance(args.radius, tuple) else args.radius,
         center=tuple(args.center) if args.center else None, resolution=tuple(args.resolution),
-        lens=args.lens, sensor=args.sensor, fov=args.fov, clip_start=args.clip_start,
+        lens=args.lens, sensor=args.sensor, fov=None if isinstance(args.fov, tuple) else args.fov,
+        clip_start=args.clip_start,
         clip_end=args.clip_end, normalize=args.normalize, engine=args.engine, device=args.device,
         exr_compression=args.exr_compression,
         passes=_flatten(args.passes) or RenderOptions.passes,
@@ -257,7 +353,12 @@ def options_from_args(args: argparse.Namespace) -> RenderOptions:
         rgb_denoise=not args.no_denoise, rgb_exr=args.rgb_exr, opaque_depth=not args.keep_transparency,
         alpha_threshold=args.alpha_threshold,
         camera_model=args.camera_model, ortho_scale=args.ortho_scale, fisheye_fov=args.fisheye_fov,
-        longitude_range=tuple(args.longitude_range), latitude_range=tuple(args.latitude_range))
+        longitude_range=tuple(args.longitude_range), latitude_range=tuple(args.latitude_range),
+        pinhole=tuple(args.intrinsics) if args.intrinsics else None,
+        cameras_file=os.path.abspath(args.cameras) if args.cameras else None,
+        pose_convention=args.pose_convention, test_fraction=args.test_fraction,
+        radius_range=args.radius if isinstance(args.radius, tuple) else None,
+        fov_range=args.fov if isinstance(args.fov, tuple) else None)
 
 
 @contextlib.contextmanager
@@ -336,6 +437,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_render(args)
         if args.command == "batch":
             return run_batch_command(args)
+        if args.command == "check":
+            return run_check_command(args)
     except DepthViewsError as error:
         _error(str(error))
         return 2

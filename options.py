@@ -18,8 +18,9 @@ NORMALIZED_RADIUS = 0.5
 EXR_COMPRESSIONS = ("none", "zip", "zips", "piz", "rle")
 PASSES = ("depth", "distance", "normal", "rgb", "mask")
 """What a view can produce: planar depth, Euclidean distance, normals, a shaded colour image, object ids."""
-FORMATS = ("exr", "png16", "preview", "npz", "contact_sheet", "ply", "fused_ply")
-"""How the passes are stored: per view (exr, png16, preview, ply) or per input (npz, contact_sheet, fused_ply)."""
+FORMATS = ("exr", "png16", "preview", "npz", "contact_sheet", "ply", "fused_ply", "colmap", "nerf_synthetic")
+"""How the passes are stored: per view (exr, png16, preview, ply) or per input (npz, contact_sheet, fused_ply),
+and camera files for training code (colmap, nerf_synthetic; docs/camera-files.md)."""
 RGB_ENGINES = ("cycles", "workbench", "eevee")
 PREVIEW_COLORMAPS = ("turbo", "viridis")
 BLENDER_MIN_RESOLUTION = 4  # Blender silently renders smaller sizes at 4 pixels
@@ -101,16 +102,34 @@ class RenderOptions:
             raise DepthViewsError(f"--camera-model {self.camera_model!r}: choose one of {', '.join(CAMERA_MODELS)}")
         if self.ortho_scale is not None and not (np.isfinite(self.ortho_scale) and self.ortho_scale > 0):
             raise DepthViewsError(f"--ortho-scale {self.ortho_scale:g}: must be a positive number of scene units or 'auto'")
+        if self.camera_model != "perspective":
+            given = [name for name, value in (("--intrinsics", self.pinhole), ("--fov LOW:HIGH", self.fov_range),
+                                              ("--cameras", self.cameras_file)) if value is not None]
+            given += [f"--formats {name}" for name in ("colmap", "nerf_synthetic") if name in self.formats]
+            if given:
+                raise DepthViewsError(f"--camera-model {self.camera_model}: cannot go with {', '.join(given)} "
+                                      "(pinhole cameras only)")
         self.camera(object_radius=1.0)
         panoramic = self.camera_model in ("fisheye", "equirectangular")
         if panoramic and self.engine != "cycles":
             raise DepthViewsError(f"--camera-model {self.camera_model} needs --engine cycles (got {self.engine})")
         if panoramic and "rgb" in self.passes and self.rgb_engine != "cycles":
             raise DepthViewsError(f"--camera-model {self.camera_model} needs --rgb-engine cycles (got {self.rgb_engine})")
+    # Cameras people bring (docs/camera-files.md): a general pinhole K, and views from a camera file.
+    pinhole: tuple[float, float, float, float] | None = None   # --intrinsics FX FY CX CY (OpenCV, pixels)
+    cameras_file: str | None = None                             # --cameras FILE: render exactly its views
+    pose_convention: str = "opengl"                             # --pose-convention of .npy/.npz poses
+    test_fraction: float = 0.125                                # --test-fraction of --formats nerf_synthetic
+    radius_range: tuple[float, float] | None = None             # --radius LOW:HIGH, uniform per view (--seed)
+    fov_range: tuple[float, float] | None = None                # --fov LOW:HIGH degrees, uniform per view
 
     def intrinsics(self) -> Intrinsics:
         """Camera intrinsics from resolution and lens/sensor, or from ``fov`` when it is set."""
         width, height = self.resolution
+        if self.pinhole is not None:
+            return Intrinsics.from_K(width, height, *self.pinhole, sensor_mm=self.sensor)
+        if self.fov_range is not None:  # the narrowest: an automatic radius then frames every view
+            return Intrinsics.from_fov(width, height, self.fov_range[0], sensor_mm=self.sensor)
         if self.fov is not None:
             return Intrinsics.from_fov(width, height, self.fov, sensor_mm=self.sensor)
         return Intrinsics(width, height, lens_mm=self.lens, sensor_mm=self.sensor)
@@ -121,6 +140,7 @@ class RenderOptions:
 
     def validate(self) -> None:
         """Raise :class:`DepthViewsError` for settings that cannot render, naming the option."""
+        self._validate_ranges()
         self._validate_image()
         self._validate_camera_model()
         self.elevation_range()
@@ -139,6 +159,12 @@ class RenderOptions:
             raise DepthViewsError(
                 f"--exr-compression {self.exr_compression!r}: choose one of {', '.join(EXR_COMPRESSIONS)}")
         self._validate_outputs()
+        if self.cameras_file is not None:
+            self.camera_file_views()
+        if "nerf_synthetic" in self.formats and "rgb" not in self.passes:
+            raise DepthViewsError("--formats nerf_synthetic points at the rgb images: add --passes rgb")
+        if not (np.isfinite(self.test_fraction) and 0.0 <= self.test_fraction < 1.0):
+            raise DepthViewsError(f"--test-fraction {self.test_fraction:g}: must be at least 0 and below 1")
         if self.views <= 0:
             raise DepthViewsError(f"--views {self.views}: must be at least 1")
         if self.views > MAX_VIEWS:
@@ -157,6 +183,40 @@ class RenderOptions:
                     f"--grid {self.grid[0]} {self.grid[1]} makes {self.grid[0] * self.grid[1]} views "
                     f"but --views is {self.views}; leave --views out or make them agree")
 
+
+    def _validate_ranges(self) -> None:
+        if self.radius_range is not None:
+            low, high = self.radius_range
+            if not (np.isfinite(low) and np.isfinite(high) and 0 < low <= high):
+                raise DepthViewsError(f"--radius {low:g}:{high:g}: need 0 < LOW <= HIGH")
+            if self.radius is not None:
+                raise DepthViewsError("--radius: give one distance or one LOW:HIGH range, not both")
+        if self.fov_range is not None:
+            low, high = self.fov_range
+            if not (0 < low <= high < 180):
+                raise DepthViewsError(f"--fov {low:g}:{high:g}: need 0 < LOW <= HIGH < 180 degrees")
+            if self.pinhole is not None or self.fov is not None:
+                raise DepthViewsError("--fov LOW:HIGH: cannot go with --intrinsics or a single --fov")
+            Intrinsics.from_fov(*self.resolution, high, sensor_mm=self.sensor)
+        if self.cameras_file is not None and self.normalize:
+            raise DepthViewsError("--cameras poses are in the mesh file's own frame; --normalize would move the "
+                                  "mesh away from them: leave out --normalize")
+        if self.cameras_file is not None and (self.radius_range or self.fov_range):
+            raise DepthViewsError("--radius/--fov ranges place sampled views; --cameras renders the file's own")
+
+    def camera_file_views(self, center=(0.0, 0.0, 0.0)):
+        """(intrinsics, views) of ``cameras_file`` (docs/camera-files.md); DepthViewsError of one line
+        naming the file, frame and problem when it cannot be rendered exactly."""
+        from .cameras.sources import read_camera_file, views_from_camera_set
+
+        camera_set = read_camera_file(self.cameras_file, pose_convention=self.pose_convention,
+                                      default_size=tuple(self.resolution))
+        intrinsics, views = views_from_camera_set(camera_set, fallback=self.intrinsics(), center=center)
+        width, height = intrinsics.width, intrinsics.height
+        if min(width, height) < BLENDER_MIN_RESOLUTION or width * height > MAX_PIXELS:
+            raise DepthViewsError(f"{self.cameras_file}: image size {width}x{height}: Blender renders "
+                                  f"{BLENDER_MIN_RESOLUTION} to {MAX_PIXELS} pixels per side/image")
+        return intrinsics, views
 
     def wanted_passes(self) -> tuple[str, ...]:
         """``passes`` in canonical order, with ``depth`` always first (it is always rendered)."""
@@ -207,6 +267,8 @@ class RenderOptions:
         try:
             intrinsics = self.intrinsics()
         except DepthViewsError as error:
+            if self.pinhole is not None:
+                raise DepthViewsError(f"--intrinsics {' '.join(f'{v:g}' for v in self.pinhole)}: {error}") from None
             option = f"--fov {self.fov}" if self.fov is not None and "field of view" in str(error) else (
                 f"--lens {self.lens}" if "lens" in str(error) else
                 f"--sensor {self.sensor}" if "sensor" in str(error) else option)
@@ -217,6 +279,8 @@ class RenderOptions:
             raise DepthViewsError(f"{option}: {width * height} pixels per image; at most {MAX_PIXELS}")
         if intrinsics.sensor_mm < BLENDER_MIN_LENS_MM:
             raise DepthViewsError(f"--sensor {self.sensor:g}: Blender's smallest sensor is 1 mm")
+        if self.pinhole is not None and self.fov is not None:
+            raise DepthViewsError("--intrinsics and --fov both set the focal length; give one")
         if intrinsics.lens_mm < BLENDER_MIN_LENS_MM:
             asked = f"--fov {self.fov:g}" if self.fov is not None else f"--lens {self.lens:g}"
             raise DepthViewsError(

@@ -191,7 +191,7 @@ def read_mesh_views(out_root: str, item: BatchInput) -> Iterator[StreamedView]:
     model = CameraModel.from_document(cameras, source=os.path.join(folder, "cameras.json"))
     for view in cameras["views"]:
         depth = read_depth(os.path.join(folder, view["files"]["depth"]), allow_constant=True)
-        yield StreamedView(item.path, item.name, view["index"], depth, cameras["K"],
+        yield StreamedView(item.path, item.name, view["index"], depth, view.get("K", cameras["K"]),
                            view["world_to_camera"], view["camera_to_world"], cameras.get("object_to_world"), model)
 
 

@@ -25,15 +25,19 @@ FORMAT_VERSION = 1
 
 def write_json_atomic(path: str, document: dict) -> None:
     """Write ``document`` as indented JSON to ``path`` via a temporary file and a rename."""
+    write_text_atomic(path, json.dumps(document, indent=1, allow_nan=False) + "\n")
+
+
+def write_text_atomic(path: str, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` via a temporary file and a rename."""
     folder = os.path.dirname(os.path.abspath(path))
     try:
-        handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
+        handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.splitext(path)[1], dir=folder)
     except OSError as error:
         raise DepthViewsError(f"{path}: cannot write into folder {folder} ({error.strerror or error})") from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(document, stream, indent=1, allow_nan=False)
-            stream.write("\n")
+            stream.write(text)
         os.replace(temporary, path)
     except BaseException as error:
         if os.path.exists(temporary):
@@ -59,7 +63,7 @@ def cameras_document(intrinsics: Intrinsics, views: list[View], files: list[dict
         "K": intrinsics.K.tolist(),
         "lens_mm": intrinsics.lens_mm,
         "sensor_mm": intrinsics.sensor_mm,
-        "sensor_fit": "AUTO",
+        "sensor_fit": intrinsics.sensor_fit,
         "fov_x_deg": intrinsics.fov_x_deg,
         "fov_y_deg": intrinsics.fov_y_deg,
         "depth_kind": "planar",
@@ -80,9 +84,20 @@ def cameras_document(intrinsics: Intrinsics, views: list[View], files: list[dict
         {"index": view.index, "files": dict(view_files), "azimuth_deg": view.azimuth_deg,
          "elevation_deg": view.elevation_deg, "radius": view.radius,
          "position": view.position.tolist(), "world_to_camera": view.world_to_camera.tolist(),
-         "camera_to_world": view.camera_to_world.tolist()}
+         "camera_to_world": view.camera_to_world.tolist(), **_view_camera(view)}
         for view, view_files in zip(views, files)]
     return document
+
+
+def _view_camera(view: View) -> dict:
+    """A camera-file view's own entries: its source name and its own K (OpenCV pixels)."""
+    entries = {}
+    if view.source is not None:
+        entries["source"] = view.source
+    if view.intrinsics is not None:
+        entries["K"] = view.intrinsics.K.tolist()
+        entries["fov_x_deg"], entries["fov_y_deg"] = view.intrinsics.fov_x_deg, view.intrinsics.fov_y_deg
+    return entries
 
 
 def transforms_document(intrinsics: Intrinsics, views: list[View], files: list[dict], *,
@@ -105,6 +120,10 @@ def transforms_document(intrinsics: Intrinsics, views: list[View], files: list[d
             depth, scale = view_files["depth_png16"], png16_scale
         image = view_files.get("rgb", depth or next(iter(view_files.values()), ""))
         frame = {"file_path": image, "transform_matrix": view.camera_to_world.tolist()}
+        if view.intrinsics is not None:  # a camera file's per-frame K (nerfstudio's +0.5 convention)
+            Kv = view.intrinsics.K
+            frame.update({"fl_x": float(Kv[0, 0]), "fl_y": float(Kv[1, 1]),
+                          "cx": float(Kv[0, 2]) + 0.5, "cy": float(Kv[1, 2]) + 0.5})
         if depth is not None:
             frame["depth_file_path"] = depth
         frames.append(frame)
@@ -133,6 +152,8 @@ def load_cameras(folder: str) -> dict:
         if key in document:
             document[key] = np.asarray(document[key], dtype=np.float64)
     for view in document["views"]:
-        for key in ("world_to_camera", "camera_to_world", "position"):
+        for key in ("world_to_camera", "camera_to_world", "position", "K"):
+            if key not in view:
+                continue
             view[key] = np.asarray(view[key], dtype=np.float64)
     return document

@@ -296,7 +296,9 @@ class CameraModel:
             intrinsics = self.intrinsics
             if intrinsics is None:
                 raise DepthViewsError("a PINHOLE camera without Blender lens/sensor cannot be set up here")
-            return {"type": "PERSP", "lens": intrinsics.lens_mm, "sensor_width": intrinsics.sensor_mm}
+            lens = intrinsics.blender_camera()  # any pinhole K: sensor fit, lens shift (and the render's pixel aspect)
+            return {"type": "PERSP", **{name: lens[name] for name in ("sensor_fit", "sensor_width", "lens",
+                                                                      "shift_x", "shift_y")}}
         if self.name == "ORTHOGRAPHIC":
             return {"type": "ORTHO", "ortho_scale": self.extra["ortho_scale"]}
         if self.name == "OPENCV_FISHEYE":

@@ -16,6 +16,11 @@ Conventions
   point is ((W - 1) / 2, (H - 1) / 2). Square pixels.
 - Sensor fit AUTO (Blender's default): the sensor width in mm spans the LARGER image dimension,
   so the focal length in pixels is ``lens_mm / sensor_mm * max(W, H)``, and fx = fy.
+- A general pinhole K (``Intrinsics.from_K``: fx != fy, principal point anywhere) is realised in
+  Blender with sensor fit HORIZONTAL (``fx = lens_mm / sensor_mm * W``), pixel aspect
+  ``pixel_aspect_x / pixel_aspect_y = fy / fx`` and lens shift in units of the image width:
+  ``shift_x = ((W - 1) / 2 - cx) / W``, ``shift_y = (cy - (H - 1) / 2) * (fx / fy) / W``
+  (see ``Intrinsics.blender_camera``).
 - Azimuth is measured in the XY plane from +X towards +Y; elevation from the XY plane towards
   +Z. Camera position = center + radius * (cos el cos az, cos el sin az, sin el).
 - Every camera looks at the sphere centre with world +Z as its up hint, so image up is world up.
@@ -65,9 +70,62 @@ class Intrinsics:
     height: int
     lens_mm: float = 50.0
     sensor_mm: float = 36.0
+    # A general pinhole K (OpenCV, pixel centres at integers); None: fx = fy, centred (sensor fit AUTO).
+    pinhole: tuple[float, float, float, float] | None = None
 
     def __post_init__(self) -> None:
         self.validate()
+        if self.pinhole is not None:
+            object.__setattr__(self, "pinhole", _check_pinhole(self.pinhole, self.width, self.height))
+
+    @classmethod
+    def from_K(cls, width: int, height: int, fx: float, fy: float, cx: float, cy: float,  # noqa: N802
+               sensor_mm: float = 36.0) -> Intrinsics:
+        """Intrinsics of any pinhole K: focal lengths ``fx``/``fy`` and principal point ``cx``/``cy`` in
+        pixels, OpenCV convention (pixel (u, v) centred at integer (u, v)).
+
+        The principal point may lie anywhere, also outside the image (within Blender's lens shift of
+        10 image widths).  ``lens_mm`` follows from ``fx`` with a ``sensor_mm`` sensor across the
+        image width (grown when the lens would be under Blender's 1 mm).  Raises DepthViewsError for a
+        focal length that is not positive and finite, or a principal point that is not finite.
+        """
+        pinhole = _check_pinhole((fx, fy, cx, cy), width, height)
+        if not _is_positive_finite(sensor_mm):
+            raise DepthViewsError(f"camera sensor_mm must be a positive number of mm, got {sensor_mm!r}")
+        if not isinstance(width, numbers.Integral) or isinstance(width, bool) or width <= 0:
+            raise DepthViewsError(f"image width must be an integer number of pixels, got {width!r}")
+        lens_mm = pinhole[0] * float(sensor_mm) / width
+        if lens_mm < 1.0:
+            sensor_mm, lens_mm = float(sensor_mm) / lens_mm, 1.0
+        return cls(width=width, height=height, lens_mm=float(lens_mm), sensor_mm=float(sensor_mm),
+                   pinhole=pinhole)
+
+    @property
+    def sensor_fit(self) -> str:
+        """Blender's sensor fit: AUTO (square pixels, centred), HORIZONTAL for a general K."""
+        return "AUTO" if self.pinhole is None else "HORIZONTAL"
+
+    def blender_camera(self) -> dict:
+        """Blender settings that realise this K exactly: camera ``sensor_fit``, ``sensor_width``,
+        ``lens``, ``shift_x``, ``shift_y`` and render ``pixel_aspect_x``, ``pixel_aspect_y``.
+
+        Blender (both its viewplane and Cycles') puts the optical axis at
+        ``W / 2 - shift_x * F`` pixels from the left edge and ``H / 2 + shift_y * F / ycor`` from the
+        top, with ``F`` the fitted dimension (the width, for HORIZONTAL) and ``ycor =
+        pixel_aspect_y / pixel_aspect_x``; its vertical focal length is ``fx / ycor``.
+        """
+        settings = {"sensor_fit": self.sensor_fit, "sensor_width": float(self.sensor_mm),
+                    "lens": float(self.lens_mm), "shift_x": 0.0, "shift_y": 0.0,
+                    "pixel_aspect_x": 1.0, "pixel_aspect_y": 1.0}
+        if self.pinhole is None:
+            return settings
+        fx, fy, cx, cy = self.pinhole
+        width, height = self.width, self.height
+        ycor = fx / fy  # pixel_aspect_y / pixel_aspect_x; Blender wants both >= 1
+        settings["pixel_aspect_x"], settings["pixel_aspect_y"] = (1.0 / ycor, 1.0) if ycor < 1 else (1.0, ycor)
+        settings["shift_x"] = ((width - 1) / 2.0 - cx) / width
+        settings["shift_y"] = (cy - (height - 1) / 2.0) * ycor / width
+        return settings
 
     def validate(self) -> None:
         """Raise DepthViewsError unless sizes are integers in [1, 65536] and lens/sensor > 0."""
@@ -102,32 +160,73 @@ class Intrinsics:
 
     @property
     def focal_px(self) -> float:
-        """Focal length in pixels (fx = fy)."""
+        """Focal length in pixels (fx = fy; fx for a general K)."""
+        if self.pinhole is not None:
+            return self.pinhole[0]
         return float(self.lens_mm) / float(self.sensor_mm) * max(self.width, self.height)
 
     @property
     def K(self) -> np.ndarray:  # noqa: N802 - K is the standard name
-        """3x3 OpenCV intrinsic matrix (float64), principal point ((W-1)/2, (H-1)/2)."""
-        f = self.focal_px
-        return np.array(
-            [[f, 0.0, (self.width - 1) / 2.0], [0.0, f, (self.height - 1) / 2.0], [0.0, 0.0, 1.0]],
-            dtype=np.float64,
-        )
+        """3x3 OpenCV intrinsic matrix (float64), principal point ((W-1)/2, (H-1)/2) unless ``pinhole``."""
+        if self.pinhole is not None:
+            fx, fy, cx, cy = self.pinhole
+        else:
+            fx = fy = self.focal_px
+            cx, cy = (self.width - 1) / 2.0, (self.height - 1) / 2.0
+        return np.array([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]], dtype=np.float64)
+
+    def _half_angles(self, size: int, f: float, c: float) -> tuple[float, float]:
+        """Angles (rad, signed) from the optical axis to the two image edges along one axis."""
+        return math.atan((c + 0.5) / f), math.atan((size - 0.5 - c) / f)
 
     @property
     def fov_x_deg(self) -> float:
         """Horizontal field of view in degrees (edge to edge of the image)."""
-        return math.degrees(2.0 * math.atan(self.width / (2.0 * self.focal_px)))
+        K = self.K
+        return math.degrees(sum(self._half_angles(self.width, K[0, 0], K[0, 2])))
 
     @property
     def fov_y_deg(self) -> float:
         """Vertical field of view in degrees (edge to edge of the image)."""
-        return math.degrees(2.0 * math.atan(self.height / (2.0 * self.focal_px)))
+        K = self.K
+        return math.degrees(sum(self._half_angles(self.height, K[1, 1], K[1, 2])))
+
+    @property
+    def min_half_fov_deg(self) -> float:
+        """Smallest angle from the optical axis to an image edge (negative: the axis is outside)."""
+        K = self.K
+        return math.degrees(min(*self._half_angles(self.width, K[0, 0], K[0, 2]),
+                                *self._half_angles(self.height, K[1, 1], K[1, 2])))
 
     @property
     def fov_deg(self) -> float:
-        """Field of view across the larger image dimension in degrees (Blender's camera angle)."""
+        """Field of view across the fitted sensor dimension in degrees (Blender's camera angle)."""
         return math.degrees(2.0 * math.atan(float(self.sensor_mm) / (2.0 * float(self.lens_mm))))
+
+
+MAX_LENS_SHIFT = 10.0  # Blender's largest shift_x / shift_y (in image widths)
+
+
+def _check_pinhole(values, width, height) -> tuple[float, float, float, float]:
+    """(fx, fy, cx, cy) as floats; DepthViewsError unless focal lengths are positive and finite and the
+    principal point is finite and within Blender's lens shift range."""
+    try:
+        fx, fy, cx, cy = (float(v) for v in values)
+    except (TypeError, ValueError):
+        raise DepthViewsError(f"pinhole intrinsics must be four numbers fx fy cx cy, got {values!r}") from None
+    for name, value in (("fx", fx), ("fy", fy)):
+        if not (math.isfinite(value) and value > 0):
+            raise DepthViewsError(f"focal length {name} must be a positive number of pixels, got {value!r}")
+    for name, value in (("cx", cx), ("cy", cy)):
+        if not math.isfinite(value):
+            raise DepthViewsError(f"principal point {name} must be a finite number of pixels, got {value!r}")
+    size = max(int(width), 1)
+    if abs((width - 1) / 2.0 - cx) / size > MAX_LENS_SHIFT or \
+            abs(cy - (height - 1) / 2.0) * fx / fy / size > MAX_LENS_SHIFT:
+        raise DepthViewsError(
+            f"principal point ({cx:g}, {cy:g}) is more than {MAX_LENS_SHIFT:g} image widths from the image "
+            "centre, beyond Blender's lens shift")
+    return fx, fy, cx, cy
 
 
 # --------------------------------------------------------------------------------------------
@@ -359,7 +458,10 @@ def auto_radius(bounding_radius: float, intrinsics: Intrinsics, margin: float = 
         )
     if not _is_positive_finite(margin):
         raise DepthViewsError(f"framing margin must be a positive number, got {margin!r}")
-    half_fov = math.radians(min(intrinsics.fov_x_deg, intrinsics.fov_y_deg)) / 2.0
+    half_fov = math.radians(intrinsics.min_half_fov_deg)
+    if half_fov <= 0:
+        raise DepthViewsError("the principal point lies outside the image, so a camera looking at the centre "
+                              "cannot frame the object; give --radius")
     radius = margin * float(bounding_radius) / math.sin(half_fov)
     if radius <= bounding_radius:
         raise DepthViewsError(
@@ -413,7 +515,8 @@ class View:
     """One camera of a set: its sphere angles (degrees), distance, and both matrix conventions.
 
     ``camera_to_world``: 4x4 Blender axes (matrix_world); ``world_to_camera``: 4x4 OpenCV axes.
-    The matrices are stored as read-only float64 copies.
+    The matrices are stored as read-only float64 copies.  A view read from a camera file may carry
+    its own ``intrinsics`` (None: the set's) and ``source`` (the file's name for it, e.g. an image).
     """
 
     index: int
@@ -422,6 +525,8 @@ class View:
     radius: float
     camera_to_world: np.ndarray
     world_to_camera: np.ndarray
+    intrinsics: Intrinsics | None = None
+    source: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("camera_to_world", "world_to_camera"):

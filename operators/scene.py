@@ -129,7 +129,9 @@ def add_preview_cameras(scene, settings, selected_objects) -> list:
     created = []
     for view in plan.views:
         data = bpy.data.cameras.new(f"DV View {view.index:0{width}d}")
-        set_up_camera_model(data, model)  # the render's own set-up: an ortho or panoramic camera shows as one
+        # the render's own set-up: an ortho or panoramic camera shows as one; a pinhole one carries its K's
+        # lens shift (pixel aspect is the scene's, not a camera's)
+        set_up_camera_model(data, model, view.intrinsics)
         data.clip_start, data.clip_end = plan.clip_start, plan.clip_end
         obj = bpy.data.objects.new(data.name, data)
         obj[PREVIEW_TAG] = True

@@ -42,7 +42,8 @@ def load_views(folder, passes=None) -> dict:
 
     Returns a dict with ``camera_model`` (a :class:`~depth_views.cameras.models.CameraModel`, which
     :func:`~depth_views.outputs.geometry.backproject` takes in place of K), ``K`` (3, 3; None for
-    equirectangular), ``world_to_camera`` (V, 4, 4; OpenCV axes), ``camera_to_world``
+    equirectangular), ``view_K`` (V, 3, 3; each view's own K; pinhole views only), ``world_to_camera``
+    (V, 4, 4; OpenCV axes), ``camera_to_world``
     (V, 4, 4; Blender axes), ``width``, ``height``, ``view_index`` (V,), ``cameras`` (the parsed
     cameras.json) and, for each pass the folder holds: ``depth`` (V, H, W) float32 planar, +inf = no
     surface (from the EXRs, else the png16 files); ``distance`` (V, H, W) float32; ``normal`` (V, H, W,
@@ -58,7 +59,10 @@ def load_views(folder, passes=None) -> dict:
            "camera_model": CameraModel.from_document(cameras, source=os.path.join(folder, "cameras.json")),
            "view_index": np.array([v["index"] for v in views], dtype=np.int64),
            "world_to_camera": np.stack([v["world_to_camera"] for v in views]) if views else np.zeros((0, 4, 4)),
-           "camera_to_world": np.stack([v["camera_to_world"] for v in views]) if views else np.zeros((0, 4, 4))}
+           "camera_to_world": np.stack([v["camera_to_world"] for v in views]) if views else np.zeros((0, 4, 4)),
+           # each view's own K (views from a camera file or a --fov range may differ), else the set's
+           "view_K": np.stack([np.asarray(v.get("K", cameras["K"])) for v in views]) if views and cameras["K"] is not None
+           else None if views else np.zeros((0, 3, 3))}
     wanted = None if passes is None else set(passes)
     stacks: dict[str, list] = {}
     for view in views:
@@ -85,8 +89,8 @@ def load_views(folder, passes=None) -> dict:
     if npz and "depth" not in out:
         with np.load(os.path.join(folder, npz)) as data:
             for name in data.files:
-                if name not in ("K", "world_to_camera", "camera_to_world", "view_index", "units", "object_ids",
-                                "camera_model") \
+                if name not in ("K", "view_K", "world_to_camera", "camera_to_world", "view_index", "units",
+                                "object_ids", "camera_model") \
                         and (wanted is None or name in wanted):
                     out[name] = data[name]
     return out

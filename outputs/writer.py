@@ -124,7 +124,8 @@ class OutputWriter:
         ``rendered``: ``depth`` (H, W) planar, +inf = no surface (always); ``normal`` (H, W, 3) world
         frame; ``mask`` (H, W) integer object ids; ``rgb`` (H, W, 4) linear RGBA float.
         """
-        options, K = self.options, self._geometry_camera
+        options = self.options
+        K = self._geometry_camera if self._model_metadata else (view.intrinsics or self.intrinsics).K
         files = planned_view_files(view.index, self.n_views, options)
         path = {key: os.path.join(self.output_dir, rel) for key, rel in files.items()}
         depth = np.asarray(rendered["depth"], dtype=np.float32)
@@ -188,14 +189,14 @@ class OutputWriter:
                 values = depth[hit]
                 self._sheet_labels.append(contact_label(view.index, float(values.min()), float(values.max()))
                                           if values.size else f"#{view.index} no surface")
-        if "ply" in path or "fused_ply" in self.formats:
+        if "ply" in path or "fused_ply" in self.formats or "colmap" in self.formats:
             points, (rows, columns) = backproject(depth, K, view.world_to_camera, return_pixels=True)
             colors = arrays["rgb"][rows, columns, :3] if "rgb" in arrays else None
             normals = arrays["normal"][rows, columns] if "normal" in arrays else None
             if "ply" in path:
                 write_ply(path["ply"], points, colors=colors, normals=normals,
                           comments=self._ply_comments(f"view {view.index}"))
-            if "fused_ply" in self.formats:
+            if "fused_ply" in self.formats or "colmap" in self.formats:
                 self._fused.append((points.astype(np.float32), colors, normals))
         if "npz" in self.formats:
             for key, value in arrays.items():
@@ -204,6 +205,7 @@ class OutputWriter:
             self._stack.setdefault("view_index", []).append(view.index)
             self._stack.setdefault("world_to_camera", []).append(view.world_to_camera)
             self._stack.setdefault("camera_to_world", []).append(view.camera_to_world)
+            self._stack.setdefault("view_K", []).append(K)  # each view's own K (camera files, --fov ranges)
         return files
 
     def _png16(self, path: str, values: np.ndarray, name: str) -> None:
@@ -218,6 +220,16 @@ class OutputWriter:
         return [f"depth_views {what}: world frame of the input file, {self.units or 'scene units'}"]
 
     # -- per input ------------------------------------------------------------------------------
+    def fused_cloud(self, max_points: int | None = None):
+        """(points (N, 3) float32, colours (N, 3) uint8 or None) of every view so far, every k-th point
+        when there are more than ``max_points``; (None, None) when nothing was collected."""
+        if not self._fused:
+            return None, None
+        points = np.concatenate([p for p, _, _ in self._fused])
+        colors = None if self._fused[0][1] is None else np.concatenate([c for _, c, _ in self._fused])
+        step = 1 if max_points is None else max(1, -(-len(points) // max_points))
+        return points[::step], None if colors is None else colors[::step]
+
     def finish(self) -> tuple[dict, dict]:
         """Write the per-input files; return ``(files, extra)`` for ``cameras.json``.
 

@@ -54,6 +54,11 @@ class DEPTHVIEWS_PT_cameras(_SidebarPanel, bpy.types.Panel):
         settings = context.scene.depth_views
         layout = self.layout
         layout.use_property_split = True
+        layout.prop(settings, "camera_source")
+        if settings.camera_source == "FILE":
+            layout.prop(settings, "camera_file")
+            layout.prop(settings, "pose_convention")
+            return
         layout.prop(settings, "sampling")
         if settings.sampling == "grid":
             layout.prop(settings, "grid_azimuth")

@@ -11,6 +11,7 @@ import math
 import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty, StringProperty
 
+from ..errors import DepthViewsError
 from ..options import FORMATS, PASSES, RenderOptions
 
 DEFAULTS = RenderOptions()
@@ -71,6 +72,22 @@ class DepthViewsSettings(bpy.types.PropertyGroup):
                                  max=math.pi / 2, subtype="ANGLE", unit="ROTATION",
                                  description="Highest camera elevation, in degrees (90 = straight above)")
 
+    # -- cameras people bring (docs/camera-files.md) -------------------------------------------------
+    camera_source: EnumProperty(name="Cameras From", default="SPHERE", items=[
+        ("SPHERE", "Sphere", "Cameras sampled on a sphere around the targets (the settings below)"),
+        ("FILE", "From File", "Exactly the views of a camera file, in its order, with its intrinsics: "
+                              "transforms.json, a COLMAP model, a Depth Views cameras.json or a .npy/.npz of poses")],
+        description="Where the cameras come from")
+    camera_file: StringProperty(name="Camera File", default="", subtype="FILE_PATH",
+                                description="transforms.json / transforms_*.json, COLMAP cameras.txt/images.txt "
+                                            "or .bin (or its folder), cameras.json, or .npy/.npz of 4x4 poses; "
+                                            "poses in scene units and the world frame")
+    pose_convention: EnumProperty(name="Pose Convention", default="opengl", items=[
+        ("opengl", "OpenGL Camera-to-World", "4x4 camera-to-world, camera looks down -z with y up (Blender)"),
+        ("opencv", "OpenCV Camera-to-World", "4x4 camera-to-world, camera looks down +z with y down"),
+        ("opencv_w2c", "OpenCV World-to-Camera", "4x4 world-to-camera, OpenCV axes")],
+        description="What the matrices of a .npy/.npz camera file are (other files say it themselves)")
+
     # -- image -------------------------------------------------------------------------------------
     resolution_x: IntProperty(name="Width", default=512, min=1, max=65536, subtype="PIXEL",
                               description="Image width in pixels")
@@ -121,7 +138,9 @@ class DepthViewsSettings(bpy.types.PropertyGroup):
         ("npz", "NPZ", "All views in one compressed numpy file"),
         ("contact_sheet", "Contact Sheet", "One PNG tiling every view's preview"),
         ("ply", "PLY", "A point cloud per view, world frame"),
-        ("fused_ply", "Fused PLY", "One point cloud of all views, world frame")],
+        ("fused_ply", "Fused PLY", "One point cloud of all views, world frame"),
+        ("colmap", "COLMAP", "A COLMAP text model (colmap/cameras.txt, images.txt, points3D.txt)"),
+        ("nerf_synthetic", "NeRF Synthetic", "transforms_train.json / transforms_test.json (needs the RGB pass)")],
         description="Which files the passes are written as")
     png16_scale: FloatProperty(name="PNG16 Scale", default=DEFAULTS.png16_scale, min=1e-9, precision=6,
                                description="Scene units per PNG16 count: depth = value x scale "
@@ -192,6 +211,9 @@ class DepthViewsSettings(bpy.types.PropertyGroup):
             center = None
         elevation = ((math.degrees(self.elevation_min), math.degrees(self.elevation_max))
                      if self.use_elevation_band else None)
+        if self.camera_source == "FILE" and not self.camera_file.strip():
+            raise DepthViewsError("Cameras From File: choose a Camera File (transforms.json, COLMAP model, "
+                                  "cameras.json, .npy/.npz)")
         return RenderOptions(
             views=grid[0] * grid[1] if grid else self.views, sampling=self.sampling, seed=self.seed,
             grid=grid, hemisphere=self.hemisphere, elevation=elevation,
@@ -212,7 +234,9 @@ class DepthViewsSettings(bpy.types.PropertyGroup):
             camera_model=self.camera_model, ortho_scale=None if self.ortho_scale_auto else self.ortho_scale,
             fisheye_fov=math.degrees(self.fisheye_fov),
             longitude_range=(math.degrees(self.longitude_min), math.degrees(self.longitude_max)),
-            latitude_range=(math.degrees(self.latitude_min), math.degrees(self.latitude_max)))
+            latitude_range=(math.degrees(self.latitude_min), math.degrees(self.latitude_max)),
+            cameras_file=bpy.path.abspath(self.camera_file) if self.camera_source == "FILE" else None,
+            pose_convention=self.pose_convention)
 
 
 CLASSES = (DepthViewsSettings,)

@@ -15,9 +15,14 @@ from typing import Callable
 import bpy
 import numpy as np
 
-from ..cameras.files import CAMERAS_FILE, TRANSFORMS_FILE, cameras_document, transforms_document, write_json_atomic
+from ..cameras.exports import (COLMAP_FOLDER, MAX_COLMAP_POINTS, check_nerf_synthetic, colmap_text_model,
+                              nerf_synthetic_documents)
+from ..cameras.files import (CAMERAS_FILE, TRANSFORMS_FILE, cameras_document, transforms_document,
+                             write_json_atomic, write_text_atomic)
 from ..cameras.models import CameraModel, auto_distance
-from ..cameras.views import Intrinsics, View, auto_radius, bounding_sphere, camera_inside_box, sample_views
+from ..cameras.ranges import vary_views
+from ..cameras.views import (Intrinsics, View, auto_radius, bounding_sphere, camera_inside_box,
+                             pixel_box_of_points, sample_views)
 from ..errors import DepthViewsError
 from ..options import RenderOptions, clip_range, depth_range_problem, normalization_matrix
 from ..outputs.writer import OutputWriter, planned_view_files, view_file_name  # noqa: F401 (re-export)
@@ -55,6 +60,7 @@ class ViewPlan:
     extra: dict = field(default_factory=dict)
     vertices: np.ndarray | None = None   # world vertices of the input's geometry (after normalising)
     camera: CameraModel | None = None    # the camera model (None: perspective from ``intrinsics``)
+    warnings: list[str] = field(default_factory=list)
 
 
 def prepare_output_folder(folder: str, subfolders=("depth",)) -> None:
@@ -113,22 +119,41 @@ def plan_views(loaded: LoadedInput, options: RenderOptions) -> ViewPlan:
     extent = float(np.linalg.norm(vertices - center, axis=1).max())
     if extent == 0:
         raise DepthViewsError(f"{loaded.path}: the mesh has zero size (every vertex at one point)")
-    camera = options.camera(object_radius=extent)
-    if options.radius is not None:
-        radius = options.radius
-    elif camera.name == "PINHOLE":
-        radius = auto_radius(extent, intrinsics, options.radius_margin)
+    warnings: list[str] = []
+    if options.cameras_file:
+        intrinsics, views, warnings = views_from_file(options, vertices, center)
+        camera = CameraModel.perspective(intrinsics)  # camera files hold pinhole views (their own K each)
+        distances = [view.radius for view in views]
+        radius = max(distances)
+        auto_near, auto_far = clip_range(min(distances), extent)[0], clip_range(radius, extent)[1]
+        extra["cameras_file"] = options.cameras_file
     else:
-        radius = auto_distance(camera, extent, options.radius_margin)
-    views = sample_views(sampling=options.sampling, n_views=options.views,
-                         center=center, radius=radius, seed=options.seed, grid=options.grid,
-                         elevation_range=options.elevation_range())
-    for view in views:
-        if camera_inside_box(view.position, box_min, box_max):
-            raise DepthViewsError(
-                f"{loaded.path}: camera {view.index} at radius {radius:g} is inside the object's bounding "
-                f"box {box_min.round(4).tolist()}..{box_max.round(4).tolist()}; use a larger --radius or --radius auto")
-    auto_near, auto_far = clip_range(radius, extent)
+        camera = options.camera(object_radius=extent)
+        if options.radius is not None:
+            radius = options.radius
+        elif camera.name == "PINHOLE":
+            radius = auto_radius(extent, intrinsics, options.radius_margin)
+        else:
+            radius = auto_distance(camera, extent, options.radius_margin)
+        near_radius = radius
+        views = sample_views(sampling=options.sampling, n_views=options.views,
+                             center=center, radius=radius, seed=options.seed, grid=options.grid,
+                             elevation_range=options.elevation_range())
+        if options.radius_range is not None or options.fov_range is not None:
+            views = vary_views(views, center, seed=options.seed, radius_range=options.radius_range,
+                               fov_range=options.fov_range, width=intrinsics.width, height=intrinsics.height,
+                               sensor_mm=options.sensor)
+            extra.update({"radius_range": options.radius_range, "fov_range": options.fov_range})
+            near_radius = min(view.radius for view in views)
+            radius = max(view.radius for view in views)
+        for view in views:
+            if camera_inside_box(view.position, box_min, box_max):
+                raise DepthViewsError(
+                    f"{loaded.path}: camera {view.index} at radius {view.radius:g} is inside the object's bounding box "
+                    f"{box_min.round(4).tolist()}..{box_max.round(4).tolist()}; use a larger --radius or --radius auto")
+        auto_near, auto_far = clip_range(near_radius, extent)[0], clip_range(radius, extent)[1]
+    if "nerf_synthetic" in options.formats:
+        check_nerf_synthetic(intrinsics, views)
     clip_start = options.clip_start if options.clip_start is not None else auto_near
     clip_end = options.clip_end if options.clip_end is not None else max(auto_far, clip_start * 10)
     problem = depth_range_problem(clip_start, radius, extent)
@@ -140,7 +165,29 @@ def plan_views(loaded: LoadedInput, options: RenderOptions) -> ViewPlan:
                   "sampling": options.sampling, "seed": options.seed})
     return ViewPlan(intrinsics=intrinsics, views=views, clip_start=clip_start, clip_end=clip_end,
                     center=center, radius=radius, object_radius=extent,
-                    object_to_world=object_to_world, extra=extra, vertices=vertices, camera=camera)
+                    object_to_world=object_to_world, extra=extra, vertices=vertices, camera=camera, warnings=warnings)
+
+
+def views_from_file(options: RenderOptions, vertices: np.ndarray, center) -> tuple:
+    """(intrinsics, views, warnings) of ``options.cameras_file`` (docs/camera-files.md).
+
+    The options' own intrinsics (--resolution/--lens/--fov/--intrinsics) serve frames that carry none
+    (.npy poses) and give NeRF-synthetic files without an image size their size.  A view that cannot see
+    the object (inside it, or looking away) renders empty, with a warning naming it.
+    """
+    intrinsics, views = options.camera_file_views(center)
+    box_min, box_max = vertices.min(axis=0), vertices.max(axis=0)
+    warnings = []
+    for view in views:
+        where = f"{options.cameras_file}: view {view.index} ({view.source})"
+        if camera_inside_box(view.position, box_min, box_max):
+            warnings.append(f"{where}: the camera is inside the object's bounding box; the view may be empty")
+        elif pixel_box_of_points(vertices, view.intrinsics.K, view.world_to_camera,
+                                 view.intrinsics.width, view.intrinsics.height) is None:
+            camera_z = (vertices @ view.world_to_camera[:3, :3].T + view.world_to_camera[:3, 3])[:, 2]
+            if camera_z.max() <= 0 or np.all(camera_z > 0):
+                warnings.append(f"{where}: the object is not in view; that view is empty")
+    return intrinsics, views, warnings
 
 
 def render_bounds(loaded: LoadedInput, plan: ViewPlan) -> np.ndarray | None:
@@ -257,6 +304,9 @@ class RenderJob:
                                 "denoised": self._renderer.rgb_denoised if self._renderer else None,
                                 "color": "8-bit sRGB PNG (straight alpha); EXR: linear, premultiplied"}
             self.warnings = list(self._writer.warnings)
+        self.warnings = list(plan.warnings) + self.warnings
+        if self.done:
+            self._write_camera_exports(views, files)
         write_json_atomic(os.path.join(self.output_dir, CAMERAS_FILE),
                           cameras_document(plan.intrinsics, views, files, units=self.loaded.units,
                                            extra=extra, camera_model=plan.camera))
@@ -272,6 +322,21 @@ class RenderJob:
                                  f"describe {plan.camera.name} cameras; cameras.json holds them")
         return InputReport(self.loaded.path, self.output_dir, self.done, time.perf_counter() - self._started,
                            warnings=self.warnings)
+
+    def _write_camera_exports(self, views, files) -> None:
+        """``--formats colmap`` (colmap/*.txt, points from the fused cloud) and ``nerf_synthetic``
+        (transforms_train/test.json) of the views done (docs/camera-files.md)."""
+        formats, intrinsics = self.options.formats, self.plan.intrinsics
+        if "colmap" in formats:
+            points, colors = self._writer.fused_cloud(MAX_COLMAP_POINTS)
+            folder = os.path.join(self.output_dir, COLMAP_FOLDER)
+            prepare_output_folder(folder, ())
+            for name, text in colmap_text_model(intrinsics, views, files, points, colors).items():
+                write_text_atomic(os.path.join(folder, name), text)
+        if "nerf_synthetic" in formats:
+            documents = nerf_synthetic_documents(intrinsics, views, files, self.options.test_fraction)
+            for name, document in documents.items():
+                write_json_atomic(os.path.join(self.output_dir, name), document)
 
     def close(self) -> None:
         """Restore the scene; idempotent."""

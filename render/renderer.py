@@ -123,19 +123,23 @@ def enable_cycles_gpu() -> str:
     raise DepthViewsError(f"--device gpu: Cycles found no GPU device (tried {', '.join(GPU_BACKENDS)})")
 
 
-def set_up_camera_model(camera_data, model: CameraModel) -> None:
-    """Make Blender camera data ``camera_data`` the camera ``model`` describes (sensor fit AUTO, no shift).
+def set_up_camera_model(camera_data, model: CameraModel, intrinsics: Intrinsics | None = None) -> None:
+    """Make Blender camera data ``camera_data`` the camera ``model`` describes.
 
-    Perspective: lens and sensor; orthographic: ``ortho_scale``; fisheye and equirectangular: a
-    panoramic camera (Cycles only) whose settings :func:`panorama_settings` finds on this version.
+    Perspective: sensor fit, lens, sensor and lens shift of ``intrinsics`` (a view's own K; default the
+    model's), the render's pixel aspect being set by the caller; orthographic: ``ortho_scale``; fisheye
+    and equirectangular: a panoramic camera (Cycles only) whose settings :func:`panorama_settings` finds
+    on this version.  The non-perspective models are centred (sensor fit AUTO, no shift).
     """
+    if intrinsics is not None and model.name == "PINHOLE":
+        model = CameraModel.perspective(intrinsics)
     settings = model.blender_camera()
     camera_data.type = settings.pop("type")
     camera_data.sensor_fit = "AUTO"
     camera_data.shift_x = camera_data.shift_y = 0.0
     if camera_data.type == "PERSP":
-        camera_data.sensor_width = settings["sensor_width"]
-        camera_data.lens = settings["lens"]
+        for name, value in settings.items():
+            setattr(camera_data, name, value)
     elif camera_data.type == "ORTHO":
         camera_data.ortho_scale = settings["ortho_scale"]
     else:
@@ -214,6 +218,7 @@ class DepthRenderer:
         self._tree_existed = True
         self._compositor_switch = None
         self.camera = None
+        self._camera_intrinsics = None
 
     # -- set-up and restore ---------------------------------------------------------------------
     def __enter__(self) -> "DepthRenderer":
@@ -290,6 +295,7 @@ class DepthRenderer:
         scene.collection.objects.link(self.camera)
         self._made += [self.camera, camera_data]
         scene.camera = self.camera
+        self._set_intrinsics(self.intrinsics)
 
         if "mask" in self.passes:
             self._number_objects(scene)
@@ -405,6 +411,25 @@ class DepthRenderer:
             self._scratch = None
 
     # -- rendering --------------------------------------------------------------------------------
+    def view_intrinsics(self, view: View) -> Intrinsics:
+        """The intrinsics ``view`` renders with: its own (a camera file's per-frame K) or the set's."""
+        intrinsics = view.intrinsics or self.intrinsics
+        if (intrinsics.width, intrinsics.height) != (self.intrinsics.width, self.intrinsics.height):
+            raise DepthViewsError(
+                f"view {view.index}: image size {intrinsics.width}x{intrinsics.height} differs from the set's "
+                f"{self.intrinsics.width}x{self.intrinsics.height}; one render has one image size")
+        return intrinsics
+
+    def _set_intrinsics(self, intrinsics: Intrinsics) -> None:
+        """Realise ``intrinsics`` (any pinhole K) on the camera and the render's pixel aspect; the other
+        camera models are centred with square pixels."""
+        set_up_camera_model(self.camera.data, self.camera_model, intrinsics)
+        settings = intrinsics.blender_camera() if self.camera_model.name == "PINHOLE" else \
+            {"pixel_aspect_x": 1.0, "pixel_aspect_y": 1.0}
+        render = self.scene.render
+        render.pixel_aspect_x, render.pixel_aspect_y = settings["pixel_aspect_x"], settings["pixel_aspect_y"]
+        self._camera_intrinsics = intrinsics
+
     def _set_render_border(self, view: View) -> None:
         """Performance: render and composite only the pixels the object can cover (benchmarks/RESULTS.md).
 
@@ -419,7 +444,8 @@ class DepthRenderer:
             return
         width, height = self.intrinsics.width, self.intrinsics.height
         if self.camera_model.name == "PINHOLE":
-            box = pixel_box_of_points(self.bounds_points, self.intrinsics.K, view.world_to_camera, width, height)
+            box = pixel_box_of_points(self.bounds_points, self.view_intrinsics(view).K, view.world_to_camera,
+                                      width, height)
         else:  # orthographic: the same rectangle under its projection; panoramic: None (whole frame)
             w2c = np.asarray(view.world_to_camera, dtype=np.float64)
             box = self.camera_model.pixel_box(self.bounds_points @ w2c[:3, :3].T + w2c[:3, 3])
@@ -451,6 +477,9 @@ class DepthRenderer:
         return frame
 
     def _render(self, view: View) -> None:
+        intrinsics = self.view_intrinsics(view)
+        if intrinsics is not self._camera_intrinsics:
+            self._set_intrinsics(intrinsics)
         self.camera.matrix_world = Matrix(np.asarray(view.camera_to_world, dtype=float).tolist())
         for stale in glob.glob(os.path.join(self._scratch, "*", "*")):
             os.remove(stale)
@@ -539,4 +568,5 @@ def render_views(views: Sequence[View], intrinsics: Intrinsics, **settings) -> I
     with DepthRenderer(intrinsics, **settings) as renderer:
         for view in views:
             model = renderer.camera_model
-            yield ViewResult(view=view, K=model.K, camera_model=model, **renderer.render_passes(view))
+            K = renderer.view_intrinsics(view).K if model.name == "PINHOLE" else model.K
+            yield ViewResult(view=view, K=K, camera_model=model, **renderer.render_passes(view))

@@ -34,8 +34,8 @@ def assert_depth_matches_mesh(output_dir, vertices, faces, *, object_to_world=No
         vertices = vertices @ np.asarray(object_to_world)[:3, :3].T + np.asarray(object_to_world)[:3, 3]
     size = float(np.ptp(vertices, axis=0).max())
     pinhole = cameras.get("camera_model", "PINHOLE") == "PINHOLE"
-    K = np.asarray(cameras["K"]) if pinhole else None
     for view in cameras["views"]:
+        K = np.asarray(view.get("K", cameras["K"]))  # a camera file's views carry their own K
         depth = read_depth(os.path.join(output_dir, view["files"]["depth"]))
         assert depth.dtype == np.float32 and depth.shape == (cameras["height"], cameras["width"])
         if pinhole:

@@ -1,0 +1,111 @@
+"""Camera files written by the tests from the formats' own stated conventions (not from our code).
+
+- OpenCV: world_to_camera maps world points to camera x right, y down, z forward; K puts pixel
+  centres at integers.
+- nerfstudio / instant-ngp / NeRF-synthetic: ``transform_matrix`` is camera-to-world with the
+  camera looking down its -z, y up (OpenGL); cx, cy put pixel centres at +0.5.
+- COLMAP: ``images.txt`` holds world-to-camera (OpenCV axes) as a Hamilton quaternion QW QX QY QZ
+  and TX TY TZ; cameras.txt's cx, cy put pixel centres at +0.5.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+OPENGL_FROM_OPENCV = np.diag([1.0, -1.0, -1.0, 1.0])
+
+
+def rotation_between(a, b) -> np.ndarray:
+    """The rotation (3x3) taking unit vector ``a`` to unit vector ``b`` (Rodrigues)."""
+    a, b = np.asarray(a, float) / np.linalg.norm(a), np.asarray(b, float) / np.linalg.norm(b)
+    v, c = np.cross(a, b), float(a @ b)
+    vx = np.array([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]])
+    return np.eye(3) + vx + vx @ vx / (1.0 + c)
+
+
+def world_to_camera_seeing(position, target, K, width, height, roll_deg=0.0) -> np.ndarray:
+    """OpenCV world_to_camera of a camera at ``position`` whose image centre pixel looks at ``target``.
+
+    With an off-centre (even outside-the-image) principal point the optical axis is turned away from
+    the target so that the target still lands mid-image.
+    """
+    position, target = np.asarray(position, float), np.asarray(target, float)
+    forward = target - position
+    forward /= np.linalg.norm(forward)
+    up_hint = np.array([0.0, 0.0, 1.0]) if abs(forward[2]) < 0.99 else np.array([0.0, 1.0, 0.0])
+    right = np.cross(forward, up_hint)
+    right /= np.linalg.norm(right)
+    down = np.cross(forward, right)
+    rotation = np.stack([right, down, forward])          # rows: camera axes in world coordinates
+    roll = np.radians(roll_deg)
+    rotation = np.array([[np.cos(roll), -np.sin(roll), 0], [np.sin(roll), np.cos(roll), 0], [0, 0, 1]]) @ rotation
+    wanted = np.array([((width - 1) / 2 - K[0][2]) / K[0][0], ((height - 1) / 2 - K[1][2]) / K[1][1], 1.0])
+    rotation = rotation_between([0, 0, 1], wanted) @ rotation
+    world_to_camera = np.eye(4)
+    world_to_camera[:3, :3] = rotation
+    world_to_camera[:3, 3] = -rotation @ position
+    return world_to_camera
+
+
+def opengl_camera_to_world(world_to_camera) -> np.ndarray:
+    return np.linalg.inv(world_to_camera) @ OPENGL_FROM_OPENCV
+
+
+def quaternion_wxyz(rotation) -> list[float]:
+    """Hamilton quaternion (w, x, y, z) of a rotation matrix, via its eigenvector (independent method)."""
+    r = np.asarray(rotation, float)
+    # Bar-Itzhack: the quaternion is the top eigenvector of this symmetric matrix.
+    k = np.array([
+        [r[0, 0] - r[1, 1] - r[2, 2], r[1, 0] + r[0, 1], r[2, 0] + r[0, 2], r[2, 1] - r[1, 2]],
+        [r[1, 0] + r[0, 1], r[1, 1] - r[0, 0] - r[2, 2], r[2, 1] + r[1, 2], r[0, 2] - r[2, 0]],
+        [r[2, 0] + r[0, 2], r[2, 1] + r[1, 2], r[2, 2] - r[0, 0] - r[1, 1], r[1, 0] - r[0, 1]],
+        [r[2, 1] - r[1, 2], r[0, 2] - r[2, 0], r[1, 0] - r[0, 1], r[0, 0] + r[1, 1] + r[2, 2]]]) / 3.0
+    values, vectors = np.linalg.eigh(k)
+    x, y, z, w = vectors[:, np.argmax(values)]
+    q = np.array([w, x, y, z])
+    return (q if w >= 0 else -q).tolist()
+
+
+def write_transforms(path, cameras, *, per_frame=False, names=None) -> str:
+    """nerfstudio transforms.json of ``cameras`` = [(K, world_to_camera, width, height)]."""
+    def intrinsics(K, width, height):
+        return {"fl_x": K[0][0], "fl_y": K[1][1], "cx": K[0][2] + 0.5, "cy": K[1][2] + 0.5, "w": width, "h": height}
+
+    frames = []
+    for i, (K, w2c, width, height) in enumerate(cameras):
+        name = names[i] if names else f"images/frame_{i:05d}.png"
+        frame = {"file_path": name, "transform_matrix": opengl_camera_to_world(w2c).tolist()}
+        if per_frame:
+            frame.update(intrinsics(K, width, height))
+        frames.append(frame)
+    document = {"camera_model": "OPENCV", "frames": frames}
+    if not per_frame:
+        K, _, width, height = cameras[0]
+        document.update(intrinsics(K, width, height))
+    with open(path, "w", encoding="utf-8") as stream:
+        json.dump(document, stream)
+    return str(path)
+
+
+def write_colmap_text(folder, cameras, *, model="PINHOLE") -> str:
+    """COLMAP cameras.txt + images.txt (one camera per image) of ``cameras``."""
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "cameras.txt"), "w", encoding="utf-8") as stream:
+        stream.write("# Camera list with one line of data per camera:\n")
+        for i, (K, _, width, height) in enumerate(cameras, start=1):
+            fx, fy, cx, cy = K[0][0], K[1][1], K[0][2] + 0.5, K[1][2] + 0.5
+            params = {"PINHOLE": [fx, fy, cx, cy], "SIMPLE_PINHOLE": [fx, cx, cy],
+                      "OPENCV": [fx, fy, cx, cy, 0, 0, 0, 0]}[model]
+            stream.write(f"{i} {model} {width} {height} " + " ".join(repr(float(p)) for p in params) + "\n")
+    with open(os.path.join(folder, "images.txt"), "w", encoding="utf-8") as stream:
+        stream.write("# Image list with two lines of data per image:\n")
+        for i, (_, w2c, _, _) in enumerate(cameras, start=1):
+            q = quaternion_wxyz(np.asarray(w2c)[:3, :3])
+            t = np.asarray(w2c)[:3, 3]
+            stream.write(f"{i} " + " ".join(repr(float(v)) for v in [*q, *t]) + f" {i} img_{i:03d}.jpg\n\n")
+    with open(os.path.join(folder, "points3D.txt"), "w", encoding="utf-8") as stream:
+        stream.write("# empty\n")
+    return str(folder)
