@@ -105,7 +105,8 @@ class RenderOptions:
         if self.camera_model != "perspective":
             given = [name for name, value in (("--intrinsics", self.pinhole), ("--fov LOW:HIGH", self.fov_range),
                                               ("--cameras", self.cameras_file)) if value is not None]
-            given += [f"--formats {name}" for name in ("colmap", "nerf_synthetic") if name in self.formats]
+            given += [f"--formats {name}" for name in ("colmap", "nerf_synthetic") if name in self.formats
+                      and not (name == "colmap" and self.camera_model == "fisheye")]  # COLMAP has OPENCV_FISHEYE
             if given:
                 raise DepthViewsError(f"--camera-model {self.camera_model}: cannot go with {', '.join(given)} "
                                       "(pinhole cameras only)")
@@ -205,9 +206,10 @@ class RenderOptions:
             raise DepthViewsError("--radius/--fov ranges place sampled views; --cameras renders the file's own")
 
     def camera_file_views(self, center=(0.0, 0.0, 0.0)):
-        """(intrinsics, views) of ``cameras_file`` (docs/camera-files.md); DepthViewsError of one line
-        naming the file, frame and problem when it cannot be rendered exactly."""
-        from .cameras.sources import read_camera_file, views_from_camera_set
+        """(intrinsics, views, camera model) of ``cameras_file`` (docs/camera-files.md); the model is None
+        for pinhole files (each view carries its K).  DepthViewsError of one line naming the file, frame
+        and problem when it cannot be rendered exactly."""
+        from .cameras.sources import camera_set_model, read_camera_file, views_from_camera_set
 
         camera_set = read_camera_file(self.cameras_file, pose_convention=self.pose_convention,
                                       default_size=tuple(self.resolution))
@@ -216,7 +218,7 @@ class RenderOptions:
         if min(width, height) < BLENDER_MIN_RESOLUTION or width * height > MAX_PIXELS:
             raise DepthViewsError(f"{self.cameras_file}: image size {width}x{height}: Blender renders "
                                   f"{BLENDER_MIN_RESOLUTION} to {MAX_PIXELS} pixels per side/image")
-        return intrinsics, views
+        return intrinsics, views, camera_set_model(camera_set)
 
     def wanted_passes(self) -> tuple[str, ...]:
         """``passes`` in canonical order, with ``depth`` always first (it is always rendered)."""

@@ -38,10 +38,12 @@ def _image_name(view_files: dict) -> str:
 
 
 def colmap_text_model(intrinsics: Intrinsics, views: list[View], files: list[dict],
-                      points=None, colors=None) -> dict:
+                      points=None, colors=None, fisheye_K=None) -> dict:
     """``{file name: text}`` of a COLMAP text model of ``views`` (see the module docstring).
 
     ``points`` (N, 3) world points and ``colors`` (N, 3) uint8 (grey without) fill points3D.txt.
+    ``fisheye_K``: the 3x3 K of an equidistant fisheye render (docs/camera-models.md), written as one
+    COLMAP ``OPENCV_FISHEYE`` camera with k1..k4 = 0 (COLMAP's theta_d = theta, r = f theta).
     """
     cameras, camera_of_view = {}, []
     for view in views:
@@ -54,8 +56,9 @@ def colmap_text_model(intrinsics: Intrinsics, views: list[View], files: list[dic
                     "#   CAMERA_ID, MODEL, WIDTH, HEIGHT, PARAMS[]",
                     f"# Number of cameras: {len(cameras)}"]
     for camera_id, K, (width, height) in cameras.values():
-        params = (K[0, 0], K[1, 1], K[0, 2] + 0.5, K[1, 2] + 0.5)
-        camera_lines.append(f"{camera_id} PINHOLE {width} {height} " + " ".join(repr(float(p)) for p in params))
+        model, K = ("PINHOLE", K) if fisheye_K is None else ("OPENCV_FISHEYE", np.asarray(fisheye_K, dtype=np.float64))
+        params = (K[0, 0], K[1, 1], K[0, 2] + 0.5, K[1, 2] + 0.5) + ((0.0,) * 4 if fisheye_K is not None else ())
+        camera_lines.append(f"{camera_id} {model} {width} {height} " + " ".join(repr(float(p)) for p in params))
     image_lines = ["# Image list with two lines of data per image:",
                    "#   IMAGE_ID, QW, QX, QY, QZ, TX, TY, TZ, CAMERA_ID, NAME",
                    "#   POINTS2D[] as (X, Y, POINT3D_ID)",

@@ -27,15 +27,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .models import CameraModel
 from .views import BLENDER_TO_OPENCV_AXES, Intrinsics, View
 from ..errors import DepthViewsError
 
 POSE_CONVENTIONS = ("opengl", "opencv", "opencv_w2c")
 PINHOLE_MODELS = ("PINHOLE", "SIMPLE_PINHOLE", "OPENCV", "SIMPLE_RADIAL", "RADIAL", "FULL_OPENCV")
 """Models that are a plain pinhole when their distortion is zero."""
-NON_PINHOLE_MODELS = ("OPENCV_FISHEYE", "EQUIRECTANGULAR", "SIMPLE_RADIAL_FISHEYE", "RADIAL_FISHEYE",
-                      "THIN_PRISM_FISHEYE", "FOV", "ORTHOGRAPHIC")
-"""Models kept in the intermediate form but rendered only through the camera-models feature."""
+MODEL_OF_FILE = {"OPENCV_FISHEYE": "OPENCV_FISHEYE", "SIMPLE_RADIAL_FISHEYE": "OPENCV_FISHEYE",
+                 "RADIAL_FISHEYE": "OPENCV_FISHEYE", "EQUIRECTANGULAR": "EQUIRECTANGULAR",
+                 "ORTHOGRAPHIC": "ORTHOGRAPHIC"}
+"""Non-pinhole models a file may hold -> the camera model (docs/camera-models.md) that renders them
+exactly when their distortion is zero (COLMAP's radial fisheyes with k = 0 are equidistant too)."""
+NON_PINHOLE_MODELS = tuple(MODEL_OF_FILE) + ("THIN_PRISM_FISHEYE", "FOV")
+"""Models kept in the intermediate form; those outside MODEL_OF_FILE are refused."""
 ROTATION_TOLERANCE = 1e-4
 
 # COLMAP's model ids and parameter names (colmap/src/colmap/sensor/models.h).
@@ -73,6 +78,8 @@ class CameraFrame:
     cx: float | None = None
     cy: float | None = None
     distortion: dict = field(default_factory=dict)
+    # EQUIRECTANGULAR: (longitude range, latitude range) in degrees; None = the full 360 x 180
+    angle_ranges: tuple | None = None
 
 
 @dataclass
@@ -214,9 +221,15 @@ def read_transforms(path: str, document: dict, default_size=None) -> CameraSet:
         cy = _finite(path, where, "cy", values["cy"]) - 0.5 if values["cy"] is not None else (height - 1) / 2.0
         distortion = {key: _finite(path, where, key, values[key]) for key in ("k1", "k2", "k3", "k4", "p1", "p2")
                       if values[key] is not None}
+        angle_ranges = None
+        if model == "EQUIRECTANGULAR" and fx is not None:
+            # nerfstudio: longitude = pi (u + 0.5 - cx) / fl_x, latitude = -pi (v + 0.5 - cy) / fl_y
+            lon_min = -180.0 * (cx + 0.5) / fx
+            lat_max = 180.0 * (cy + 0.5) / fy
+            angle_ranges = ((lon_min, lon_min + 180.0 * width / fx), (lat_max - 180.0 * height / fy, lat_max))
         frames.append(CameraFrame(name=str(name) if name is not None else f"frame_{index}",
                                   camera_to_world=camera_to_world, model=model, width=width, height=height,
-                                  fx=fx, fy=fy, cx=cx, cy=cy, distortion=distortion))
+                                  fx=fx, fy=fy, cx=cx, cy=cy, distortion=distortion, angle_ranges=angle_ranges))
     return CameraSet(path=path, kind="transforms", frames=frames)
 
 
@@ -394,7 +407,14 @@ def read_own_cameras(path: str, document: dict) -> CameraSet:
     for index, view in enumerate(views):
         name = view.get("source") or (view.get("files") or {}).get("depth")
         where = _frame_label(index, name)
-        K = np.asarray(view.get("K", document.get("K")), dtype=np.float64)
+        model = str(view.get("camera_model", document.get("camera_model", "PINHOLE")))
+        angle_ranges = None
+        if model == "EQUIRECTANGULAR":  # no K: its longitude/latitude ranges say where each pixel looks
+            angle_ranges = tuple(tuple(view.get(key, document.get(key, full))) for key, full in
+                                 (("longitude_range_deg", (-180.0, 180.0)), ("latitude_range_deg", (-90.0, 90.0))))
+            K = np.eye(3)
+        else:
+            K = np.asarray(view.get("K", document.get("K")), dtype=np.float64)
         if K.shape != (3, 3):
             raise _fail(path, where, "no 3x3 K")
         width, height = view.get("width", document.get("width")), view.get("height", document.get("height"))
@@ -405,7 +425,7 @@ def read_own_cameras(path: str, document: dict) -> CameraSet:
             raise _fail(path, where, "world_to_camera is not a finite 4x4 matrix")
         camera_to_world = checked_pose(path, where, np.linalg.inv(BLENDER_TO_OPENCV_AXES @ world_to_camera))
         frames.append(CameraFrame(name=str(name or f"view_{index}"), camera_to_world=camera_to_world,
-                                  model=str(view.get("camera_model", document.get("camera_model", "PINHOLE"))),
+                                  model=model, angle_ranges=angle_ranges,
                                   width=_size(path, where, "width", width), height=_size(path, where, "height", height),
                                   fx=_positive(path, where, "fx", K[0, 0]), fy=_positive(path, where, "fy", K[1, 1]),
                                   cx=_finite(path, where, "cx", K[0, 2]), cy=_finite(path, where, "cy", K[1, 2])))
@@ -499,7 +519,7 @@ def frame_intrinsics(camera_set: CameraSet, index: int, fallback: Intrinsics | N
     frame = camera_set.frames[index]
     where = _frame_label(index, frame.name)
     if frame.model in NON_PINHOLE_MODELS:
-        raise _fail(camera_set.path, where, f"camera model {frame.model} needs the camera-models feature")
+        raise _fail(camera_set.path, where, f"camera model {frame.model} is not a pinhole camera")
     if frame.model not in PINHOLE_MODELS:
         raise _fail(camera_set.path, where, f"unknown camera model {frame.model!r}")
     distorted = {k: v for k, v in frame.distortion.items() if v != 0}
@@ -518,6 +538,56 @@ def frame_intrinsics(camera_set: CameraSet, index: int, fallback: Intrinsics | N
         raise _fail(camera_set.path, where, str(error)) from None
 
 
+def frame_camera_model(camera_set: CameraSet, index: int) -> CameraModel:
+    """The non-pinhole :class:`CameraModel` of frame ``index`` (fisheye, equirectangular, orthographic),
+    or DepthViewsError naming the file and frame when it cannot be rendered exactly."""
+    frame = camera_set.frames[index]
+    where = _frame_label(index, frame.name)
+    name = MODEL_OF_FILE.get(frame.model)
+    if name is None:
+        raise _fail(camera_set.path, where, f"camera model {frame.model} cannot be rendered exactly "
+                                            f"(supported: PINHOLE, {', '.join(sorted(set(MODEL_OF_FILE.values())))})")
+    distorted = {k: v for k, v in frame.distortion.items() if v != 0}
+    if distorted:
+        raise _fail(camera_set.path, where,
+                    f"camera model {frame.model} has non-zero distortion "
+                    f"({', '.join(f'{k}={v:g}' for k, v in distorted.items())}); only the distortion-free "
+                    "equidistant fisheye renders exactly")
+    document = {"camera_model": name, "width": frame.width, "height": frame.height}
+    if name == "EQUIRECTANGULAR":
+        longitude, latitude = frame.angle_ranges or ((-180.0, 180.0), (-90.0, 90.0))
+        document.update(longitude_range_deg=longitude, latitude_range_deg=latitude)
+    else:
+        if frame.fx is None:
+            raise _fail(camera_set.path, where, f"camera model {frame.model} without a focal length")
+        document["K"] = [[frame.fx, 0.0, frame.cx], [0.0, frame.fy, frame.cy], [0.0, 0.0, 1.0]]
+    try:
+        return CameraModel.from_document(document, source=f"{camera_set.path}: {where}")
+    except DepthViewsError as error:
+        message = str(error)
+        raise DepthViewsError(message if message.startswith(camera_set.path) else
+                              f"{camera_set.path}: {where}: {message}") from None
+
+
+def camera_set_model(camera_set: CameraSet) -> CameraModel | None:
+    """None when the file holds pinhole cameras; else the one non-pinhole camera all its frames share
+    (one render has one such camera), or DepthViewsError naming the first frame that differs."""
+    if not camera_set.frames or camera_set.frames[0].model not in NON_PINHOLE_MODELS:
+        for index, frame in enumerate(camera_set.frames):
+            if frame.model in NON_PINHOLE_MODELS:
+                raise _fail(camera_set.path, _frame_label(index, frame.name),
+                            f"camera model {frame.model} mixed with pinhole frames; one render has one camera model")
+        return None
+    first = frame_camera_model(camera_set, 0)
+    for index in range(1, len(camera_set.frames)):
+        model = frame_camera_model(camera_set, index)
+        if model.to_json() != first.to_json():
+            raise _fail(camera_set.path, _frame_label(index, camera_set.frames[index].name),
+                        f"its {model.name} camera differs from frame 0's; the frames of a {first.name} file "
+                        "must share one camera")
+    return first
+
+
 def views_from_camera_set(camera_set: CameraSet, fallback: Intrinsics | None = None,
                           center=(0.0, 0.0, 0.0)) -> tuple[Intrinsics, list[View]]:
     """(the set's intrinsics, its views in file order) for a render.
@@ -529,8 +599,10 @@ def views_from_camera_set(camera_set: CameraSet, fallback: Intrinsics | None = N
     """
     center = np.asarray(center, dtype=np.float64)
     views, first = [], None
+    model = camera_set_model(camera_set)  # a fisheye/equirectangular/orthographic file: one shared camera
     for index, frame in enumerate(camera_set.frames):
-        intrinsics = frame_intrinsics(camera_set, index, fallback)
+        intrinsics = frame_intrinsics(camera_set, index, fallback) if model is None else \
+            Intrinsics(model.width, model.height)
         if first is None:
             first = intrinsics
         elif (intrinsics.width, intrinsics.height) != (first.width, first.height):
@@ -544,5 +616,5 @@ def views_from_camera_set(camera_set: CameraSet, fallback: Intrinsics | None = N
         views.append(View(index=index, azimuth_deg=azimuth, elevation_deg=elevation, radius=radius,
                           camera_to_world=frame.camera_to_world,
                           world_to_camera=BLENDER_TO_OPENCV_AXES @ np.linalg.inv(frame.camera_to_world),
-                          intrinsics=intrinsics, source=frame.name))
+                          intrinsics=intrinsics if model is None else None, source=frame.name))
     return first, views

@@ -121,8 +121,7 @@ def plan_views(loaded: LoadedInput, options: RenderOptions) -> ViewPlan:
         raise DepthViewsError(f"{loaded.path}: the mesh has zero size (every vertex at one point)")
     warnings: list[str] = []
     if options.cameras_file:
-        intrinsics, views, warnings = views_from_file(options, vertices, center)
-        camera = CameraModel.perspective(intrinsics)  # camera files hold pinhole views (their own K each)
+        intrinsics, views, camera, warnings = views_from_file(options, vertices, center)
         distances = [view.radius for view in views]
         radius = max(distances)
         auto_near, auto_far = clip_range(min(distances), extent)[0], clip_range(radius, extent)[1]
@@ -169,25 +168,25 @@ def plan_views(loaded: LoadedInput, options: RenderOptions) -> ViewPlan:
 
 
 def views_from_file(options: RenderOptions, vertices: np.ndarray, center) -> tuple:
-    """(intrinsics, views, warnings) of ``options.cameras_file`` (docs/camera-files.md).
+    """(intrinsics, views, camera model, warnings) of ``options.cameras_file`` (docs/camera-files.md).
 
     The options' own intrinsics (--resolution/--lens/--fov/--intrinsics) serve frames that carry none
     (.npy poses) and give NeRF-synthetic files without an image size their size.  A view that cannot see
     the object (inside it, or looking away) renders empty, with a warning naming it.
     """
-    intrinsics, views = options.camera_file_views(center)
+    intrinsics, views, model = options.camera_file_views(center)
     box_min, box_max = vertices.min(axis=0), vertices.max(axis=0)
     warnings = []
     for view in views:
         where = f"{options.cameras_file}: view {view.index} ({view.source})"
         if camera_inside_box(view.position, box_min, box_max):
             warnings.append(f"{where}: the camera is inside the object's bounding box; the view may be empty")
-        elif pixel_box_of_points(vertices, view.intrinsics.K, view.world_to_camera,
-                                 view.intrinsics.width, view.intrinsics.height) is None:
+        elif model is None and pixel_box_of_points(vertices, view.intrinsics.K, view.world_to_camera,
+                                                   view.intrinsics.width, view.intrinsics.height) is None:
             camera_z = (vertices @ view.world_to_camera[:3, :3].T + view.world_to_camera[:3, 3])[:, 2]
             if camera_z.max() <= 0 or np.all(camera_z > 0):
                 warnings.append(f"{where}: the object is not in view; that view is empty")
-    return intrinsics, views, warnings
+    return intrinsics, views, model or CameraModel.perspective(intrinsics), warnings
 
 
 def render_bounds(loaded: LoadedInput, plan: ViewPlan) -> np.ndarray | None:
@@ -331,7 +330,8 @@ class RenderJob:
             points, colors = self._writer.fused_cloud(MAX_COLMAP_POINTS)
             folder = os.path.join(self.output_dir, COLMAP_FOLDER)
             prepare_output_folder(folder, ())
-            for name, text in colmap_text_model(intrinsics, views, files, points, colors).items():
+            fisheye_K = self.plan.camera.K if self.plan.camera and self.plan.camera.name == "OPENCV_FISHEYE" else None
+            for name, text in colmap_text_model(intrinsics, views, files, points, colors, fisheye_K).items():
                 write_text_atomic(os.path.join(folder, name), text)
         if "nerf_synthetic" in formats:
             documents = nerf_synthetic_documents(intrinsics, views, files, self.options.test_fraction)

@@ -153,7 +153,7 @@ BAD_TRANSFORMS = {
     "distorted": ({(0, "k1"): 0.1}, "frame 0 (images/frame_00000.png): camera model OPENCV has non-zero "
                                     "distortion (k1=0.1)"),
     "fisheye": ({(1, "camera_model"): "OPENCV_FISHEYE"},
-                "frame 1 (images/frame_00001.png): camera model OPENCV_FISHEYE needs the camera-models feature"),
+                "frame 1 (images/frame_00001.png): camera model OPENCV_FISHEYE mixed with pinhole frames"),
     "unknown model": ({(0, "camera_model"): "KANNALA"}, "unknown camera model 'KANNALA'"),
 }
 
@@ -322,7 +322,7 @@ def test_bad_camera_file_is_one_line_and_nothing_is_written(tmp_path, asym_obj, 
     assert render(obj, "--out", tmp_path / "out", "--cameras", path) == 2
     error = capsys.readouterr().err.strip().splitlines()
     assert error == [f"depth-views: error: {path}: frame 1 (images/frame_00001.png): camera model "
-                     "OPENCV_FISHEYE needs the camera-models feature"]
+                     "OPENCV_FISHEYE mixed with pinhole frames; one render has one camera model"]
     assert not (tmp_path / "out").exists()
 
 

@@ -7,6 +7,7 @@ asymmetric box with a spike, so a swapped or mirrored axis moves surface.
 from __future__ import annotations
 
 import json
+import math
 import os
 
 import numpy as np
@@ -184,3 +185,74 @@ def test_orthographic_cropped_border_render_equals_the_full_frame(tmp_path, widt
                 for name in ("depth", "normal", "mask"):
                     assert np.array_equal(a[name], b[name]), (model.name, name)
         assert (cropped >= least) if least else cropped == 0, (model.name, model.K[0, 0], cropped)
+
+
+@pytest.mark.parametrize("model", ["orthographic", "fisheye", "equirectangular-range"])
+@pytest.mark.parametrize("source", ["cameras.json", "transforms.json"])
+def test_every_model_renders_back_from_its_own_camera_files(tmp_path, model, source):
+    """Render -> cameras.json / nerfstudio transforms.json -> --cameras: the same camera, depth-identical
+    views (orthographic has no transforms.json: nerfstudio cannot describe it)."""
+    if model == "orthographic" and source == "transforms.json":
+        pytest.skip("no transforms.json for orthographic views (docs/camera-models.md)")
+    mesh, folder = _render(tmp_path, model, MODELS[model])
+    again = tmp_path / "again"
+    assert main(["render", str(tmp_path / "asym.ply"), "--out", str(again), "--quiet",
+                 "--cameras", str(folder / source)]) == 0
+    first, second = load_cameras_json(folder), load_cameras_json(again / "asym")
+    for key in ("camera_model", "depth_kind", "width", "height"):
+        assert first[key] == second[key], key
+    for key in ("longitude_range_deg", "latitude_range_deg"):  # transforms.json holds them as fl/cx/cy
+        assert np.allclose(first.get(key, np.nan), second.get(key, np.nan), rtol=0, atol=1e-9, equal_nan=True), key
+    if first["K"] is not None:
+        assert np.allclose(first["K"], second["K"], rtol=1e-12, atol=1e-9)
+    assert [v["source"] for v in second["views"]] and len(second["views"]) == len(first["views"])
+    size = float(np.ptp(mesh.vertices, axis=0).max())
+    for one, two in zip(first["views"], second["views"]):
+        a = read_depth(folder / one["files"]["depth"])
+        b = read_depth(again / "asym" / two["files"]["depth"])
+        assert np.array_equal(np.isinf(a), np.isinf(b))
+        both = np.isfinite(a)
+        assert np.abs(a[both] - b[both]).max() <= 1e-6 * size
+
+
+def test_a_fisheye_file_with_distortion_or_mixed_cameras_is_refused_in_one_line(tmp_path, capsys):
+    mesh, folder = _render(tmp_path, "fisheye", MODELS["fisheye"])
+    document = json.loads((folder / "transforms.json").read_text())
+    document["frames"][1].update(fl_x=document["fl_x"] * 1.5, fl_y=document["fl_y"] * 1.5)  # another FOV
+    (tmp_path / "mixed.json").write_text(json.dumps(document))
+    document["frames"][1].pop("fl_x"), document["frames"][1].pop("fl_y")
+    document["k1"] = 0.05
+    (tmp_path / "distorted.json").write_text(json.dumps(document))
+    for name, message in (("mixed.json", "frame 1 (depth/0001.exr): its OPENCV_FISHEYE camera differs from frame 0's"),
+                          ("distorted.json", "frame 0 (depth/0000.exr): camera model OPENCV_FISHEYE has non-zero "
+                                             "distortion (k1=0.05)")):
+        assert main(["render", str(tmp_path / "asym.ply"), "--out", str(tmp_path / name), "--quiet",
+                     "--cameras", str(tmp_path / name)]) == 2
+        error = capsys.readouterr().err.strip().splitlines()
+        assert len(error) == 1 and message in error[0], error
+        assert not (tmp_path / name / "asym").exists()
+
+
+def test_a_fisheye_render_exports_a_colmap_opencv_fisheye_model_that_pycolmap_reads(tmp_path):
+    """--formats colmap on a fisheye render: COLMAP OPENCV_FISHEYE with k = 0, whose pycolmap projection is
+    the equidistant contract (pixel centres at +0.5 in COLMAP), and which --cameras renders back."""
+    pycolmap = pytest.importorskip("pycolmap")
+    mesh, folder = _render(tmp_path, "fisheye", MODELS["fisheye"], "--formats", "exr,colmap")
+    cameras = load_cameras_json(folder)
+    K = np.asarray(cameras["K"])
+    reconstruction = pycolmap.Reconstruction(str(folder / "colmap"))
+    camera = next(iter(reconstruction.cameras.values()))
+    assert camera.model_name == "OPENCV_FISHEYE" and len(reconstruction.images) == 3
+    direction = np.array([0.3, -0.2, 0.5])  # ~36 degrees off the axis
+    theta = math.atan2(np.linalg.norm(direction[:2]), direction[2])
+    unit = direction[:2] / np.linalg.norm(direction[:2])
+    expected = np.array([K[0, 0] * theta * unit[0] + K[0, 2], K[1, 1] * theta * unit[1] + K[1, 2]]) + 0.5
+    assert np.allclose(np.ravel(camera.img_from_cam(direction)), expected, atol=1e-9)
+    again = tmp_path / "again"
+    assert main(["render", str(tmp_path / "asym.ply"), "--out", str(again), "--quiet",
+                 "--cameras", str(folder / "colmap")]) == 0
+    assert load_cameras_json(again / "asym")["camera_model"] == "OPENCV_FISHEYE"
+    for one, two in zip(cameras["views"], load_cameras_json(again / "asym")["views"]):
+        a, b = read_depth(folder / one["files"]["depth"]), read_depth(again / "asym" / two["files"]["depth"])
+        assert np.array_equal(np.isinf(a), np.isinf(b)) and np.allclose(a[np.isfinite(a)], b[np.isfinite(b)],
+                                                                         rtol=0, atol=1e-6)
