@@ -1,11 +1,15 @@
 """Packaging: the manifest is complete, the extension zip builds, validates with Blender's own tool
-and installs into the bpy module's user extensions; the legacy zip has the Blender 3.x layout."""
+and installs into the bpy module's user extensions; the legacy zip has the Blender 3.x layout.  Both
+are built from what git tracks: a checkout holding virtual environments and stray folders
+(``cluttered_checkout`` in conftest.py) ships none of them, and neither pytest nor the shipped-file
+checks look into them."""
 
 from __future__ import annotations
 
 import importlib.util
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -21,6 +25,44 @@ PLATFORM_TAGS = {"linux-x64": "manylinux", "macos-arm64": "macosx_11_0_arm64", "
 def _manifest() -> dict:
     with open(os.path.join(ROOT, "blender_manifest.toml"), "rb") as stream:
         return tomllib.load(stream)
+
+
+def _clutter_names() -> list[str]:
+    from checkout import CLUTTER
+
+    return list(CLUTTER)
+
+
+def _build_tool(root):
+    spec = importlib.util.spec_from_file_location("build_extension", os.path.join(root, "tools", "build_extension.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_legacy_zip_of_a_cluttered_checkout_holds_only_tracked_files(cluttered_checkout, tmp_path):
+    built = subprocess.run([sys.executable, str(cluttered_checkout / "tools" / "build_extension.py"), "--legacy-only",
+                            "--out", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert built.returncode == 0, built.stderr
+    with zipfile.ZipFile(tmp_path / f"depth_views-{_manifest()['version']}-legacy.zip") as archive:
+        names = {n.removeprefix("depth_views/") for n in archive.namelist()}
+    tracked = subprocess.run(["git", "-C", str(cluttered_checkout), "ls-files"], capture_output=True, text=True)
+    assert names <= set(tracked.stdout.split()) and {"__init__.py", "operators/__init__.py"} <= names
+    for clutter in _clutter_names():  # each exists on disk, none ships
+        assert (cluttered_checkout / clutter).is_file() and clutter not in names
+    assert not any(n.startswith((".venv", "venv/", "env/", "scratch/", "tests/", "docs/")) for n in names)
+
+
+def test_outside_git_the_package_folders_of_pyproject_are_packed(cluttered_checkout, tmp_path, capsys):
+    """An unpacked source archive (no .git): the fallback list is the same as git's for a clean tree."""
+    tool = _build_tool(cluttered_checkout)
+    manifest = tool.read_manifest(str(cluttered_checkout))
+    from_git = tool.package_files(manifest, str(cluttered_checkout))
+    plain = tmp_path / "unpacked"
+    shutil.copytree(cluttered_checkout, plain, ignore=shutil.ignore_patterns(".git", ".venv", "venv", "env", "scratch"))
+    os.remove(plain / "operators" / "untracked_helper.py")
+    assert sorted(tool.package_files(manifest, str(plain))) == sorted(from_git)
+    assert "not a git" in capsys.readouterr().err
 
 
 def test_manifest_is_filled_in():
@@ -46,10 +88,24 @@ def test_legacy_bl_info_is_present_for_blender_3():
     assert "bl_info" in source and '"blender": (3, 4, 0)' in source
 
 
+@pytest.mark.parametrize("arguments", [[], ["."]], ids=["testpaths", "whole-checkout"])
+def test_pytest_never_collects_from_untracked_folders(cluttered_checkout, arguments):
+    """``python -m pytest`` (the README's command) and ``pytest .`` in a checkout holding .venv/, venv/, env/."""
+    collected = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", *arguments],
+                               cwd=cluttered_checkout, capture_output=True, text=True, timeout=300)
+    assert collected.returncode == 0, collected.stdout[-3000:] + collected.stderr[-3000:]
+    assert "tests/test_extension.py::test_manifest_is_filled_in" in collected.stdout
+    assert "test_clutter" not in collected.stdout and "clutter_pkg" not in collected.stdout
+
+
 @pytest.mark.skipif(importlib.util.find_spec("bpy") is None, reason="blender_ext.py ships inside the bpy module")
-def test_extension_zip_builds_validates_and_installs_into_user_extensions(tmp_path):
-    built = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "build_extension.py"), "--out", str(tmp_path)],
-                           capture_output=True, text=True, timeout=600)
+def test_extension_zip_builds_validates_and_installs_into_user_extensions(cluttered_checkout, tmp_path):
+    """Built in the cluttered copy (its wheels/ links to this checkout's, downloaded once)."""
+    os.makedirs(os.path.join(ROOT, "wheels"), exist_ok=True)
+    if not (cluttered_checkout / "wheels").exists():
+        os.symlink(os.path.join(ROOT, "wheels"), cluttered_checkout / "wheels")
+    built = subprocess.run([sys.executable, str(cluttered_checkout / "tools" / "build_extension.py"),
+                            "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
     assert built.returncode == 0, built.stderr
     extension = tmp_path / f"depth_views-{_manifest()['version']}.zip"
     legacy = tmp_path / f"depth_views-{_manifest()['version']}-legacy.zip"
@@ -57,6 +113,7 @@ def test_extension_zip_builds_validates_and_installs_into_user_extensions(tmp_pa
         names = set(archive.namelist())
     assert {"blender_manifest.toml", "__init__.py", "operators/__init__.py", "exr_io/plain_exr.py"} <= names
     assert not any(n.startswith(("tests/", "tools/", ".git")) or "__pycache__" in n for n in names)
+    assert not set(_clutter_names()) & names and not any(n.startswith((".venv", "venv/", "env/")) for n in names)
     assert {os.path.basename(w) for w in _manifest()["wheels"]} == {n[7:] for n in names if n.startswith("wheels/")}
     with zipfile.ZipFile(legacy) as archive:
         legacy_names = set(archive.namelist())
