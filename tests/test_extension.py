@@ -33,6 +33,16 @@ def _clutter_names() -> list[str]:
     return list(CLUTTER)
 
 
+def _run_docs_build(tag: str, checkout) -> subprocess.CompletedProcess:
+    """docs/addon.md's build command ``tag`` as written there, in ``checkout`` (``python`` = this Python)."""
+    from docs_blocks import docs_block
+
+    command = docs_block("docs/addon.md", tag).strip()
+    assert command.startswith("python tools/build_extension.py")
+    return subprocess.run([sys.executable, *command.split()[1:]], cwd=checkout, capture_output=True, text=True,
+                          timeout=600)
+
+
 def _build_tool(root):
     spec = importlib.util.spec_from_file_location("build_extension", os.path.join(root, "tools", "build_extension.py"))
     module = importlib.util.module_from_spec(spec)
@@ -40,11 +50,10 @@ def _build_tool(root):
     return module
 
 
-def test_legacy_zip_of_a_cluttered_checkout_holds_only_tracked_files(cluttered_checkout, tmp_path):
-    built = subprocess.run([sys.executable, str(cluttered_checkout / "tools" / "build_extension.py"), "--legacy-only",
-                            "--out", str(tmp_path)], capture_output=True, text=True, timeout=120)
+def test_legacy_zip_of_a_cluttered_checkout_holds_only_tracked_files(cluttered_checkout):
+    built = _run_docs_build("legacy", cluttered_checkout)
     assert built.returncode == 0, built.stderr
-    with zipfile.ZipFile(tmp_path / f"depth_views-{_manifest()['version']}-legacy.zip") as archive:
+    with zipfile.ZipFile(cluttered_checkout / "dist" / f"depth_views-{_manifest()['version']}-legacy.zip") as archive:
         names = {n.removeprefix("depth_views/") for n in archive.namelist()}
     tracked = subprocess.run(["git", "-C", str(cluttered_checkout), "ls-files"], capture_output=True, text=True)
     assert names <= set(tracked.stdout.split()) and {"__init__.py", "operators/__init__.py"} <= names
@@ -100,15 +109,15 @@ def test_pytest_never_collects_from_untracked_folders(cluttered_checkout, argume
 
 @pytest.mark.skipif(importlib.util.find_spec("bpy") is None, reason="blender_ext.py ships inside the bpy module")
 def test_extension_zip_builds_validates_and_installs_into_user_extensions(cluttered_checkout, tmp_path):
-    """Built in the cluttered copy (its wheels/ links to this checkout's, downloaded once)."""
+    """docs/addon.md's build command, in the cluttered copy (its wheels/ links to this checkout's,
+    so the wheels are downloaded once)."""
     os.makedirs(os.path.join(ROOT, "wheels"), exist_ok=True)
     if not (cluttered_checkout / "wheels").exists():
         os.symlink(os.path.join(ROOT, "wheels"), cluttered_checkout / "wheels")
-    built = subprocess.run([sys.executable, str(cluttered_checkout / "tools" / "build_extension.py"),
-                            "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    built = _run_docs_build("build", cluttered_checkout)
     assert built.returncode == 0, built.stderr
-    extension = tmp_path / f"depth_views-{_manifest()['version']}.zip"
-    legacy = tmp_path / f"depth_views-{_manifest()['version']}-legacy.zip"
+    extension = cluttered_checkout / "dist" / f"depth_views-{_manifest()['version']}.zip"
+    legacy = cluttered_checkout / "dist" / f"depth_views-{_manifest()['version']}-legacy.zip"
     with zipfile.ZipFile(extension) as archive:
         names = set(archive.namelist())
     assert {"blender_manifest.toml", "__init__.py", "operators/__init__.py", "exr_io/plain_exr.py"} <= names
