@@ -96,6 +96,10 @@ def test_size_caps_lower_only_what_is_above_them():
     assert capped("--views 3 --resolution 16 16") == "--views 3 --resolution 16 16"
     assert capped("RenderOptions(views=24, resolution=(128, 128))") == "RenderOptions(views=6, resolution=(32, 32))"
     assert capped("s.views = 24; Intrinsics(256, 256)") == "s.views = 6; Intrinsics(32, 32)"
+    # a CLI line relying on the default size gets the caps; a grid keeps its own view count
+    assert capped("depth-views render a.obj --out o   # c\ndepth-views batch d --grid 8 3 --out o\n") == \
+        "depth-views render a.obj --out o --views 6 --resolution 32 32   # c\n" \
+        "depth-views batch d --grid 8 3 --out o --resolution 32 32\n"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -105,11 +109,12 @@ RUN_PAGES = [page for page in pages() if any(b.kind == "run" for b in blocks(pag
 
 
 def _sandbox(folder) -> str:
-    """The files the pages' commands name: the bundled Suzanne as chair.glb, part.stl, a meshes/
-    folder and list, a ShapeNet-like tree, data/ with one broken file; ``python`` and ``depth-views``
-    on PATH are this Python."""
+    """The checkout's examples/, tests/, tools/ and benchmarks/, and the files the pages' commands
+    name: the bundled Suzanne as chair.glb and part.stl, a meshes/ folder and list, a ShapeNet-like
+    tree, data/ with one broken file.  ``python`` and ``depth-views`` on PATH are this Python."""
     trimesh = pytest.importorskip("trimesh")
-    shutil.copytree(os.path.join(ROOT, "examples"), folder / "examples")
+    for name in ("examples", "tests", "tools", "benchmarks"):
+        shutil.copytree(os.path.join(ROOT, name), folder / name, ignore=shutil.ignore_patterns("__pycache__"))
     suzanne = trimesh.load(os.path.join(ROOT, "examples", "suzanne.obj"), force="mesh")
     suzanne.export(folder / "chair.glb")
     suzanne.export(folder / "part.stl")

@@ -17,6 +17,8 @@ import zipfile
 
 import pytest
 
+from docs_blocks import docs_block
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PLATFORM_TAGS = {"linux-x64": "manylinux", "macos-arm64": "macosx_11_0_arm64", "macos-x64": "_x86_64.whl",
                  "windows-x64": "win_amd64"}
@@ -33,11 +35,9 @@ def _clutter_names() -> list[str]:
     return list(CLUTTER)
 
 
-def _run_docs_build(tag: str, checkout) -> subprocess.CompletedProcess:
-    """docs/addon.md's build command ``tag`` as written there, in ``checkout`` (``python`` = this Python)."""
-    from docs_blocks import docs_block
-
-    command = docs_block("docs/addon.md", tag).strip()
+def _run_docs_build(command: str, checkout) -> subprocess.CompletedProcess:
+    """A build command of docs/addon.md as written there, in ``checkout`` (``python`` = this Python)."""
+    command = command.strip()
     assert command.startswith("python tools/build_extension.py")
     return subprocess.run([sys.executable, *command.split()[1:]], cwd=checkout, capture_output=True, text=True,
                           timeout=600)
@@ -51,7 +51,7 @@ def _build_tool(root):
 
 
 def test_legacy_zip_of_a_cluttered_checkout_holds_only_tracked_files(cluttered_checkout):
-    built = _run_docs_build("legacy", cluttered_checkout)
+    built = _run_docs_build(docs_block("docs/addon.md", "legacy"), cluttered_checkout)
     assert built.returncode == 0, built.stderr
     with zipfile.ZipFile(cluttered_checkout / "dist" / f"depth_views-{_manifest()['version']}-legacy.zip") as archive:
         names = {n.removeprefix("depth_views/") for n in archive.namelist()}
@@ -114,7 +114,7 @@ def test_extension_zip_builds_validates_and_installs_into_user_extensions(clutte
     os.makedirs(os.path.join(ROOT, "wheels"), exist_ok=True)
     if not (cluttered_checkout / "wheels").exists():
         os.symlink(os.path.join(ROOT, "wheels"), cluttered_checkout / "wheels")
-    built = _run_docs_build("build", cluttered_checkout)
+    built = _run_docs_build(docs_block("docs/addon.md", "build"), cluttered_checkout)
     assert built.returncode == 0, built.stderr
     extension = cluttered_checkout / "dist" / f"depth_views-{_manifest()['version']}.zip"
     legacy = cluttered_checkout / "dist" / f"depth_views-{_manifest()['version']}-legacy.zip"
