@@ -98,12 +98,13 @@ def docs_block(page: str, tag: str) -> str:
 SIZE_CAPS = [
     (re.compile(r"(--views )(\d+)"), 6),
     (re.compile(r"(--resolution )(\d+) \d+"), 32),
-    (re.compile(r"(--workers )(\d+)"), 2),
+    (re.compile(r"(--workers )(\d+)"), 1),
     (re.compile(r"(\bviews=)(\d+)"), 6),
     (re.compile(r"(\bn_views=)(\d+)"), 6),
     (re.compile(r"(\bresolution=\()(\d+), \d+"), 32),
     (re.compile(r"(\bIntrinsics\()(\d+), \d+"), 32),
     (re.compile(r"(\.views = )(\d+)"), 6),
+    (re.compile(r"(\bworkers=)(\d+)"), 1),
 ]
 
 
@@ -112,7 +113,8 @@ CLI_COMMAND = re.compile(r"^(\s*depth-views (?:render|batch) .*?)(\s*#.*)?$", re
 
 def capped(text: str) -> str:
     """``text`` with every size above its cap in SIZE_CAPS lowered to the cap; a ``depth-views render``
-    or ``batch`` line that relies on the default size (24 views of 512 x 512) gets the caps appended."""
+    or ``batch`` line that relies on the default size (24 views of 512 x 512, 2 batch workers) gets
+    the caps appended."""
     text = text.replace("\\\n", " ")
 
     def defaults(match):
@@ -121,6 +123,8 @@ def capped(text: str) -> str:
             line += f" --views {SIZE_CAPS[0][1]}"
         if "--resolution" not in line:
             line += f" --resolution {SIZE_CAPS[1][1]} {SIZE_CAPS[1][1]}"
+        if line.lstrip().startswith("depth-views batch") and "--workers" not in line and "--ray" not in line:
+            line += f" --workers {SIZE_CAPS[2][1]}"
         return line + (match.group(2) or "")
 
     text = CLI_COMMAND.sub(defaults, text)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -92,14 +93,14 @@ def test_every_relative_link_resolves():
 
 def test_size_caps_lower_only_what_is_above_them():
     assert capped("depth-views render a.obj --views 100 --resolution 256 256 --workers 4") == \
-        "depth-views render a.obj --views 6 --resolution 32 32 --workers 2"
+        "depth-views render a.obj --views 6 --resolution 32 32 --workers 1"
     assert capped("--views 3 --resolution 16 16") == "--views 3 --resolution 16 16"
     assert capped("RenderOptions(views=24, resolution=(128, 128))") == "RenderOptions(views=6, resolution=(32, 32))"
     assert capped("s.views = 24; Intrinsics(256, 256)") == "s.views = 6; Intrinsics(32, 32)"
     # a CLI line relying on the default size gets the caps; a grid keeps its own view count
     assert capped("depth-views render a.obj --out o   # c\ndepth-views batch d --grid 8 3 --out o\n") == \
         "depth-views render a.obj --out o --views 6 --resolution 32 32   # c\n" \
-        "depth-views batch d --grid 8 3 --out o --resolution 32 32\n"
+        "depth-views batch d --grid 8 3 --out o --resolution 32 32 --workers 1\n"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -144,10 +145,32 @@ def _run_shell(text: str, cwd, shims: str, exit_code: int = 0) -> str:
     return done.stdout + done.stderr
 
 
-def _run_python(text: str, where: str, capsys) -> str:
-    capsys.readouterr()
+def _cli_lines(text: str) -> list[str] | None:
+    """The block's commands if every one is a ``depth-views`` call (comments aside), else None."""
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
+    return lines if lines and all(line.startswith("depth-views ") for line in lines) else None
+
+
+def _run_cli(lines: list[str], exit_code: int, capfd) -> str:
+    """``depth-views`` lines run in this process: the console script is ``depth_views.cli:main``, so
+    this is the same code without a new process (and a new Blender) per command."""
+    from depth_views.cli import main
+
+    capfd.readouterr()
+    printed = ""
+    for line in lines:
+        arguments = shlex.split(os.path.expandvars(line.split(" #")[0]), comments=True)[1:]
+        code = main(arguments)
+        captured = capfd.readouterr()
+        printed += captured.out + captured.err
+        assert code == exit_code, f"{line}: exit {code}\n{printed[-3000:]}"
+    return printed
+
+
+def _run_python(text: str, where: str, capfd) -> str:
+    capfd.readouterr()
     exec(compile(text, where, "exec"), {"__name__": "__docs__"})  # each block stands alone
-    captured = capsys.readouterr()
+    captured = capfd.readouterr()
     return captured.out + captured.err
 
 
@@ -160,11 +183,12 @@ def _masked(line: str, sandbox: str) -> str:
 @pytest.mark.skipif(os.environ.get("DEPTH_VIEWS_DOCS_RUN") == "0", reason="DEPTH_VIEWS_DOCS_RUN=0 (.ci/run: "
                     "the pages run once, in the bpy 5.0.1 suite)")
 @pytest.mark.parametrize("page", RUN_PAGES)
-def test_the_commands_of_the_page_run_and_print_what_it_shows(page, tmp_path, monkeypatch, capsys):
+def test_the_commands_of_the_page_run_and_print_what_it_shows(page, tmp_path, monkeypatch, capfd):
     sandbox = tmp_path / "depth_views"
     sandbox.mkdir()
     shims = _sandbox(sandbox)
     monkeypatch.chdir(sandbox)
+    monkeypatch.setenv("SLURM_ARRAY_TASK_ID", "0")  # the job-array example runs as task 0
     output, skipped = None, []
     for block in blocks(page):
         if block.kind == "run":
@@ -174,8 +198,12 @@ def test_the_commands_of_the_page_run_and_print_what_it_shows(page, tmp_path, mo
                 output = None
                 continue
             text = capped(block.text)
-            output = (_run_python(text, block.where, capsys) if block.language in ("python", "py")
-                      else _run_shell(text, sandbox, shims, block.exit_code))
+            if block.language in ("python", "py"):
+                output = _run_python(text, block.where, capfd)
+            elif _cli_lines(text):
+                output = _run_cli(_cli_lines(text), block.exit_code, capfd)
+            else:
+                output = _run_shell(text, sandbox, shims, block.exit_code)
         elif block.kind == "output" and output is not None:
             real = {_masked(line, str(sandbox)) for line in output.splitlines()}
             shown = [line for line in block.text.splitlines() if line.strip()]
