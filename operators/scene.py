@@ -29,7 +29,7 @@ def target_objects(scene, settings, selected_objects) -> list:
     visible = set(render_geometry_objects(scene))
     if settings.target == "SELECTED":
         objects = [obj for obj in selected_objects if obj in visible]
-        what = "no selected mesh objects: select the objects to render, or set Target to Whole Scene"
+        what = "no selected mesh objects: select the objects to render, or set Target to Scene"
     elif settings.target == "COLLECTION":
         if settings.collection is None:
             raise DepthViewsError("Target is Collection but no collection is chosen")

@@ -76,7 +76,7 @@ class DEPTHVIEWS_PT_cameras(_SidebarPanel, bpy.types.Panel):
         layout.prop(settings, "use_elevation_band")
         column = layout.column(align=True)
         column.enabled = settings.use_elevation_band
-        column.prop(settings, "elevation_min", text="Elevation Min")
+        column.prop(settings, "elevation_min", text="Min")
         column.prop(settings, "elevation_max", text="Max")
         draw_camera_model(layout, settings)
 
@@ -111,8 +111,8 @@ class DEPTHVIEWS_PT_image(_SidebarPanel, bpy.types.Panel):
         layout = self.layout
         layout.use_property_split = True
         column = layout.column(align=True)
-        column.prop(settings, "resolution_x", text="Resolution X")
-        column.prop(settings, "resolution_y", text="Y")
+        column.prop(settings, "resolution_x")
+        column.prop(settings, "resolution_y")
         column = layout.column()
         column.enabled = settings.camera_model == "perspective"  # the other models have their own settings
         column.prop(settings, "lens_unit")
@@ -165,7 +165,7 @@ class DEPTHVIEWS_PT_compositor(_SidebarPanel, bpy.types.Panel):
 
     def draw(self, context):
         layout = self.layout
-        layout.label(text="Ordinary renders also write depth EXRs")
+        layout.label(text="F12 also writes depth EXRs")
         row = layout.row(align=True)
         row.operator("depth_views.setup_depth_output")
         row.operator("depth_views.remove_depth_output", text="", icon="X")

@@ -17,14 +17,14 @@ from ..options import FORMATS, PASSES, RenderOptions
 DEFAULTS = RenderOptions()
 
 TARGETS = [
-    ("SELECTED", "Selected Objects", "Render the selected objects only; everything else is hidden while rendering"),
+    ("SELECTED", "Selected", "Render the selected objects only; everything else is hidden while rendering"),
     ("COLLECTION", "Collection", "Render the objects of one collection (and its child collections)"),
-    ("SCENE", "Whole Scene", "Render every visible object of the scene"),
+    ("SCENE", "Scene", "Render every visible object of the scene"),
 ]
 CENTERS = [
-    ("BOUNDS", "Object Bounds", "Cameras look at the centre of the target objects' bounding box"),
+    ("BOUNDS", "Bounds", "Cameras look at the centre of the target objects' bounding box"),
     ("CURSOR", "3D Cursor", "Cameras look at the 3D cursor"),
-    ("ORIGIN", "World Origin", "Cameras look at (0, 0, 0)"),
+    ("ORIGIN", "Origin", "Cameras look at (0, 0, 0)"),
 ]
 
 
@@ -36,8 +36,8 @@ class DepthViewsSettings(bpy.types.PropertyGroup):
                          description="Which objects are rendered")
     collection: PointerProperty(name="Collection", type=bpy.types.Collection,
                                 description="Collection to render when Target is Collection")
-    normalize: BoolProperty(name="Normalise to Unit Sphere", default=False,
-                            description="While rendering, centre the targets and scale them into a sphere of "
+    normalize: BoolProperty(name="Normalise", default=False,
+                            description="Normalise to a unit sphere: while rendering, centre the targets and scale them into a sphere of "
                                         "radius 0.5 scene units; the transform is written to cameras.json "
                                         "(object_to_world) and the objects are put back afterwards")
 
@@ -60,10 +60,10 @@ class DepthViewsSettings(bpy.types.PropertyGroup):
                           description="Camera distance from the centre, in scene units")
     center: EnumProperty(name="Centre", default="BOUNDS", items=CENTERS,
                          description="The point every camera looks at")
-    hemisphere: BoolProperty(name="Upper Hemisphere", default=False,
-                             description="Only cameras at elevation >= 0 degrees (above the centre)")
-    use_elevation_band: BoolProperty(name="Elevation Band", default=False,
-                                     description="Limit cameras to an elevation band (degrees above the "
+    hemisphere: BoolProperty(name="Upper Half", default=False,
+                             description="Upper hemisphere only: cameras at elevation >= 0 degrees (above the centre)")
+    use_elevation_band: BoolProperty(name="Elevation", default=False,
+                                     description="Elevation band: limit cameras to an elevation band (degrees above the "
                                                  "horizontal plane through the centre)")
     elevation_min: FloatProperty(name="Min Elevation", default=math.radians(-30), min=-math.pi / 2,
                                  max=math.pi / 2, subtype="ANGLE", unit="ROTATION",
@@ -94,12 +94,12 @@ class DepthViewsSettings(bpy.types.PropertyGroup):
     resolution_y: IntProperty(name="Height", default=512, min=1, max=65536, subtype="PIXEL",
                               description="Image height in pixels")
     lens_unit: EnumProperty(name="Lens Unit", default="LENS", items=[
-        ("LENS", "Focal Length", "Set the lens as a focal length in millimetres"),
-        ("FOV", "Field of View", "Set the lens as a field of view in degrees")],
+        ("LENS", "Millimetres", "Set the lens as a focal length in millimetres"),
+        ("FOV", "Degrees", "Set the lens as a field of view in degrees")],
         description="How the lens is given")
-    lens: FloatProperty(name="Focal Length", default=DEFAULTS.lens, min=1e-3, unit="CAMERA",
+    lens: FloatProperty(name="Focal", default=DEFAULTS.lens, min=1e-3, unit="CAMERA",
                         description="Focal length in millimetres (36 mm sensor across the larger image side)")
-    fov: FloatProperty(name="Field of View", default=math.radians(39.6), min=math.radians(0.1),
+    fov: FloatProperty(name="FOV", default=math.radians(39.6), min=math.radians(0.1),
                        max=math.radians(179), subtype="ANGLE", unit="ROTATION",
                        description="Field of view across the larger image side, in degrees")
     clip_auto: BoolProperty(name="Auto Clip", default=True,
@@ -117,12 +117,12 @@ class DepthViewsSettings(bpy.types.PropertyGroup):
     output_dir: StringProperty(name="Output Folder", default="//depth_views/", subtype="DIR_PATH",
                                description="Folder for depth/NNNN.exr (float32, scene units), cameras.json "
                                            "and transforms.json; // means next to the .blend file")
-    exr_compression: EnumProperty(name="EXR Codec", default=DEFAULTS.exr_compression, items=[
+    exr_compression: EnumProperty(name="Codec", default=DEFAULTS.exr_compression, items=[
         ("zip", "ZIP", "Lossless, small files (default)"),
         ("none", "None", "Uncompressed, fastest to write"),
         ("zips", "ZIPS", "Lossless, one scanline per block"),
         ("piz", "PIZ", "Lossless wavelet"),
-        ("rle", "RLE", "Lossless run-length")], description="Lossless codec of the written depth EXRs")
+        ("rle", "RLE", "Lossless run-length")], description="EXR codec: the lossless compression of the written EXRs")
 
     passes: EnumProperty(name="Passes", options={"ENUM_FLAG"}, default={"depth"}, items=[
         ("depth", "Depth", "Planar depth along the camera axis, in scene units (always rendered)"),
@@ -142,33 +142,33 @@ class DepthViewsSettings(bpy.types.PropertyGroup):
         ("colmap", "COLMAP", "A COLMAP text model (colmap/cameras.txt, images.txt, points3D.txt)"),
         ("nerf_synthetic", "NeRF Synthetic", "transforms_train.json / transforms_test.json (needs the RGB pass)")],
         description="Which files the passes are written as")
-    png16_scale: FloatProperty(name="PNG16 Scale", default=DEFAULTS.png16_scale, min=1e-9, precision=6,
-                               description="Scene units per PNG16 count: depth = value x scale "
+    png16_scale: FloatProperty(name="Scale", default=DEFAULTS.png16_scale, min=1e-9, precision=6,
+                               description="PNG16 scale: scene units per count: depth = value x scale "
                                            "(default 0.0001, i.e. 0 .. 6.5535 units)")
-    preview_range: EnumProperty(name="Preview Range", default=DEFAULTS.preview_range, items=[
+    preview_range: EnumProperty(name="Range", default=DEFAULTS.preview_range, items=[
         ("object", "Object", "Near/far from the object's bounding sphere seen from each camera: one "
                              "scale shared by all views"),
         ("view", "Per View", "Each view's own nearest and farthest surface"),
         ("fixed", "Fixed", "Preview Near and Preview Far, in scene units")],
-        description="Which depth range the preview colours span")
+        description="Preview range: which depth range the preview colours span")
     preview_near: FloatProperty(name="Preview Near", default=1.0, min=0.0, unit="LENGTH",
                                 description="Depth drawn in the near colour, in scene units (Fixed range)")
     preview_far: FloatProperty(name="Preview Far", default=5.0, min=0.0, unit="LENGTH",
                                description="Depth drawn in the far colour, in scene units (Fixed range)")
     preview_invert: BoolProperty(name="Invert", default=DEFAULTS.preview_invert,
                                  description="Far = bright instead of near = bright")
-    preview_colormap: EnumProperty(name="Colour Map", default=DEFAULTS.preview_colormap, items=[
+    preview_colormap: EnumProperty(name="Colours", default=DEFAULTS.preview_colormap, items=[
         ("turbo", "Turbo", "Rainbow-like, high contrast"), ("viridis", "Viridis", "Perceptually uniform")],
-        description="Colour map of the previews")
-    rgb_engine: EnumProperty(name="RGB Engine", default=DEFAULTS.rgb_engine, items=[
+        description="Colour map of the previews (near is the top of the map)")
+    rgb_engine: EnumProperty(name="RGB", default=DEFAULTS.rgb_engine, items=[
         ("cycles", "Cycles", "Path traced with RGB Samples"), ("workbench", "Workbench", "Fast solid shading"),
-        ("eevee", "EEVEE", "Rasterised (slow without a GPU)")], description="Engine of the RGB pass")
-    rgb_samples: IntProperty(name="RGB Samples", default=DEFAULTS.rgb_samples, min=1, soft_max=4096,
+        ("eevee", "EEVEE", "Rasterised (slow without a GPU)")], description="Render engine of the RGB pass")
+    rgb_samples: IntProperty(name="Samples", default=DEFAULTS.rgb_samples, min=1, soft_max=4096,
                              description="Cycles samples per pixel of the RGB pass (a count)")
     rgb_exr: BoolProperty(name="RGB EXR", default=DEFAULTS.rgb_exr,
                           description="Also write the RGB pass as a linear float32 EXR")
-    opaque_depth: BoolProperty(name="Opaque Surfaces", default=DEFAULTS.opaque_depth,
-                               description="Treat every surface as opaque for depth, normal and mask; off: "
+    opaque_depth: BoolProperty(name="Opaque", default=DEFAULTS.opaque_depth,
+                               description="Opaque surfaces: treat every surface as opaque for depth, normal and mask; off: "
                                            "transparent materials are seen through where alpha < 0.5")
 
     # -- camera model (docs/camera-models.md) -----------------------------------------------------

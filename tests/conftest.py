@@ -23,3 +23,12 @@ def fresh_blender():
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+
+@pytest.fixture(scope="session")
+def cluttered_checkout(tmp_path_factory):
+    """A git copy of this checkout with virtual environments and stray folders in it (checkout.py)."""
+    from checkout import cluttered_copy
+
+    return cluttered_copy(tmp_path_factory.mktemp("clone") / "depth_views")

@@ -4,7 +4,8 @@ legacy zip through Blender's own "Install Add-on" operator, driven by real input
 Needs the ``blender`` binary, ``Xvfb``, ``xdotool`` and ImageMagick's ``import`` (CI installs the
 Debian packages blender, xvfb, xdotool, imagemagick); skips, naming what is missing, elsewhere.
 Screenshots and the run's result.json are kept in ``$DEPTH_VIEWS_ARTIFACTS`` (default
-``artifacts/gui`` in the checkout).
+``artifacts/gui`` in the checkout); the panel's screenshot also replaces ``docs/addon_panel.png`` when
+its pixels changed (commit it with the change that moved the panel).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 import pytest
 
 from checks import assert_depth_matches_mesh, load_cameras_json
+from panel_labels import DEFAULT_SIDEBAR_WIDTH
 from real_blender import install_legacy_addon
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -84,6 +86,9 @@ def test_install_show_panel_render_and_cancel_in_a_real_blender_window(tmp_path,
     version = subprocess.run(["blender", "--version"], capture_output=True, text=True, timeout=60).stdout
     assert version.startswith(f"Blender {result['blender_version']}")  # the window ran this binary
     assert os.path.getsize(os.path.join(artifacts, "panel.png")) > 10_000
+    # No text of the panels is cut at the default sidebar width, measured in this Blender's own UI font.
+    assert round(result["sidebar_width"]) == DEFAULT_SIDEBAR_WIDTH and result["cut_texts"] == []
+    _update_docs_screenshot(os.path.join(artifacts, "panel.png"), os.path.join(ROOT, "docs", "addon_panel.png"))
     with open(os.path.join(artifacts, "blender.log"), encoding="utf-8", errors="replace") as stream:
         log = stream.read()
     assert "Traceback" not in log, log[log.index("Traceback") - 200:][:3000]  # no error in any callback
@@ -107,6 +112,19 @@ def test_install_show_panel_render_and_cancel_in_a_real_blender_window(tmp_path,
     assert result["during_run2"] != result["before_run2"]  # the job really held the scene
     _assert_restored(result["before_run2"], result["after_run2"])
     assert_depth_matches_mesh(run2, np.array(cube["vertices"]), _triangles(cube["faces"]))
+
+
+def _update_docs_screenshot(taken: str, docs: str) -> None:
+    """The README's picture of the panel is the one this test took (rewritten only if pixels differ)."""
+    from PIL import Image
+
+    with Image.open(taken) as new:
+        new_pixels = new.convert("RGB")
+    if os.path.exists(docs):
+        with Image.open(docs) as old:
+            if old.size == new_pixels.size and np.array_equal(np.asarray(old.convert("RGB")), np.asarray(new_pixels)):
+                return
+    new_pixels.save(docs, optimize=True)
 
 
 def _assert_restored(before: dict, after: dict) -> None:

@@ -13,6 +13,7 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
+from docs_blocks import docs_block  # noqa: E402
 from meshes import asymmetric_mesh, write_mesh  # noqa: E402
 
 from depth_views.cli import main  # noqa: E402
@@ -26,7 +27,11 @@ def doc_text() -> str:
 
 
 def doc_commands() -> list[str]:
-    blocks = re.findall(r"```bash\n(.*?)```", doc_text(), flags=re.S)
+    """The page's commands, read through its docs markers (tests/docs_blocks.py)."""
+    blocks = [docs_block("docs/camera-models.md", "perspective"), docs_block("docs/camera-models.md", "orthographic"),
+              docs_block("docs/camera-models.md", "fisheye"), docs_block("docs/camera-models.md", "equirectangular"),
+              docs_block("docs/camera-models.md", "front")]
+    assert len(blocks) == len(re.findall(r"```bash\n", doc_text())), "every bash block of the page is read"
     return [line for block in blocks for line in block.splitlines() if line.startswith("depth-views render")]
 
 

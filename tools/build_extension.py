@@ -3,9 +3,15 @@ validate the extension with Blender's own tool.
 
     python tools/build_extension.py [--out dist] [--blender-ext PATH] [--skip-wheels]
 
+Only files git tracks are packed (``git ls-files``): a virtual environment, a scratch folder or any
+other untracked file in the checkout never ships.  Outside a git checkout (an unpacked source archive)
+the package folders ``pyproject.toml`` lists and the root's own files are packed instead, and a line
+says so.  The manifest's ``paths_exclude_pattern`` then drops what is not part of the add-on.
+
 1. Downloads exactly the wheels ``blender_manifest.toml`` lists into ``./wheels/`` (from PyPI with
    ``pip download``; files already there are kept).  Wheels are never committed.
-2. Runs ``blender_ext.py build`` (shipped inside the ``bpy`` wheel, or a Blender install:
+2. Copies the tracked files and the wheels into a temporary folder and runs ``blender_ext.py build``
+   on that copy (it packs a whole folder) (shipped inside the ``bpy`` wheel, or a Blender install:
    ``<version>/scripts/addons_core/bl_pkg/cli/blender_ext.py``) and then ``blender_ext.py validate``
    on the zip it made.
 3. Writes ``depth_views-<version>-legacy.zip``: the same files (no wheels) under a ``depth_views/``
@@ -22,8 +28,10 @@ import fnmatch
 import glob
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
 import zipfile
 
@@ -75,8 +83,8 @@ def find_blender_ext() -> str:
     raise BuildError("cannot find blender_ext.py: install the bpy module (pip install bpy) or pass --blender-ext")
 
 
-def run_blender_ext(blender_ext: str, *arguments: str) -> str:
-    result = subprocess.run([sys.executable, blender_ext, *arguments], capture_output=True, text=True, cwd=ROOT)
+def run_blender_ext(blender_ext: str, *arguments: str, cwd: str = ROOT) -> str:
+    result = subprocess.run([sys.executable, blender_ext, *arguments], capture_output=True, text=True, cwd=cwd)
     if result.returncode != 0:
         raise BuildError(f"blender_ext.py {arguments[0]} failed:\n{(result.stdout + result.stderr).strip()[-3000:]}")
     return result.stdout
@@ -97,16 +105,65 @@ def _excluded(relative: str, is_dir: bool, patterns: list[str]) -> bool:
     return False
 
 
+def tracked_files(root: str = ROOT) -> list[str]:
+    """The files of the checkout at ``root`` that git tracks (relative, ``/``-separated, existing on disk).
+
+    Not a git checkout (or no git): the package folders ``pyproject.toml`` lists (``[tool.setuptools]
+    packages``) and the files directly in ``root``, with a line on stderr saying so.
+    """
+    try:
+        listed = subprocess.run(["git", "-C", root, "ls-files", "-z", "--cached"], capture_output=True,
+                                timeout=60)
+    except (OSError, subprocess.SubprocessError) as error:
+        reason = f"git did not run ({error})"
+    else:
+        top = subprocess.run(["git", "-C", root, "rev-parse", "--show-prefix"], capture_output=True, text=True)
+        if listed.returncode == 0 and top.returncode == 0 and top.stdout.strip() == "":
+            names = sorted(n.decode("utf-8", "surrogateescape") for n in listed.stdout.split(b"\0") if n)
+            return [n for n in names if os.path.isfile(os.path.join(root, n))]
+        reason = (listed.stderr.decode(errors="replace").strip().splitlines() or ["not the top of a git checkout"])[0]
+    print(f"build_extension: {root}: {reason}; packing the package folders pyproject.toml lists instead",
+          file=sys.stderr)
+    return allowlisted_files(root)
+
+
+def allowlisted_files(root: str = ROOT) -> list[str]:
+    """The files directly in ``root`` and in the package folders ``pyproject.toml`` lists (the fallback
+    of ``tracked_files`` outside a git checkout)."""
+    try:
+        with open(os.path.join(root, "pyproject.toml"), "rb") as stream:
+            setuptools = tomllib.load(stream)["tool"]["setuptools"]
+        # package-dir maps the top package to the root, so "depth_views.batch" lives in batch/
+        folders = sorted(p.split(".", 1)[1].replace(".", "/") for p in setuptools["packages"] if "." in p)
+    except (OSError, KeyError, tomllib.TOMLDecodeError) as error:
+        raise BuildError(f"{root} is not a git checkout and its pyproject.toml lists no packages ({error})")
+    files = sorted(name for name in os.listdir(root) if os.path.isfile(os.path.join(root, name)))
+    for top in folders:
+        for folder, subfolders, names in os.walk(os.path.join(root, top)):
+            subfolders[:] = sorted(d for d in subfolders if d != "__pycache__")
+            relative = os.path.relpath(folder, root).replace(os.sep, "/")
+            files += [f"{relative}/{name}" for name in sorted(names)]
+    return files
+
+
 def package_files(manifest: dict, root: str = ROOT) -> list[str]:
-    """The source files that go into the add-on (relative paths), by the manifest's exclude patterns."""
+    """The source files that go into the add-on (relative paths): the tracked files (``tracked_files``)
+    that the manifest's exclude patterns keep."""
     patterns = manifest.get("build", {}).get("paths_exclude_pattern", [])
-    files = []
-    for folder, subfolders, names in os.walk(root):
-        relative_folder = os.path.relpath(folder, root).replace(os.sep, "/")
-        prefix = "" if relative_folder == "." else relative_folder + "/"
-        subfolders[:] = sorted(d for d in subfolders if not _excluded(prefix + d, True, patterns))
-        files += [prefix + n for n in sorted(names) if not _excluded(prefix + n, False, patterns)]
-    return [f for f in files if not f.startswith("wheels/")]
+    return [relative for relative in tracked_files(root) if not relative.startswith("wheels/")
+            and not any(_excluded("/".join(relative.split("/")[:depth]), True, patterns)
+                        for depth in range(1, relative.count("/") + 1))
+            and not _excluded(relative, False, patterns)]
+
+
+def staged_source(manifest: dict, staging: str, root: str = ROOT) -> str:
+    """Copy the tracked files and the manifest's wheels into ``staging``; returns it.  ``blender_ext.py
+    build`` packs a whole folder (minus the exclude patterns), so it is given this copy, never the checkout."""
+    for relative in tracked_files(root) + [os.path.normpath(w).replace(os.sep, "/") for w in manifest.get("wheels", [])]:
+        target = os.path.join(staging, relative)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        shutil.copy2(os.path.join(root, relative), target)
+    return staging
 
 
 def legacy_zip(output: str, manifest: dict, root: str = ROOT) -> str:
@@ -122,20 +179,25 @@ def legacy_zip(output: str, manifest: dict, root: str = ROOT) -> str:
 
 
 def build(out_dir: str, blender_ext: str | None = None, skip_wheels: bool = False,
-          legacy_only: bool = False) -> tuple[str | None, str]:
-    manifest = read_manifest()
+          legacy_only: bool = False, root: str = ROOT) -> tuple[str | None, str]:
+    manifest = read_manifest(root)
     os.makedirs(out_dir, exist_ok=True)
     legacy = os.path.join(os.path.abspath(out_dir), f"{manifest['id']}-{manifest['version']}-legacy.zip")
-    legacy_zip(legacy, manifest)
+    legacy_zip(legacy, manifest, root)
     if legacy_only:
         return None, legacy
     if not skip_wheels:
-        download_wheels(manifest)
+        download_wheels(manifest, root)
     blender_ext = blender_ext or find_blender_ext()
     extension = os.path.join(os.path.abspath(out_dir), f"{manifest['id']}-{manifest['version']}.zip")
     if os.path.exists(extension):
         os.remove(extension)
-    run_blender_ext(blender_ext, "build", "--source-dir", ROOT, "--output-filepath", extension)
+    with tempfile.TemporaryDirectory(prefix="depth-views-build-") as staging:
+        try:
+            staged_source(manifest, staging, root)
+        except OSError as error:
+            raise BuildError(f"copying the tracked files failed: {error}")
+        run_blender_ext(blender_ext, "build", "--source-dir", staging, "--output-filepath", extension, cwd=staging)
     run_blender_ext(blender_ext, "validate", extension)
     return extension, legacy
 
@@ -147,9 +209,11 @@ def main(argv=None) -> int:
     parser.add_argument("--skip-wheels", action="store_true", help="do not download the manifest's wheels")
     parser.add_argument("--legacy-only", action="store_true",
                         help="only the Blender 3.x add-on zip (needs no bpy module and no download)")
+    parser.add_argument("--source", default=ROOT, help="the checkout to pack (default: the one holding this script)")
     args = parser.parse_args(argv)
     try:
-        extension, legacy = build(args.out, args.blender_ext, args.skip_wheels, args.legacy_only)
+        extension, legacy = build(args.out, args.blender_ext, args.skip_wheels, args.legacy_only,
+                                  os.path.abspath(args.source))
     except BuildError as error:
         print(f"build_extension: {error}", file=sys.stderr)
         return 1

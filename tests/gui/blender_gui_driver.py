@@ -3,7 +3,8 @@ virtual X screen, and drives the Depth Views add-on through real input events (x
 
 Steps (a timer runs them one after another; Blender's event loop keeps running in between):
 1. open the 3D viewport's sidebar and switch its tab to "Depth Views" with Ctrl+Wheel over it,
-   checking that our panel is really drawn; screenshot ``panel.png``;
+   checking that our panel is really drawn; screenshot ``panel.png``; measure every text of the
+   panels in this Blender's UI font against the sidebar's real width (tests/panel_labels.py);
 2. click the "Render Depth Views" button (6 views); wait until the modal operator finishes;
    screenshot ``rendered.png``;
 3. click it again for a long run (200 views), press Esc once the first views are on disk, wait for
@@ -19,10 +20,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import time
 import traceback
 
 import bpy
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/: panel_labels
+import panel_labels  # noqa: E402
 
 OUT = os.environ["DEPTH_VIEWS_GUI_OUT"]
 LOG = []
@@ -125,6 +130,14 @@ def show_panel():
         if time.monotonic() - TAB["drawn_at"] < 1.0:  # let it settle, then photograph
             return None
         screenshot("panel.png")
+        from depth_views import panels
+
+        scale = bpy.context.preferences.system.ui_scale
+        RESULT["sidebar_width"] = region.width / scale
+        cut = []
+        for _ in panel_labels.panel_states(settings()):
+            cut += panel_labels.cut_texts(panels.CLASSES, bpy.context, region.width / scale)
+        RESULT["cut_texts"] = sorted(set(cut))
         return {"tab_switches": TAB["tries"]}
     if TAB.get("last") and time.monotonic() - TAB["last"] < 0.5:
         return None

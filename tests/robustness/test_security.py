@@ -18,14 +18,24 @@ NETWORK_MODULES = ("socket", "ssl", "http", "urllib.request", "urllib.error", "u
                    "websocket", "websockets", "asyncio", "webbrowser")
 
 
-def package_sources():
-    """The Python files that ship in the add-on (the manifest's exclude patterns, as the build applies them)."""
-    spec = importlib.util.spec_from_file_location("build_extension", os.path.join(PACKAGE, "tools", "build_extension.py"))
+def package_sources(root: str = PACKAGE):
+    """The Python files that ship in the add-on: the tracked files the manifest's exclude patterns keep,
+    as the build takes them (tools/build_extension.py package_files)."""
+    spec = importlib.util.spec_from_file_location("build_extension", os.path.join(root, "tools", "build_extension.py"))
     build = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(build)
-    for relative in build.package_files(build.read_manifest(PACKAGE), PACKAGE):
+    for relative in build.package_files(build.read_manifest(root), root):
         if relative.endswith(".py"):
-            yield os.path.join(PACKAGE, relative)
+            yield os.path.join(root, relative)
+
+
+def test_the_shipped_sources_of_a_cluttered_checkout_are_only_its_tracked_ones(cluttered_checkout):
+    """A .venv/, venv/, env/ or stray module in the checkout (each importing socket) is not looked at."""
+    from checkout import CLUTTER
+
+    sources = {os.path.relpath(path, cluttered_checkout) for path in package_sources(str(cluttered_checkout))}
+    assert sources == {os.path.relpath(path, PACKAGE) for path in package_sources()}
+    assert "operators/__init__.py" in sources and not sources & set(CLUTTER)
 
 
 def test_nothing_in_the_package_imports_a_network_module():
