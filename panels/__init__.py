@@ -56,7 +56,7 @@ class DEPTHVIEWS_PT_cameras(_SidebarPanel, bpy.types.Panel):
         layout.use_property_split = True
         layout.prop(settings, "camera_source")
         if settings.camera_source == "FILE":
-            layout.prop(settings, "camera_file")
+            layout.prop(settings, "camera_file", text="File")
             layout.prop(settings, "pose_convention")
             return
         layout.prop(settings, "sampling")

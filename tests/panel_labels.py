@@ -140,7 +140,9 @@ def panel_states(settings):
     """Set ``settings`` (scene.depth_views) to each state that shows other rows; yields between them."""
     states = [{}, {"sampling": "grid"}, {"sampling": "random", "target": "COLLECTION", "lens_unit": "FOV"},
               {"formats": {"exr", "png16", "preview", "contact_sheet"}, "preview_range": "fixed",
-               "passes": {"depth", "rgb"}, "rgb_engine": "cycles", "last_output": "/tmp/out", "last_views": 24}]
+               "passes": {"depth", "rgb"}, "rgb_engine": "cycles", "last_output": "/tmp/out", "last_views": 24},
+              {"camera_model": "orthographic", "ortho_scale_auto": False}, {"camera_model": "fisheye"},
+              {"camera_model": "equirectangular"}, {"camera_source": "FILE", "camera_file": "/tmp/transforms.json"}]
     for state in states:
         saved = {key: getattr(settings, key) for key in state}
         for key, value in state.items():
