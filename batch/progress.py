@@ -76,6 +76,8 @@ class BatchProgress:
         text = (f"{self.prog}: batch of {summary.inputs} inputs into {out_root}: {summary.rendered} rendered, "
                 f"{summary.skipped} already done, {summary.failed} failed; {summary.views} views in "
                 f"{summary.seconds:.1f} s ({summary.views_per_second:.1f} views/s)")
+        if summary.claimed:
+            text += f"; {summary.claimed} left to other runs on this folder that hold them"
         if summary.failed:
             text += f"; failures are listed in {failures_file}"
         print(text, flush=True)
