@@ -228,15 +228,20 @@ def run_batch_command(args: argparse.Namespace) -> int:
                           verbose=args.verbose, summary=summary,
                           plan_ready=lambda plan: progress.plan_ready(plan, options.views),
                           shard_views=args.shard_views, shard_bytes=args.shard_size)
+    refused = False
     try:
         for event in events:
             progress(event)
     except KeyboardInterrupt:
         _error("interrupted; the finished meshes are kept: run the same command again to resume")
         return 130
+    except DepthViewsError:
+        refused = not summary.inputs   # refused before any work (other options, a corrupt shard): one line
+        raise
     finally:
         events.close()
-        progress.close(summary, out_root, store.journal_path(out_root, store.FAILURES_STEM, args.shard))
+        if not refused:
+            progress.close(summary, out_root, store.journal_path(out_root, store.FAILURES_STEM, args.shard))
     if summary.failed:
         return 1
     return EXIT_CLAIMED if summary.claimed else 0
