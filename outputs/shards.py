@@ -227,10 +227,11 @@ def shard_meshes(path: str) -> list[dict]:
                     document = json.loads(tar.extractfile(member).read())
                     meshes[name] = {"name": document["name"], "path": document.get("mesh"),
                                     "views": len(document.get("views", []))}
-            if members:
-                end = members[-1].offset_data + members[-1].size
-                if os.path.getsize(path) < end:
-                    raise tarfile.ReadError("unexpected end of data")
+            end = (members[-1].offset_data + -(-members[-1].size // 512) * 512) if members else 0
+            tar.fileobj.seek(end)
+            trailer = tar.fileobj.read()
+            if len(trailer) < 1024 or trailer.strip(b"\0"):   # tar's end: two zero blocks
+                raise tarfile.ReadError("truncated: no end-of-archive blocks")
     except (tarfile.TarError, OSError, ValueError, KeyError, EOFError) as error:
         raise DepthViewsError(f"{path}: not a complete tar shard ({error}); move it out of the shards "
                               "folder (its meshes then render again)") from None
@@ -402,6 +403,11 @@ def iter_shard(path: str, keys=None):
     wanted = None if keys is None else set(keys)
     current, members = None, {}
     try:
+        with open(path, "rb") as stream:   # a complete tar ends with two zero blocks
+            size = stream.seek(0, os.SEEK_END)
+            stream.seek(max(0, size - 1024))
+            if size < 1024 or size % 512 or stream.read().strip(b"\0"):
+                raise tarfile.ReadError("truncated: no end-of-archive blocks")
         with tarfile.open(path, "r|") as tar:
             for member in tar:
                 if not member.isreg():
