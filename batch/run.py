@@ -68,6 +68,11 @@ def prepare_output_root(out: str) -> str:
     return out_root
 
 
+def disk_full(message: str) -> bool:
+    """Whether a worker's one-line error is a full disk or quota (not the mesh's fault)."""
+    return any(words in message for words in ("No space left on device", "Disk quota exceeded"))
+
+
 def check_shard_size(options: RenderOptions, shard_views: int | None, shard_bytes: int | None) -> None:
     """Refuse shard sizes that cannot hold one mesh's views (a mesh is never split across shards)."""
     if shard_views is None and shard_bytes is None:
@@ -138,9 +143,10 @@ def batch_events(sources, out, options: RenderOptions, *, workers: int | None = 
     failures = store.Journal(store.journal_path(out_root, store.FAILURES_STEM, shard))
     claims = output = None
     try:
-        done = None
+        done = newly_done = None
         if webdataset:
             shard_store.remove_orphan_shards(out_root)
+            newly_done = shard_store.IndexTail(out_root)   # lines other runs append from now on
             done = shard_store.done_meshes(out_root, index)
         plan = plan_batch(sources, out_root, shard=shard, retry_failed=retry_failed, done=done)
         summary.inputs = len(plan.inputs)
@@ -162,7 +168,6 @@ def batch_events(sources, out, options: RenderOptions, *, workers: int | None = 
         if not plan.todo:
             return
         claims = Claims(out_root)
-        newly_done = shard_store.IndexTail(out_root) if webdataset else None
 
         def gate(item):
             """Claim ``item`` before a worker starts it: None to render it, else the skip event."""
@@ -197,6 +202,10 @@ def batch_events(sources, out, options: RenderOptions, *, workers: int | None = 
                 summary.views += event.views
                 summary.rss.append(event.rss)
             elif isinstance(event, MeshFailed):
+                if webdataset and event.stage == "write" and disk_full(event.error):
+                    raise DepthViewsError(f"{out_root}: the disk is full (a worker could not hand over "
+                                          f"{event.item.name}); the finished shards are kept: free some space "
+                                          "and run the same command again")
                 failures.append(store.failure_entry(event.item.name, event.item.path, event.stage, event.error))
                 claims.release(event.item.name)
                 summary.failed += 1

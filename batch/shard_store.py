@@ -112,7 +112,9 @@ class IndexTail:
     appended (by this run or another) since the last call."""
 
     def __init__(self, out_root: str):
-        self.out_root, self.offsets, self.names = out_root, {}, set()
+        """Lines already there are not read (:func:`done_meshes` checked them against the shards)."""
+        self.out_root, self.names = out_root, set()
+        self.offsets = {path: os.path.getsize(path) for path in store.journal_files(out_root, store.INDEX_STEM)}
 
     def refresh(self) -> set:
         for path in store.journal_files(self.out_root, store.INDEX_STEM):
