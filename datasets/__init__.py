@@ -162,30 +162,69 @@ class DepthViews:
         return self.iterate()
 
 
-def torch_dataset(source, **settings):
-    """A ``torch.utils.data.IterableDataset`` over :class:`DepthViews` (``settings`` as there; rank
-    and world size default to ``torch.distributed``'s, the loader worker to ``get_worker_info()``).
-    Needs torch; arrays stay numpy (the default collate turns them into tensors)."""
+def _torch_class():
+    """``TorchDepthViews``, made on first use (torch is imported only then); a module attribute, so
+    DataLoader workers started with ``spawn`` can unpickle it."""
+    cached = globals().get("_TORCH_CLASS")
+    if cached is not None:
+        return cached
     try:
-        import torch
         from torch.utils.data import IterableDataset, get_worker_info
     except ImportError:
         raise DepthViewsError("torch_dataset needs PyTorch (pip install torch); DepthViews works without it") from None
-    if "rank" not in settings and torch.distributed.is_available() and torch.distributed.is_initialized():
-        settings.update(rank=torch.distributed.get_rank(), world_size=torch.distributed.get_world_size())
-    views = DepthViews(source, **settings)
 
     class TorchDepthViews(IterableDataset):
+        """A thin ``IterableDataset`` over :class:`DepthViews`: each loader worker reads its own units."""
+
+        def __init__(self, views: DepthViews):
+            super().__init__()
+            self.views = views
+
         def __iter__(self):
             info = get_worker_info()
             if info is None:
-                return views.iterate()
-            return views.iterate(info.id, info.num_workers)
+                return self.views.iterate()
+            return self.views.iterate(info.id, info.num_workers)
 
         def set_epoch(self, epoch: int) -> None:
-            views.set_epoch(epoch)
+            self.views.set_epoch(epoch)
 
-    return TorchDepthViews()
+    TorchDepthViews.__module__ = __name__
+    globals()["_TORCH_CLASS"] = TorchDepthViews
+    return TorchDepthViews
+
+
+def __getattr__(name: str):
+    if name == "TorchDepthViews":
+        return _torch_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def torch_dataset(source, **settings):
+    """A ``torch.utils.data.IterableDataset`` over :class:`DepthViews` (``settings`` as there; rank
+    and world size default to ``torch.distributed``'s, the loader worker to ``get_worker_info()``).
+    Needs torch; arrays stay numpy (use :func:`collate` as the ``collate_fn``)."""
+    cls = _torch_class()
+    import torch
+
+    if "rank" not in settings and torch.distributed.is_available() and torch.distributed.is_initialized():
+        settings.update(rank=torch.distributed.get_rank(), world_size=torch.distributed.get_world_size())
+    return cls(DepthViews(source, **settings))
+
+
+ARRAY_FIELDS = ("depth", "distance", "normal", "mask", "rgb", "rgb_linear", "K", "world_to_camera",
+                "camera_to_world")
+
+
+def collate(samples: list[dict]) -> dict:
+    """A batch of samples as stacked numpy arrays (``depth`` (B, H, W), ``K`` (B, 3, 3), ... for the
+    fields every sample has) plus ``name``, ``mesh`` and ``view_index`` lists; use as a DataLoader's
+    ``collate_fn`` (then ``torch.from_numpy`` what you need)."""
+    batch = {key: [s.get(key) for s in samples] for key in ("name", "mesh", "view_index")}
+    for key in ARRAY_FIELDS:
+        if samples and all(key in s for s in samples):
+            batch[key] = np.stack([np.asarray(s[key]) for s in samples])
+    return batch
 
 
 def iter_samples(source, **settings) -> Iterator[dict]:
@@ -193,5 +232,5 @@ def iter_samples(source, **settings) -> Iterator[dict]:
     return iter(DepthViews(source, **settings))
 
 
-__all__ = ["DepthViews", "find_units", "folder_samples", "iter_samples", "shuffled", "split_units",
+__all__ = ["DepthViews", "collate", "find_units", "folder_samples", "iter_samples", "shuffled", "split_units",
            "torch_dataset", "unit_samples"]

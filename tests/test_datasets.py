@@ -293,3 +293,13 @@ def test_journal_appends_survive_a_torn_line_from_another_writer(tmp_path):
     journal = store.Journal(path)
     journal.append({"name": "c"})
     assert [r["name"] for r in store.read_jsonl(path)[0]] == ["a", "c"]
+
+
+def test_collate_stacks_what_every_sample_has(tmp_path):
+    from depth_views.datasets import collate
+
+    write_meshes(tmp_path, {"m": fake_mesh("m", 3)})
+    batch = collate(list(DepthViews(str(tmp_path))))
+    assert batch["depth"].shape == (3, 6, 5) and batch["depth"].dtype == np.float32
+    assert batch["K"].shape == (3, 3, 3) and batch["view_index"] == [0, 1, 2] and batch["name"] == ["m"] * 3
+    assert "cameras" not in batch
