@@ -297,11 +297,13 @@ def run_render_shards(args: argparse.Namespace, options: RenderOptions) -> int:
     """``render --formats webdataset``: the inputs go into DIR/shards as in a batch; an input already
     in a finished shard is not rendered again."""
     from .batch import shard_store, store
+    from .batch.claims import check_dataset_options
     from .batch.run import check_shard_size, prepare_output_root
     from .render.job import render_input_samples
 
     check_shard_size(options, args.shard_views, args.shard_size)
     out_root = prepare_output_root(args.out)
+    check_dataset_options(out_root, options)
     index = store.Journal(store.journal_path(out_root, store.INDEX_STEM, None))
     shard_store.remove_orphan_shards(out_root)
     done = shard_store.done_meshes(out_root, index)

@@ -105,6 +105,9 @@ class Claims:
             handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except FileExistsError:
             return False
+        except FileNotFoundError:   # another run that ended removed the empty claims folder
+            os.makedirs(self.folder, exist_ok=True)
+            return self._create(name, path)
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             json.dump({"name": name, "host": self.host, "pid": self.pid, "run": self.run,
                        "time": time.time()}, stream)

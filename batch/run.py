@@ -272,9 +272,9 @@ def shard_views(item: BatchInput, samples) -> Iterator[StreamedView]:
                            sample["world_to_camera"], sample["camera_to_world"], sample.get("normalization"))
 
 
-def read_shard_mesh_views(out_root: str, item: BatchInput) -> Iterator[StreamedView]:
-    """The views of finished mesh ``item``, read back from its shard (WebDataset layout)."""
-    record = shard_store.done_meshes(out_root).get(item.name)
+def read_shard_mesh_views(out_root: str, item: BatchInput, done: dict) -> Iterator[StreamedView]:
+    """The views of finished mesh ``item``, read back from its shard (``done``: :func:`.shard_store.done_meshes`)."""
+    record = done.get(item.name)
     if record is not None:
         path = os.path.join(out_root, *record["shard"].split("/"))
         yield from shard_views(item, shards.iter_shard(path, record["keys"]))
@@ -291,13 +291,15 @@ def stream_views(sources, out, options: RenderOptions, *, include_finished: bool
     of the loop stops the workers.
     """
     out_root = os.path.abspath(os.fspath(out))
+    done = None
     for event in batch_events(sources, out, options, **settings):
         if isinstance(event, MeshRendered) and getattr(event, "members", None) is not None:
             yield from shard_views(event.item, shards.group_members(event.members))
         elif isinstance(event, MeshRendered) or (
                 include_finished and isinstance(event, MeshSkipped) and event.reason == "complete"):
             if "webdataset" in options.formats:
-                yield from read_shard_mesh_views(out_root, event.item)
+                done = done if done is not None else shard_store.done_meshes(out_root)
+                yield from read_shard_mesh_views(out_root, event.item, done)
             else:
                 yield from read_mesh_views(out_root, event.item)
 

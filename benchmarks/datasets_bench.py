@@ -71,7 +71,7 @@ def payload_depths(args) -> list[np.ndarray]:
     """The rendered depth maps (views of K real meshes) from the folder-layout render, or spheres."""
     from depth_views.datasets import DepthViews
 
-    if args.payload and os.path.isdir(args.payload):
+    if args.payload and os.path.isdir(args.payload):   # 24 x K views of 256 KB: a few MB of the RSS
         return [s["depth"] for s in DepthViews(args.payload)]
     size = args.resolution
     y, x = np.mgrid[0:size, 0:size] + 0.5
@@ -178,9 +178,9 @@ def main() -> None:
         rows = []
         payload = ""
         if args.render_meshes:
-            try:
-                import bpy  # noqa: F401
-            except ImportError:
+            import importlib.util
+
+            if importlib.util.find_spec("bpy") is None:   # not imported here: it would inflate every peak RSS
                 print("no bpy: part 1 skipped, part 2 uses analytic sphere depth maps")
             else:
                 src = os.path.join(scratch, "src")
@@ -217,12 +217,20 @@ def main() -> None:
                   f"{r['read_ours']['samples'] / r['read_ours']['seconds']:.0f} | "
                   + (f"{wds['samples'] / wds['seconds']:.0f}" if wds else "-")
                   + f" | {max(r['read_ours']['rss_mb'], wds['rss_mb'] if wds else 0):.0f} |")
+        npy = args.resolution ** 2 * 4 + 128
+        print(f"\n(.npy depth would be {npy:,} bytes/view: raw float32 and a 128-byte header)")
         print(f"\n## extrapolated to 1,000,000 meshes x {args.views} views")
         print("| layout | inodes (files + folders) | TB |")
         print("|---|---:|---:|")
+        from depth_views.outputs.shards import DEFAULT_SHARD_BYTES
+
         for layout, r in results.items():
-            per_mesh = (r["files"] + r["folders"]) / args.meshes
-            print(f"| {layout} | {per_mesh * 1e6:,.0f} | {r['bytes'] / r['views'] * args.views * 1e6 / 1e12:.2f} |")
+            total = r["bytes"] / r["views"] * args.views * 1e6
+            if layout == "webdataset":   # 1 GiB shards, plus shards/, index.jsonl and dataset.json
+                inodes = -(-total // DEFAULT_SHARD_BYTES) + 3
+            else:                        # per mesh: its files and folders, as measured
+                inodes = (r["files"] + r["folders"]) / args.meshes * 1e6
+            print(f"| {layout} | {inodes:,.0f} | {total / 1e12:.2f} |")
 
 
 if __name__ == "__main__":
