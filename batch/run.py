@@ -192,7 +192,7 @@ def batch_events(sources, out, options: RenderOptions, *, workers: int | None = 
             if isinstance(event, MeshRendered) and webdataset:
                 event.members = output.pack_fragment(event.item.name, event.item.path, event.folder)
                 event.entry = shard_store.mesh_record(event.item.name, event.item.path, event.members)
-                event.folder = os.path.join(out_root, shard_store.shards.SHARDS_FOLDER)
+                event.folder = os.path.join(out_root, shards.SHARDS_FOLDER)
             elif isinstance(event, MeshRendered):
                 event.entry = store.index_entry(out_root, event.item.name, event.item.path)
                 index.append(event.entry)
@@ -285,15 +285,16 @@ def stream_views(sources, out, options: RenderOptions, *, include_finished: bool
     """Yield every (mesh, view) of a batch as float32 numpy arrays as soon as its mesh is finished.
 
     The same run as :func:`batch_events` (same ``settings``), so the same resume and failure rules
-    hold (with ``--formats webdataset`` the views are also packed into shards as they are yielded; a
-    mesh yielded but not yet in a finished shard when the run is killed is rendered and yielded again): a mesh finished by an earlier run is not rendered again (its views are yielded only with
+    hold: a mesh finished by an earlier run is not rendered again (its views are yielded only with
     ``include_finished``), a failed mesh is recorded in failures.jsonl and skipped, and breaking out
-    of the loop stops the workers.
+    of the loop stops the workers.  With ``formats=("webdataset",)`` the views are packed into shards
+    as they are yielded; a mesh yielded but not yet in a finished shard when the run is killed is
+    rendered, and yielded, again.
     """
     out_root = os.path.abspath(os.fspath(out))
     done = None
     for event in batch_events(sources, out, options, **settings):
-        if isinstance(event, MeshRendered) and getattr(event, "members", None) is not None:
+        if isinstance(event, MeshRendered) and event.members is not None:
             yield from shard_views(event.item, shards.group_members(event.members))
         elif isinstance(event, MeshRendered) or (
                 include_finished and isinstance(event, MeshSkipped) and event.reason == "complete"):
