@@ -16,7 +16,7 @@ import dataclasses
 import hashlib
 import json
 import os
-import socket
+import platform
 import threading
 import time
 import uuid
@@ -76,7 +76,7 @@ class Claims:
                  heartbeat_seconds: float = HEARTBEAT_SECONDS):
         self.folder = os.path.join(out_root, CLAIMS_FOLDER)
         self.stale_seconds, self.heartbeat_seconds = stale_seconds, heartbeat_seconds
-        self.host, self.pid, self.run = socket.gethostname(), os.getpid(), uuid.uuid4().hex
+        self.host, self.pid, self.run = platform.node(), os.getpid(), uuid.uuid4().hex
         self.held: dict[str, str] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()

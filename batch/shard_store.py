@@ -18,7 +18,7 @@ from __future__ import annotations
 import glob
 import json
 import os
-import socket
+import platform
 import time
 
 from ..errors import DepthViewsError
@@ -41,7 +41,7 @@ def pid_alive(pid: int) -> bool:
 def owner_gone(host: str, pid: int, mtime: float, stale_seconds: float = STALE_SECONDS) -> bool:
     """Whether the run ``host``/``pid`` that last touched a file at ``mtime`` is gone: on this host,
     its process is not alive; on another host, the file is older than ``stale_seconds``."""
-    if host == socket.gethostname():
+    if host == platform.node():
         return not pid_alive(pid)
     return time.time() - mtime > stale_seconds
 

@@ -166,21 +166,16 @@ def failure_entry(name: str, input_path: str, stage: str, error: str) -> dict:
 
 
 class Journal:
-    """An append-only JSON-lines file; each record is one ``write`` of one line with ``O_APPEND``
-    (file opened anew for each, so runs sharing DIR append to the same file even after a rewrite)."""
+    """An append-only JSON-lines file; each record is one ``write`` of one line with ``O_APPEND``,
+    the file opened anew for each, so that runs sharing DIR still append to the same file after one
+    of them rewrote it (a line lost in such a race is restored from the finished folders or shards
+    when the next run starts)."""
 
     def __init__(self, path: str):
         self.path, self._fd = path, None
         self.records, clean = read_jsonl(path)
-        if not clean:  # a kill tore the last line: end it, so that the next record starts a line
-            try:
-                with open(path, "rb") as stream:
-                    stream.seek(-1, os.SEEK_END)
-                    torn = stream.read(1) != b"\n"
-            except OSError:
-                torn = False
-            if torn:
-                self._write(b"\n")
+        if not clean:  # a kill tore the last line: keep the valid records only
+            self.rewrite(self.records)
 
     def names(self) -> set[str]:
         return {r["name"] for r in self.records}

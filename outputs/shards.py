@@ -30,8 +30,8 @@ import errno
 import io
 import json
 import os
+import platform
 import re
-import socket
 import tarfile
 import time
 import uuid
@@ -244,7 +244,7 @@ def shard_meshes(path: str) -> list[dict]:
 
 
 def owner_token() -> str:
-    return f"{socket.gethostname()}-{os.getpid()}"
+    return f"{platform.node()}-{os.getpid()}"
 
 
 class ShardWriter:
