@@ -21,7 +21,7 @@ import pytest
 bpy = pytest.importorskip("bpy")
 webdataset = pytest.importorskip("webdataset")
 
-from meshes import asymmetric_mesh, box_obj, tilted_plane, write_mesh  # noqa: E402
+from test_batch import dataset as batch_dataset  # noqa: E402,F401 (a fixture)
 
 from depth_views.batch import read_failures, read_index, stream_views  # noqa: E402
 from depth_views.cli import main  # noqa: E402
@@ -35,13 +35,10 @@ ARGS = ["--views", str(VIEWS), "--resolution", "40", "32", "--progress", "lines"
 
 
 @pytest.fixture
-def dataset(tmp_path):
-    src = tmp_path / "src"
-    box_obj(src / "boxes" / "tall.v2.obj", size=(0.5, 0.7, 2.0))
-    box_obj(src / "boxes" / "flat.obj", size=(2.0, 1.5, 0.3), offset=(1, 2, 3))
-    write_mesh(asymmetric_mesh(), src / "asym.ply")
-    write_mesh(tilted_plane(), src / "plane.stl")
-    return src
+def dataset(batch_dataset):
+    """test_batch's four meshes, one with a dot in its name (WebDataset keys must not have one)."""
+    os.rename(batch_dataset / "boxes" / "tall.obj", batch_dataset / "boxes" / "tall.v2.obj")
+    return batch_dataset
 
 
 NAMES = ["asym", "boxes/flat", "boxes/tall.v2", "plane"]
