@@ -71,6 +71,21 @@ def _flatten(groups) -> tuple[str, ...]:
     return tuple(names)
 
 
+def _byte_size(text: str) -> int:
+    """``1G``, ``500M``, ``64k`` or a plain number of bytes."""
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+    number, unit = text.strip().lower().rstrip("ib"), 1
+    if number and number[-1] in units:
+        number, unit = number[:-1], units[number[-1]]
+    try:
+        value = int(float(number) * unit)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a size like 500M or 2G, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be positive")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG, description="Render metric depth maps of meshes from cameras on a sphere.")
@@ -163,6 +178,11 @@ def build_parser() -> argparse.ArgumentParser:
     outs.add_argument("--alpha-threshold", type=float, default=RenderOptions.alpha_threshold,
                       help="with --keep-transparency: the alpha a surface needs to count (default 0.5)")
     add_camera_file_options(render)
+    # WebDataset shards (--formats webdataset; docs/datasets.md)
+    outs.add_argument("--shard-views", type=int, metavar="N",
+                      help="with --formats webdataset: at most N views per tar shard (whole meshes)")
+    outs.add_argument("--shard-size", type=_byte_size, metavar="BYTES",
+                      help="with --formats webdataset: shard size target, e.g. 500M or 2G (default 1G)")
     misc.add_argument("--quiet", action="store_true", help="print only errors and the summary")
     misc.add_argument("--verbose", action="store_true", help="also show Blender's own log output")
     add_batch_command(commands, shared_from=render)
@@ -316,17 +336,25 @@ def run_batch_command(args: argparse.Namespace) -> int:
                           use_ray=args.ray is not None,
                           ray_address=None if args.ray in (None, "auto") else args.ray,
                           verbose=args.verbose, summary=summary,
-                          plan_ready=lambda plan: progress.plan_ready(plan, options.views))
+                          plan_ready=lambda plan: progress.plan_ready(plan, options.views),
+                          shard_views=args.shard_views, shard_bytes=args.shard_size)
+    refused = False
     try:
         for event in events:
             progress(event)
     except KeyboardInterrupt:
         _error("interrupted; the finished meshes are kept: run the same command again to resume")
         return 130
+    except DepthViewsError:
+        refused = not summary.inputs   # refused before any work (other options, a corrupt shard): one line
+        raise
     finally:
         events.close()
-        progress.close(summary, out_root, store.journal_path(out_root, store.FAILURES_STEM, args.shard))
-    return 1 if summary.failed else 0
+        if not refused:
+            progress.close(summary, out_root, store.journal_path(out_root, store.FAILURES_STEM, args.shard))
+    if summary.failed:
+        return 1
+    return EXIT_CLAIMED if summary.claimed else 0
 
 
 def options_from_args(args: argparse.Namespace) -> RenderOptions:
@@ -381,9 +409,61 @@ def _error(message: str) -> None:
     print(f"{PROG}: error: {message}", file=sys.stderr, flush=True)
 
 
+EXIT_CLAIMED = 3   # batch: nothing failed, but other live runs on DIR still held some of its meshes
+
+
+def run_render_shards(args: argparse.Namespace, options: RenderOptions) -> int:
+    """``render --formats webdataset``: the inputs go into DIR/shards as in a batch; an input already
+    in a finished shard is not rendered again."""
+    from .batch import shard_store, store
+    from .batch.claims import check_dataset_options
+    from .batch.run import check_shard_size, prepare_output_root
+    from .render.job import render_input_samples
+
+    check_shard_size(options, args.shard_views, args.shard_size)
+    out_root = prepare_output_root(args.out)
+    check_dataset_options(out_root, options)
+    index = store.Journal(store.journal_path(out_root, store.INDEX_STEM, None))
+    shard_store.remove_orphan_shards(out_root)
+    done = shard_store.done_meshes(out_root, index)
+    output = shard_store.ShardedOutput(out_root, index, max_views=args.shard_views, max_bytes=args.shard_size)
+    started, failed, skipped = time.perf_counter(), [], 0
+    names = output_folder_names(args.inputs)
+    try:
+        for number, (path, name) in enumerate(zip(args.inputs, names), start=1):
+            if name in done:
+                skipped += 1
+                if not args.quiet:
+                    print(f"[{number}/{len(args.inputs)}] {path}: already in {done[name]['shard']}", flush=True)
+                continue
+            try:
+                with contextlib.nullcontext() if args.verbose else silenced_stdout_fd():
+                    report, members = render_input_samples(path, name, options)
+            except Exception as error:  # one input's failure must not stop the others
+                failed.append(path)
+                _error(str(error) if isinstance(error, DepthViewsError) else
+                       f"{path}: unexpected failure: {type(error).__name__}: {(str(error).strip().splitlines() or [''])[-1]}")
+                continue
+            output.add(name, path, members)
+            if not args.quiet:
+                print(f"[{number}/{len(args.inputs)}] {path}: {report.n_views} views ({report.seconds:.1f} s)",
+                      flush=True)
+        output.close()
+    finally:
+        output.abort()
+    rendered = len(args.inputs) - len(failed) - skipped
+    print(f"{PROG}: rendered {rendered} of {len(args.inputs)} inputs into {output.writer.folder} "
+          f"({len(output.writer.finished)} shards) in {time.perf_counter() - started:.1f} s"
+          + (f"; {skipped} already there" if skipped else "") + (f"; {len(failed)} failed" if failed else ""),
+          flush=True)
+    return 1 if failed else 0
+
+
 def run_render(args: argparse.Namespace) -> int:
     options = options_from_args(args)
     options.validate()
+    if "webdataset" in options.formats:
+        return run_render_shards(args, options)
     out_root = os.path.abspath(args.out)
     if os.path.exists(out_root) and not os.path.isdir(out_root):
         raise DepthViewsError(f"{out_root}: --out is a file, not a folder")

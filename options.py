@@ -18,9 +18,11 @@ NORMALIZED_RADIUS = 0.5
 EXR_COMPRESSIONS = ("none", "zip", "zips", "piz", "rle")
 PASSES = ("depth", "distance", "normal", "rgb", "mask")
 """What a view can produce: planar depth, Euclidean distance, normals, a shaded colour image, object ids."""
-FORMATS = ("exr", "png16", "preview", "npz", "contact_sheet", "ply", "fused_ply", "colmap", "nerf_synthetic")
+FORMATS = ("exr", "png16", "preview", "npz", "contact_sheet", "ply", "fused_ply", "colmap", "nerf_synthetic",
+           "webdataset")
 """How the passes are stored: per view (exr, png16, preview, ply) or per input (npz, contact_sheet, fused_ply),
-and camera files for training code (colmap, nerf_synthetic; docs/camera-files.md)."""
+camera files for training code (colmap, nerf_synthetic; docs/camera-files.md), or every pass of every view
+as samples of WebDataset tar shards (webdataset, alone; outputs/shards.py)."""
 RGB_ENGINES = ("cycles", "workbench", "eevee")
 PREVIEW_COLORMAPS = ("turbo", "viridis")
 BLENDER_MIN_RESOLUTION = 4  # Blender silently renders smaller sizes at 4 pixels
@@ -232,8 +234,12 @@ class RenderOptions:
                 raise DepthViewsError(f"{name} {','.join(map(str, unknown))}: choose from {', '.join(allowed)}")
         if not formats:
             raise DepthViewsError("--formats: choose at least one of " + ", ".join(FORMATS))
-        stored_by = {"depth": ("exr", "png16", "npz", "ply", "fused_ply", "preview", "contact_sheet"),
-                     "distance": ("exr", "png16", "npz"), "normal": ("exr", "npz", "ply", "fused_ply")}
+        if "webdataset" in formats and len(set(formats)) > 1:
+            raise DepthViewsError(f"--formats {','.join(formats)}: webdataset writes tar shards and goes alone "
+                                  "(render the folder layout into another --out)")
+        stored_by = {"depth": ("exr", "png16", "npz", "ply", "fused_ply", "preview", "contact_sheet", "webdataset"),
+                     "distance": ("exr", "png16", "npz", "webdataset"),
+                     "normal": ("exr", "npz", "ply", "fused_ply", "webdataset")}
         for pass_name, homes in stored_by.items():
             if pass_name in passes and not set(homes) & set(formats):
                 raise DepthViewsError(

@@ -32,6 +32,7 @@ class MeshRendered:
     rss: int = 0
     worker: int = 0
     entry: dict = field(default_factory=dict)
+    members: list | None = None   # --formats webdataset: the mesh's tar members (name, bytes)
 
 
 @dataclass
@@ -45,8 +46,9 @@ class MeshFailed:
 
 @dataclass
 class MeshSkipped:
-    """Not rendered in this run: ``reason`` is ``complete`` (finished earlier) or ``failed`` (failed
-    earlier and listed in failures.jsonl; ``--retry-failed`` renders it again)."""
+    """Not rendered in this run: ``reason`` is ``complete`` (finished earlier), ``failed`` (failed
+    earlier and listed in failures.jsonl; ``--retry-failed`` renders it again) or ``claimed`` (another
+    live run on the same DIR is rendering it)."""
 
     item: BatchInput
     reason: str

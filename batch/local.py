@@ -158,7 +158,9 @@ class LocalPool:
         self.workers, self.timeout, self.verbose = workers, timeout, verbose
         self.threads = threads if threads is not None else threads_per_worker(workers)
 
-    def run(self, items: list[BatchInput]) -> Iterator:
+    def run(self, items: list[BatchInput], gate=None) -> Iterator:
+        """Render ``items``; ``gate(item)``, called just before a worker starts an item, returns None
+        to go on or an event to yield instead (another run on the same DIR holds that mesh)."""
         setup = {"options": base64.b64encode(pickle.dumps(self.options)).decode("ascii"),
                  "out": self.out_root, "threads": self.threads, "verbose": self.verbose}
         pending = collections.deque(enumerate(items))
@@ -186,6 +188,12 @@ class LocalPool:
                 spawn()
             while pending or any(w.task is not None for w in workers):
                 for worker in workers:
+                    while worker.ready and worker.task is None and pending and gate is not None:
+                        instead = gate(pending[0][1])
+                        if instead is None:
+                            break
+                        pending.popleft()
+                        yield instead
                     if worker.ready and worker.task is None and pending:
                         task_id, item = pending.popleft()
                         if not worker.send(task_id, item):

@@ -21,9 +21,11 @@ class BatchProgress:
         self.bar = None
         self.todo = self.finished = self.failed = self.views_per_mesh = 0
         self.views_done: dict[str, int] = {}
+        self.todo_names: set[str] = set()
 
     def plan_ready(self, plan: BatchPlan, views_per_mesh: int) -> None:
         self.todo, self.views_per_mesh = len(plan.todo), views_per_mesh
+        self.todo_names = {item.name for item in plan.todo}
         skipped = len(plan.skipped)
         if not self.quiet and skipped:
             self._line(f"{self.prog}: {skipped} of {len(plan.inputs)} inputs already done "
@@ -62,8 +64,9 @@ class BatchProgress:
                 self.bar.total = max(self.bar.n, self.bar.total - max(0, unrendered))
                 self._describe()
             self._line(f"{self.prog}: error: [{event.stage}] {event.error}", error=True)
-        elif isinstance(event, MeshSkipped):
-            pass
+        elif isinstance(event, MeshSkipped) and self.bar is not None and event.item.name in self.todo_names:
+            # planned here, then claimed or finished by another run on the same DIR
+            self.bar.total = max(self.bar.n, self.bar.total - self.views_per_mesh)
 
     def _describe(self) -> None:
         self.bar.set_description(f"meshes {self.finished + self.failed}/{self.todo}"
@@ -76,6 +79,8 @@ class BatchProgress:
         text = (f"{self.prog}: batch of {summary.inputs} inputs into {out_root}: {summary.rendered} rendered, "
                 f"{summary.skipped} already done, {summary.failed} failed; {summary.views} views in "
                 f"{summary.seconds:.1f} s ({summary.views_per_second:.1f} views/s)")
+        if summary.claimed:
+            text += f"; {summary.claimed} left to other runs on this folder that hold them"
         if summary.failed:
             text += f"; failures are listed in {failures_file}"
         print(text, flush=True)

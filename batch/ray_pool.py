@@ -79,7 +79,8 @@ class RayPool:
                 raise DepthViewsError(f"--ray {self.address or ''}: cannot connect to Ray ({error})") from None
         return ray
 
-    def run(self, items: list[BatchInput]) -> Iterator:
+    def run(self, items: list[BatchInput], gate=None) -> Iterator:
+        """Render ``items``; ``gate`` as for :meth:`.local.LocalPool.run` (asked once per item)."""
         ray = self._connect()
         gpu = self.options.device == "gpu"
         resources = ray.cluster_resources()
@@ -99,6 +100,12 @@ class RayPool:
         try:
             while pending or running:
                 while idle and pending:
+                    if gate is not None and pending[0][1] == 0:
+                        instead = gate(pending[0][0])
+                        if instead is not None:
+                            pending.popleft()
+                            yield instead
+                            continue
                     actor = idle.pop()
                     item, attempt = pending.popleft()
                     running[actor.render.remote(item.path, item.name)] = (actor, item, attempt, time.monotonic())

@@ -19,7 +19,9 @@ import numpy as np
 from ..cameras.models import CameraModel
 from ..errors import DepthViewsError
 from ..options import RenderOptions
-from . import store
+from ..outputs import shards
+from . import shard_store, store
+from .claims import Claims, check_dataset_options
 from .events import MeshFailed, MeshRendered, MeshSkipped, MeshStarted, ViewRendered
 from .inputs import BatchInput, collect_inputs, select_shard
 from .local import LocalPool, default_workers
@@ -34,6 +36,7 @@ class BatchSummary:
     skipped: int = 0
     failed: int = 0
     failed_now: int = 0
+    claimed: int = 0          # left to other live runs on the same DIR (they held the claim)
     views: int = 0
     seconds: float = 0.0
     rss: list[int] = field(default_factory=list)
@@ -66,16 +69,39 @@ def prepare_output_root(out: str) -> str:
     return out_root
 
 
-def plan_batch(sources, out_root: str, *, shard=None, retry_failed: bool = False) -> BatchPlan:
-    """Decide what this run renders; see :func:`batch_events`."""
+def disk_full(message: str) -> bool:
+    """Whether a worker's one-line error is a full disk or quota (not the mesh's fault)."""
+    return any(words in message for words in ("No space left on device", "Disk quota exceeded"))
+
+
+def check_shard_size(options: RenderOptions, shard_views: int | None, shard_bytes: int | None) -> None:
+    """Refuse shard sizes that cannot hold one mesh's views (a mesh is never split across shards)."""
+    if shard_views is None and shard_bytes is None:
+        return
+    if "webdataset" not in options.formats:
+        raise DepthViewsError("--shard-views/--shard-size go with --formats webdataset")
+    if shard_views is not None and shard_views < options.views:
+        raise DepthViewsError(f"--shard-views {shard_views}: a shard holds whole meshes and a mesh has "
+                              f"{options.views} views (--views); use at least {options.views}")
+    width, height = options.resolution
+    one_view = width * height * 4 // 8 + 2048   # a depth view compresses to about 1/8 at best
+    if shard_bytes is not None and shard_bytes < one_view:
+        raise DepthViewsError(f"--shard-size {shard_bytes}: smaller than one {width}x{height} view "
+                              f"(about {one_view} bytes or more); use at least {one_view * options.views}")
+
+
+def plan_batch(sources, out_root: str, *, shard=None, retry_failed: bool = False,
+               done: dict | None = None) -> BatchPlan:
+    """Decide what this run renders; see :func:`batch_events`.  ``done`` (WebDataset layout): the
+    meshes in finished shards; None: the folder layout (a mesh is done when its folder is)."""
     if isinstance(sources, (str, os.PathLike)):
         sources = [sources]
     all_inputs = collect_inputs([os.fspath(s) for s in sources], exclude=out_root)
     inputs = select_shard(all_inputs, shard)
-    failed_before = {r["name"]: r for r in store.read_failures(out_root)}
+    failed_before = {r["name"]: r for r in store.read_failures(out_root, done)}
     todo, skipped = [], []
     for item in inputs:
-        if store.is_complete(out_root, item.name):
+        if item.name in done if done is not None else store.is_complete(out_root, item.name):
             skipped.append(MeshSkipped(item, "complete"))
         elif item.name in failed_before and not retry_failed:
             skipped.append(MeshSkipped(item, "failed"))
@@ -88,7 +114,7 @@ def batch_events(sources, out, options: RenderOptions, *, workers: int | None = 
                  shard: tuple[int, int] | None = None, timeout: float | None = None,
                  retry_failed: bool = False, ray_address: str | None = None, use_ray: bool = False,
                  verbose: bool = False, summary: BatchSummary | None = None,
-                 plan_ready=None) -> Iterator:
+                 plan_ready=None, shard_views: int | None = None, shard_bytes: int | None = None) -> Iterator:
     """Render every input of ``sources`` into folder ``out``; yield events as they happen.
 
     ``sources``: folders, glob patterns, list files or mesh files.  ``workers`` local worker
@@ -97,6 +123,11 @@ def batch_events(sources, out, options: RenderOptions, *, workers: int | None = 
     ``timeout`` (s) bounds each mesh.  ``summary`` is filled in as the run goes; ``plan_ready(plan)``
     is called once the inputs are known.  Bad settings raise :class:`DepthViewsError`; bad inputs
     become :class:`MeshFailed` events and lines in failures.jsonl.
+
+    With ``--formats webdataset`` the views go into tar shards under ``out/shards`` (at most
+    ``shard_views`` views or ``shard_bytes`` bytes each; see :mod:`.shard_store`) and a mesh's
+    :class:`MeshRendered` carries its tar ``members``.  Several runs may share ``out``: each mesh is
+    claimed by one (:mod:`.claims`); a mesh another live run holds is skipped as ``claimed``.
     """
     options.validate()
     if workers is not None and workers < 1:
@@ -105,11 +136,20 @@ def batch_events(sources, out, options: RenderOptions, *, workers: int | None = 
         raise DepthViewsError(f"--timeout {timeout:g}: must be a positive number of seconds")
     started = time.perf_counter()
     summary = summary if summary is not None else BatchSummary()
+    webdataset = "webdataset" in options.formats
+    check_shard_size(options, shard_views, shard_bytes)
     out_root = prepare_output_root(out)
+    check_dataset_options(out_root, options)
     index = store.Journal(store.journal_path(out_root, store.INDEX_STEM, shard))
     failures = store.Journal(store.journal_path(out_root, store.FAILURES_STEM, shard))
+    claims = output = None
     try:
-        plan = plan_batch(sources, out_root, shard=shard, retry_failed=retry_failed)
+        done = newly_done = None
+        if webdataset:
+            shard_store.remove_orphan_shards(out_root)
+            newly_done = shard_store.IndexTail(out_root)   # lines other runs append from now on
+            done = shard_store.done_meshes(out_root, index)
+        plan = plan_batch(sources, out_root, shard=shard, retry_failed=retry_failed, done=done)
         summary.inputs = len(plan.inputs)
         if retry_failed:
             retried = {item.name for item in plan.todo}
@@ -118,7 +158,7 @@ def batch_events(sources, out, options: RenderOptions, *, workers: int | None = 
         # A kill between a mesh's final rename and its index line: add the missing lines now.
         indexed = {entry["name"] for entry in store.read_index(out_root)}
         for event in plan.skipped:
-            if event.reason == "complete" and event.item.name not in indexed:
+            if not webdataset and event.reason == "complete" and event.item.name not in indexed:
                 index.append(store.index_entry(out_root, event.item.name, event.item.path))
         if plan_ready:
             plan_ready(plan)
@@ -128,6 +168,20 @@ def batch_events(sources, out, options: RenderOptions, *, workers: int | None = 
             yield event
         if not plan.todo:
             return
+        claims = Claims(out_root)
+
+        def gate(item):
+            """Claim ``item`` before a worker starts it: None to render it, else the skip event."""
+            if claims.take(item.name) is not None:
+                return MeshSkipped(item, "claimed")
+            if (item.name in newly_done.refresh()) if webdataset else store.is_complete(out_root, item.name):
+                claims.release(item.name)
+                return MeshSkipped(item, "complete")
+            return None
+
+        if webdataset:
+            output = shard_store.ShardedOutput(out_root, index, max_views=shard_views, max_bytes=shard_bytes,
+                                               on_done=lambda entry: claims.release(entry["name"]))
         if use_ray:
             from .ray_pool import RayPool
             pool = RayPool(options, out_root, address=ray_address, actors=workers, timeout=timeout,
@@ -135,20 +189,40 @@ def batch_events(sources, out, options: RenderOptions, *, workers: int | None = 
         else:
             pool = LocalPool(options, out_root, workers=workers or default_workers(options.device),
                              timeout=timeout, verbose=verbose)
-        for event in pool.run(plan.todo):
-            if isinstance(event, MeshRendered):
+        for event in pool.run(plan.todo, gate=gate):
+            if isinstance(event, MeshRendered) and webdataset:
+                event.members = output.pack_fragment(event.item.name, event.item.path, event.folder)
+                event.entry = shard_store.mesh_record(event.item.name, event.item.path, event.members)
+                event.folder = os.path.join(out_root, shards.SHARDS_FOLDER)
+            elif isinstance(event, MeshRendered):
                 event.entry = store.index_entry(out_root, event.item.name, event.item.path)
                 index.append(event.entry)
+                claims.release(event.item.name)
+            if isinstance(event, MeshRendered):
                 summary.rendered += 1
                 summary.views += event.views
                 summary.rss.append(event.rss)
             elif isinstance(event, MeshFailed):
+                if webdataset and event.stage == "write" and disk_full(event.error):
+                    raise DepthViewsError(f"{out_root}: the disk is full (a worker could not hand over "
+                                          f"{event.item.name}); the finished shards are kept: free some space "
+                                          "and run the same command again")
                 failures.append(store.failure_entry(event.item.name, event.item.path, event.stage, event.error))
+                claims.release(event.item.name)
                 summary.failed += 1
                 summary.failed_now += 1
+            elif isinstance(event, MeshSkipped):
+                summary.skipped += event.reason == "complete"
+                summary.claimed += event.reason == "claimed"
             summary.seconds = time.perf_counter() - started
             yield event
+        if output is not None:
+            output.close()   # the last shard: its meshes are done once it has its name
     finally:
+        if output is not None:
+            output.abort()   # nothing to do after close(); after an error: the open shard is not data
+        if claims is not None:
+            claims.close()
         summary.seconds = time.perf_counter() - started
         index.close()
         failures.close()
@@ -195,6 +269,21 @@ def read_mesh_views(out_root: str, item: BatchInput) -> Iterator[StreamedView]:
                            view["world_to_camera"], view["camera_to_world"], cameras.get("object_to_world"), model)
 
 
+def shard_views(item: BatchInput, samples) -> Iterator[StreamedView]:
+    for key, members in samples:
+        sample = shards.decode_sample(key, members)
+        yield StreamedView(item.path, item.name, sample["view_index"], sample["depth"], sample["K"],
+                           sample["world_to_camera"], sample["camera_to_world"], sample.get("normalization"))
+
+
+def read_shard_mesh_views(out_root: str, item: BatchInput, done: dict) -> Iterator[StreamedView]:
+    """The views of finished mesh ``item``, read back from its shard (``done``: :func:`.shard_store.done_meshes`)."""
+    record = done.get(item.name)
+    if record is not None:
+        path = os.path.join(out_root, *record["shard"].split("/"))
+        yield from shard_views(item, shards.iter_shard(path, record["keys"]))
+
+
 def stream_views(sources, out, options: RenderOptions, *, include_finished: bool = False,
                  **settings) -> Iterator[StreamedView]:
     """Yield every (mesh, view) of a batch as float32 numpy arrays as soon as its mesh is finished.
@@ -202,13 +291,22 @@ def stream_views(sources, out, options: RenderOptions, *, include_finished: bool
     The same run as :func:`batch_events` (same ``settings``), so the same resume and failure rules
     hold: a mesh finished by an earlier run is not rendered again (its views are yielded only with
     ``include_finished``), a failed mesh is recorded in failures.jsonl and skipped, and breaking out
-    of the loop stops the workers.
+    of the loop stops the workers.  With ``formats=("webdataset",)`` the views are packed into shards
+    as they are yielded; a mesh yielded but not yet in a finished shard when the run is killed is
+    rendered, and yielded, again.
     """
     out_root = os.path.abspath(os.fspath(out))
+    done = None
     for event in batch_events(sources, out, options, **settings):
-        if isinstance(event, MeshRendered) or (
+        if isinstance(event, MeshRendered) and event.members is not None:
+            yield from shard_views(event.item, shards.group_members(event.members))
+        elif isinstance(event, MeshRendered) or (
                 include_finished and isinstance(event, MeshSkipped) and event.reason == "complete"):
-            yield from read_mesh_views(out_root, event.item)
+            if "webdataset" in options.formats:
+                done = done if done is not None else shard_store.done_meshes(out_root)
+                yield from read_shard_mesh_views(out_root, event.item, done)
+            else:
+                yield from read_mesh_views(out_root, event.item)
 
 
 __all__ = ["BatchSummary", "BatchPlan", "StreamedView", "batch_events", "run_batch", "stream_views",

@@ -60,6 +60,10 @@ def discard_partial(out_root: str, name: str) -> None:
     partial = partial_folder(out_root, name)
     for leftover in (partial, partial + ".old"):
         shutil.rmtree(leftover, ignore_errors=True)
+    try:
+        os.remove(partial + ".tar")   # a WebDataset mesh not yet packed into a shard
+    except OSError:
+        pass
 
 
 def move_into_place(partial: str, out_root: str, name: str) -> str:
@@ -115,7 +119,7 @@ def read_jsonl(path: str) -> tuple[list[dict], bool]:
     return records, clean
 
 
-def _journals(out_root: str, stem: str) -> list[str]:
+def journal_files(out_root: str, stem: str) -> list[str]:
     return sorted(glob.glob(os.path.join(glob.escape(out_root), f"{stem}.jsonl"))
                   + glob.glob(os.path.join(glob.escape(out_root), f"{stem}.shard-*-of-*.jsonl")))
 
@@ -127,18 +131,21 @@ def read_index(out_root: str) -> list[dict]:
     ``normalization`` (the 4x4 ``object_to_world`` applied, or null), ``center``, ``radius``.
     """
     entries: dict[str, dict] = {}
-    for path in _journals(out_root, INDEX_STEM):
+    for path in journal_files(out_root, INDEX_STEM):
         for record in read_jsonl(path)[0]:
             entries.setdefault(record["name"], record)
     return list(entries.values())
 
 
-def read_failures(out_root: str) -> list[dict]:
-    """Every failure in ``DIR/failures*.jsonl`` (all shards) whose mesh is not finished since."""
+def read_failures(out_root: str, done=None) -> list[dict]:
+    """Every failure in ``DIR/failures*.jsonl`` (all shards) whose mesh is not finished since
+    (``done``: the names finished in the WebDataset layout; None: the folder layout)."""
     failures: dict[str, dict] = {}
-    for path in _journals(out_root, FAILURES_STEM):
+    for path in journal_files(out_root, FAILURES_STEM):
         for record in read_jsonl(path)[0]:
             failures[record["name"]] = record
+    if done is not None:
+        return [r for name, r in failures.items() if name not in done]
     return [r for name, r in failures.items() if not is_complete(out_root, name)]
 
 
@@ -159,7 +166,10 @@ def failure_entry(name: str, input_path: str, stage: str, error: str) -> dict:
 
 
 class Journal:
-    """An append-only JSON-lines file with one writer; each record is one ``write`` of one line."""
+    """An append-only JSON-lines file; each record is one ``write`` of one line with ``O_APPEND``,
+    the file opened anew for each, so that runs sharing DIR still append to the same file after one
+    of them rewrote it (a line lost in such a race is restored from the finished folders or shards
+    when the next run starts)."""
 
     def __init__(self, path: str):
         self.path, self._fd = path, None
@@ -185,10 +195,15 @@ class Journal:
             raise
         self.records = list(records)
 
+    def _write(self, data: bytes) -> None:
+        handle = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(handle, data)
+        finally:
+            os.close(handle)
+
     def append(self, record: dict) -> None:
-        if self._fd is None:
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        os.write(self._fd, (json.dumps(record, allow_nan=False) + "\n").encode("utf-8"))
+        self._write((json.dumps(record, allow_nan=False) + "\n").encode("utf-8"))
         self.records.append(record)
 
     def close(self) -> None:

@@ -27,6 +27,7 @@ import bpy
 from ..render.allocator import keep_freed_memory
 from ..errors import DepthViewsError
 from ..options import RenderOptions
+from ..outputs.shards import write_fragment
 from ..render.job import RenderJob
 from ..inputs.scene_import import load_input, reset_blender
 from . import store
@@ -110,7 +111,9 @@ def render_one(path: str, name: str, out_root: str, options: RenderOptions, *, t
             stage = "write"
             job.finish()
             views = job.done
-        folder = store.move_into_place(partial, out_root, name)
+            if job.in_memory:   # --formats webdataset: one tar of the mesh's samples for the run to pack
+                write_fragment(partial + ".tar", job.members(name, path))
+        folder = partial + ".tar" if job.in_memory else store.move_into_place(partial, out_root, name)
     except Exception as error:
         store.discard_partial(out_root, name)
         clear_blender()

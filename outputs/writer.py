@@ -52,6 +52,8 @@ def view_file_name(index: int, n_views: int, extension: str = ".exr") -> str:
 def planned_view_files(index: int, n_views: int, options: RenderOptions) -> dict:
     """Pass/format key -> path relative to the output folder, for every file view ``index`` gets."""
     passes, formats = options.wanted_passes(), set(options.formats)
+    if "webdataset" in formats:
+        return {}   # every pass goes into the view's WebDataset sample (outputs/shards.py)
     exr, png = view_file_name(index, n_views, ".exr"), view_file_name(index, n_views, ".png")
     files = {}
     for name in ("depth", "distance"):

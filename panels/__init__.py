@@ -54,10 +54,10 @@ class DEPTHVIEWS_PT_cameras(_SidebarPanel, bpy.types.Panel):
         settings = context.scene.depth_views
         layout = self.layout
         layout.use_property_split = True
-        layout.prop(settings, "camera_source")
+        layout.prop(settings, "camera_source", text="From")
         if settings.camera_source == "FILE":
             layout.prop(settings, "camera_file", text="File")
-            layout.prop(settings, "pose_convention")
+            layout.prop(settings, "pose_convention", text="Poses")
             return
         layout.prop(settings, "sampling")
         if settings.sampling == "grid":
@@ -83,20 +83,20 @@ class DEPTHVIEWS_PT_cameras(_SidebarPanel, bpy.types.Panel):
 
 def draw_camera_model(layout, settings) -> None:
     """The camera model and the settings of the chosen one (Cameras section)."""
-    layout.prop(settings, "camera_model")
+    layout.prop(settings, "camera_model", text="Model")
     if settings.camera_model == "orthographic":
-        layout.prop(settings, "ortho_scale_auto")
+        layout.prop(settings, "ortho_scale_auto", text="Fit Scale")
         row = layout.row()
         row.enabled = not settings.ortho_scale_auto
-        row.prop(settings, "ortho_scale")
+        row.prop(settings, "ortho_scale", text="Scale")
     elif settings.camera_model == "fisheye":
-        layout.prop(settings, "fisheye_fov")
+        layout.prop(settings, "fisheye_fov", text="FOV")
     elif settings.camera_model == "equirectangular":
         column = layout.column(align=True)
-        column.prop(settings, "longitude_min", text="Longitude Min")
+        column.prop(settings, "longitude_min", text="Lon. Min")
         column.prop(settings, "longitude_max", text="Max")
         column = layout.column(align=True)
-        column.prop(settings, "latitude_min", text="Latitude Min")
+        column.prop(settings, "latitude_min", text="Lat. Min")
         column.prop(settings, "latitude_max", text="Max")
 
 

@@ -83,9 +83,9 @@ class DepthViewsSettings(bpy.types.PropertyGroup):
                                             "or .bin (or its folder), cameras.json, or .npy/.npz of 4x4 poses; "
                                             "poses in scene units and the world frame")
     pose_convention: EnumProperty(name="Pose Convention", default="opengl", items=[
-        ("opengl", "OpenGL Camera-to-World", "4x4 camera-to-world, camera looks down -z with y up (Blender)"),
-        ("opencv", "OpenCV Camera-to-World", "4x4 camera-to-world, camera looks down +z with y down"),
-        ("opencv_w2c", "OpenCV World-to-Camera", "4x4 world-to-camera, OpenCV axes")],
+        ("opengl", "GL c2w", "OpenGL camera-to-world: 4x4 camera-to-world, camera looks down -z with y up (Blender)"),
+        ("opencv", "CV c2w", "OpenCV camera-to-world: 4x4 camera-to-world, camera looks down +z with y down"),
+        ("opencv_w2c", "CV w2c", "OpenCV world-to-camera: 4x4 world-to-camera, OpenCV axes")],
         description="What the matrices of a .npy/.npz camera file are (other files say it themselves)")
 
     # -- image -------------------------------------------------------------------------------------
@@ -175,9 +175,9 @@ class DepthViewsSettings(bpy.types.PropertyGroup):
     camera_model: EnumProperty(name="Camera Model", default=DEFAULTS.camera_model,
                                description="What kind of camera renders the views, and what a depth pixel means", items=[
         ("perspective", "Perspective", "Pinhole camera; depth = planar z"),
-        ("orthographic", "Orthographic", "Parallel rays; depth = distance from the image plane"),
+        ("orthographic", "Ortho", "Orthographic: parallel rays; depth = distance from the image plane"),
         ("fisheye", "Fisheye", "Equidistant fisheye (Cycles); depth = ray length"),
-        ("equirectangular", "Equirectangular", "360-degree panorama (Cycles); depth = ray length")])
+        ("equirectangular", "Equirect", "Equirectangular: 360-degree panorama (Cycles); depth = ray length")])
     ortho_scale_auto: BoolProperty(name="Fit Ortho Scale", default=True,
                                    description="Orthographic scale that fits the object (like Fit Radius)")
     ortho_scale: FloatProperty(name="Ortho Scale", default=2.0, min=1e-6, unit="LENGTH",

@@ -25,6 +25,7 @@ from ..cameras.views import (Intrinsics, View, auto_radius, bounding_sphere, cam
                              pixel_box_of_points, sample_views)
 from ..errors import DepthViewsError
 from ..options import RenderOptions, clip_range, depth_range_problem, normalization_matrix
+from ..outputs.shards import SampleWriter
 from ..outputs.writer import OutputWriter, planned_view_files, view_file_name  # noqa: F401 (re-export)
 from .renderer import DepthRenderer
 from ..inputs.scene_import import MESH_SUFFIXES, LoadedInput, checked_geometry, load_input, transform_root_objects
@@ -227,7 +228,17 @@ class RenderJob:
         self._renderer: DepthRenderer | None = None
         self._writer: OutputWriter | None = None
         self._saved_matrices: list = []
+        self.cameras: dict = {}
         self._started = time.perf_counter()
+
+    @property
+    def in_memory(self) -> bool:
+        """``--formats webdataset``: views stay in memory (:meth:`members`), nothing is written here."""
+        return "webdataset" in self.options.formats
+
+    def members(self, name: str, mesh_path: str) -> list[tuple[str, bytes]]:
+        """The WebDataset tar members of the views done, keyed by ``name`` (after :meth:`finish`)."""
+        return self._writer.members(name, mesh_path, self.cameras)
 
     @property
     def total(self) -> int:
@@ -254,7 +265,8 @@ class RenderJob:
         self.plan = plan = plan_views(self.loaded, self.options)
         options, n_views = self.options, len(plan.views)
         self.files = [planned_view_files(v.index, n_views, options) for v in plan.views]
-        prepare_output_folder(self.output_dir, sorted({os.path.dirname(p) for p in self.files[0].values()}))
+        if not self.in_memory:
+            prepare_output_folder(self.output_dir, sorted({os.path.dirname(p) for p in self.files[0].values()}))
         self._renderer = DepthRenderer(
             plan.intrinsics, scene=self.loaded.scene, engine=options.engine,
             device=options.device, clip_start=plan.clip_start, clip_end=plan.clip_end,
@@ -264,6 +276,10 @@ class RenderJob:
             rgb_denoise=options.rgb_denoise, alpha_threshold=options.alpha_threshold,
             bounds_points=render_bounds(self.loaded, plan), camera_model=plan.camera)
         self._renderer.__enter__()
+        if self.in_memory:
+            self._writer = SampleWriter(options, plan.intrinsics, n_views, units=self.loaded.units,
+                                        object_to_world=plan.object_to_world, camera_model=plan.camera)
+            return
         self._writer = OutputWriter(self.output_dir, options, plan.intrinsics, n_views,
                                     units=self.loaded.units, center=plan.center,
                                     object_radius=plan.object_radius, object_ids=self._renderer.object_ids,
@@ -304,11 +320,14 @@ class RenderJob:
                                 "color": "8-bit sRGB PNG (straight alpha); EXR: linear, premultiplied"}
             self.warnings = list(self._writer.warnings)
         self.warnings = list(plan.warnings) + self.warnings
+        self.cameras = cameras_document(plan.intrinsics, views, files, units=self.loaded.units, extra=extra,
+                                        camera_model=plan.camera)
+        if self.in_memory:
+            return InputReport(self.loaded.path, self.output_dir, self.done,
+                               time.perf_counter() - self._started, warnings=self.warnings)
         if self.done:
             self._write_camera_exports(views, files)
-        write_json_atomic(os.path.join(self.output_dir, CAMERAS_FILE),
-                          cameras_document(plan.intrinsics, views, files, units=self.loaded.units,
-                                           extra=extra, camera_model=plan.camera))
+        write_json_atomic(os.path.join(self.output_dir, CAMERAS_FILE), self.cameras)
         transforms = transforms_document(plan.intrinsics, views, files, png16_scale=self.options.png16_scale,
                                          camera_model=plan.camera)
         transforms_path = os.path.join(self.output_dir, TRANSFORMS_FILE)
@@ -370,3 +389,17 @@ def render_input(path: str, output_dir: str, options: RenderOptions, *,
     """
     options.validate()
     return render_scene(load_input(path), output_dir, options, on_view=on_view)
+
+
+def render_input_samples(path: str, name: str, options: RenderOptions, *,
+                         on_view: Callable[[int, int], None] | None = None):
+    """``--formats webdataset``: render ``path`` in memory; return ``(InputReport, tar members)``,
+    the members keyed by mesh ``name`` (see :mod:`depth_views.outputs.shards`)."""
+    options.validate()
+    with RenderJob(load_input(path), "", options) as job:
+        while not job.finished:
+            done = job.step()
+            if on_view:
+                on_view(done, job.total)
+        report = job.finish()
+        return report, job.members(name, path)

@@ -71,3 +71,23 @@ def test_keep_freed_memory_applies_on_glibc_linux_and_is_harmless_twice():
         assert applied is True
     else:
         assert applied is False
+
+
+def test_datasets_benchmark_counts_the_files_each_layout_creates(tmp_path):
+    """benchmarks/datasets_bench.py on 3 tiny meshes (analytic payload, no render): the counts its
+    tables rest on (files and folders per layout), not its timings."""
+    import subprocess
+
+    pytest.importorskip("webdataset")
+    result = subprocess.run([sys.executable, os.path.join(BENCHMARKS, "datasets_bench.py"), "--meshes", "3",
+                             "--views", "2", "--resolution", "16", "--render-meshes", "0", "--scratch", str(tmp_path)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    rows = {}
+    for line in result.stdout.splitlines():   # the first table with these rows: write + read
+        if line.startswith(("| folders |", "| webdataset |")):
+            rows.setdefault(line.split("|")[1].strip(), line.split("|")[2:4])
+    # folders: per mesh depth/0000.exr, depth/0001.exr, cameras.json, transforms.json in <mesh>/ and <mesh>/depth/
+    assert [c.strip() for c in rows["folders"]] == ["12", "6"]
+    # webdataset: one shard and index.jsonl, in shards/
+    assert [c.strip() for c in rows["webdataset"]] == ["2", "1"]

@@ -24,11 +24,12 @@ FLOORS = {
     "render": 6,                          # renderer and per-input job (the job calls the writers)
     "batch": 7,                           # many inputs: workers, journals, streaming
     "panels": 8, "operators": 8, "addon": 8,   # the add-on UI and registration
+    "datasets": 8,                        # reading rendered views back for training (pure numpy)
     "cli": 9, "__main__": 9, "": 9,       # entry points ("" is the package's own __init__)
 }
 # Modules that must work without Blender (the readers and the maths): no bpy/mathutils import at all.
 NO_BLENDER = ("errors", "options", "cameras", "exr_io", "outputs", "inputs.mesh_check", "inputs.mesh_scan",
-              "inputs.off_format", "render.allocator", "cli")
+              "inputs.off_format", "render.allocator", "cli", "datasets")
 BLENDER_MODULES = {"bpy", "mathutils", "bmesh", "gpu", "bl_math"}
 
 

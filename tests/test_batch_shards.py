@@ -1,0 +1,307 @@
+"""``--formats webdataset`` end to end: real renders, real kills, two runs on one folder (needs bpy).
+
+Every (mesh, view) must be in the shards exactly once, read with Python's tarfile and with the
+webdataset library, and its depth identical to the folder layout's EXR of the same view.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tarfile
+import time
+
+import numpy as np
+import pytest
+
+bpy = pytest.importorskip("bpy")
+webdataset = pytest.importorskip("webdataset")
+
+from docs_blocks import docs_block  # noqa: E402
+from test_batch import dataset as batch_dataset  # noqa: E402,F401 (a fixture)
+
+from depth_views.batch import read_failures, read_index, stream_views  # noqa: E402
+from depth_views.cli import main  # noqa: E402
+from depth_views.datasets import DepthViews  # noqa: E402
+from depth_views.exr_io import read_depth  # noqa: E402
+from depth_views.options import RenderOptions  # noqa: E402
+from depth_views.outputs import shards  # noqa: E402
+
+VIEWS = 3
+ARGS = ["--views", str(VIEWS), "--resolution", "40", "32", "--progress", "lines", "--quiet"]
+
+
+@pytest.fixture
+def dataset(batch_dataset):
+    """test_batch's four meshes, one with a dot in its name (WebDataset keys must not have one)."""
+    os.rename(batch_dataset / "boxes" / "tall.obj", batch_dataset / "boxes" / "tall.v2.obj")
+    return batch_dataset
+
+
+NAMES = ["asym", "boxes/flat", "boxes/tall.v2", "plane"]
+
+
+def tar_samples(out) -> list[tuple[str, int]]:
+    """(mesh, view) of every sample of every finished shard, read with tarfile (one json per view)."""
+    found = []
+    for path in shards.finished_shards(str(out)):
+        with tarfile.open(path) as tar:
+            for member in tar.getmembers():
+                if member.name.endswith(".json") and not member.name.endswith(".cameras.json"):
+                    meta = json.loads(tar.extractfile(member).read())
+                    found.append((meta["name"], meta["view_index"]))
+    return found
+
+
+def wds_depths(out) -> dict:
+    urls = shards.finished_shards(str(out))
+    found = {}
+    for sample in webdataset.WebDataset(urls, shardshuffle=False).decode():
+        key = (sample["json"]["name"], sample["json"]["view_index"])
+        assert key not in found, f"{key} twice"
+        found[key] = sample["depth.npz"]["depth"]
+    return found
+
+
+def assert_exactly_once(out, names=NAMES):
+    everything = sorted((n, v) for n in names for v in range(VIEWS))
+    assert sorted(tar_samples(out)) == everything
+    assert sorted(wds_depths(out)) == everything
+    index = read_index(str(out))
+    assert sorted(e["name"] for e in index) == sorted(names)
+    assert not [n for n in os.listdir(out / "shards") if not shards.SHARD_NAME.match(n)]
+    assert not (out / ".partial").exists() and not (out / ".claims").exists()
+
+
+def test_depth_in_shards_is_the_folder_layouts_exr(dataset, tmp_path, capsys):
+    assert main(["batch", str(dataset), "--out", str(tmp_path / "folders"), *ARGS,
+                 "--passes", "depth,normal,mask"]) == 0
+    assert main(["batch", str(dataset), "--out", str(tmp_path / "wds"), *ARGS, "--passes", "depth,normal,mask",
+                 "--formats", "webdataset", "--shard-views", "6"]) == 0
+    assert_exactly_once(tmp_path / "wds")
+    assert len(shards.finished_shards(str(tmp_path / "wds"))) == 2   # 3 views a mesh, 6 a shard at most
+    samples = {(s["name"], s["view_index"]): s for s in DepthViews(str(tmp_path / "wds"))}
+    for name in NAMES:
+        folder = tmp_path / "folders" / name
+        cameras = json.load(open(folder / "cameras.json"))
+        for view in cameras["views"]:
+            sample = samples[(name, view["index"])]
+            exr = read_depth(str(folder / view["files"]["depth"]), allow_constant=True)
+            np.testing.assert_array_equal(sample["depth"], exr)   # bit for bit, +inf included
+            assert np.isposinf(exr).any()
+            np.testing.assert_array_equal(sample["world_to_camera"], view["world_to_camera"])
+            np.testing.assert_array_equal(sample["K"], cameras["K"])
+            assert sample["normal"].shape == (32, 40, 3) and sample["mask"].dtype == np.uint16
+            assert sample["units"] == cameras["units"] and sample["depth_kind"] == "planar"
+            assert sample["mesh"].endswith(os.path.basename(cameras["input"]))
+        first = samples[(name, 0)]["cameras"]
+        assert [v["world_to_camera"] for v in first["views"]] == [v["world_to_camera"] for v in cameras["views"]]
+    # the folder layout reads back through the same reader, with the same depth
+    folders = {(s["name"], s["view_index"]): s["depth"] for s in DepthViews(str(tmp_path / "folders"))}
+    assert len(folders) == len(samples)
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "depth_views", *args], capture_output=True, text=True, timeout=600)
+
+
+def test_random_sigkills_then_resume_every_view_exactly_once(dataset, tmp_path):
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "depth_views", "batch", str(dataset), "--out", str(out), *ARGS,
+               "--formats", "webdataset", "--shard-views", str(VIEWS), "--workers", "1"]
+    rng = random.Random(15)
+    kills = 0
+    for _ in range(4):
+        # Kill a moment after the run finishes its next shard, while the next mesh renders (mid-shard):
+        # each run makes progress and is killed with work left, however fast the machine is.
+        finished = len(list((out / "shards").glob("shard-*.tar")))
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 300
+        while process.poll() is None and time.monotonic() < deadline and \
+                len(list((out / "shards").glob("shard-*.tar"))) <= finished:
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.0, 0.15))
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            kills += 1
+        process.wait()
+        # after each kill: what is in finished shards is complete, and only once
+        found = tar_samples(out)
+        assert len(found) == len(set(found))
+    assert kills >= 2
+    result = run_cli("batch", str(dataset), "--out", str(out), *ARGS, "--formats", "webdataset",
+                     "--shard-views", str(VIEWS))
+    assert result.returncode == 0, result.stderr
+    assert_exactly_once(out)
+    again = run_cli("batch", str(dataset), "--out", str(out), *ARGS, "--formats", "webdataset",
+                    "--shard-views", str(VIEWS))
+    assert again.returncode == 0 and "0 rendered, 4 already done" in again.stdout
+
+
+@pytest.mark.parametrize("formats", ["webdataset", "exr"])
+def test_two_concurrent_runs_on_one_folder_split_the_work(dataset, tmp_path, formats):
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "depth_views", "batch", str(dataset), "--out", str(out),
+               "--views", str(VIEWS), "--resolution", "40", "32", "--progress", "lines", "--workers", "1",
+               "--formats", formats]
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [(run.wait(timeout=600), *run.communicate()) for run in runs]
+    for code, stdout, stderr in results:
+        assert code in (0, 3), stderr   # 3: the other run still held some meshes at the end
+        assert "error" not in stderr, stderr
+    rendered = [int(stdout.split(" rendered, ")[0].rsplit(" ", 1)[1]) for _, stdout, _ in results]
+    assert sum(rendered) == 4, [r[1] for r in results]   # no mesh rendered twice
+    assert read_failures(str(out)) == [] and not (out / "failures.jsonl").exists()
+    if formats == "webdataset":
+        assert_exactly_once(out)
+    else:
+        index = [e["name"] for e in read_index(str(out))]
+        assert sorted(index) == NAMES and len(open(out / "index.jsonl").readlines()) == 4
+
+
+def test_faults_give_one_line_and_leave_finished_shards_alone(dataset, tmp_path, capfd):
+    out = tmp_path / "out"
+    wds = ["--formats", "webdataset"]
+    assert main(["batch", str(dataset), "--out", str(out), *ARGS, *wds, "--shard-views", "1"]) == 2
+    assert "--shard-views 1: a shard holds whole meshes" in capfd.readouterr().err
+    assert main(["batch", str(dataset), "--out", str(out), *ARGS, *wds, "--shard-size", "100"]) == 2
+    assert "--shard-size 100: smaller than one 40x32 view" in capfd.readouterr().err
+    assert main(["batch", str(dataset), "--out", str(out), *ARGS, *wds, "--shard-views", "6"]) == 0
+    capfd.readouterr()
+    assert main(["batch", str(dataset), "--out", str(out), *ARGS, "--views", "4", *wds]) == 2
+    lines = capfd.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "rendered with other options (views: 3 here, 4 now)" in lines[0]
+    # a finished shard truncated by hand (a bad copy): named, never read or changed
+    first = shards.finished_shards(str(out))[0]
+    with open(first, "r+b") as stream:
+        stream.truncate(os.path.getsize(first) - 2048)
+    before = {p: open(p, "rb").read() for p in shards.finished_shards(str(out))}
+    assert main(["batch", str(dataset), "--out", str(out), *ARGS, *wds]) == 2
+    lines = capfd.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "shard-000000.tar" in lines[0] and "move it out of the shards folder" in lines[0]
+    assert before == {p: open(p, "rb").read() for p in shards.finished_shards(str(out))}
+    # moved away as the message says: its meshes render again, into a new shard, once
+    os.rename(first, tmp_path / "bad.tar")
+    assert main(["batch", str(dataset), "--out", str(out), *ARGS, *wds]) == 0
+    assert sorted(tar_samples(out)) == sorted((n, v) for n in NAMES for v in range(VIEWS))
+    assert main(["batch", str(dataset), "--out", str(out), *ARGS, "--formats", "webdataset,exr"]) == 2
+    assert "webdataset writes tar shards and goes alone" in capfd.readouterr().err
+
+
+def test_full_disk_during_a_batch_keeps_the_finished_shards(dataset, tmp_path, capfd):
+    import shutil
+
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a small tmpfs needs root")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(disk)]).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        args = ["--views", "6", "--resolution", "96", "96", "--progress", "lines", "--quiet",
+                "--formats", "webdataset", "--passes", "depth,normal", "--shard-views", "6", "--workers", "1"]
+        code = main(["batch", str(dataset), "--out", str(disk / "out"), *args])
+        err = capfd.readouterr().err
+        finished = shards.finished_shards(str(disk / "out"))
+        assert code == 2 and "the disk is full" in err, err
+        assert len(err.strip().splitlines()) == 1 and read_failures(str(disk / "out")) == []   # not the meshes' fault
+        assert not [n for n in os.listdir(disk / "out" / "shards") if n.startswith(".tmp-")]
+        before = {p: open(p, "rb").read() for p in finished}
+        done = {e["name"] for e in read_index(str(disk / "out"))}
+        assert finished and 1 <= len(done) < 4   # the disk filled up half way
+        assert sorted(n for n, _ in tar_samples(disk / "out")) == sorted(n for n in done for _ in range(6))
+        # room again (drop the tmpfs size limit): the rest renders, the finished shards stay as they were
+        subprocess.run(["mount", "-o", "remount,size=64m", str(disk)], check=True)
+        assert main(["batch", str(dataset), "--out", str(disk / "out"), *args]) == 0
+        assert before == {p: open(p, "rb").read() for p in finished}
+        assert sorted(tar_samples(disk / "out")) == sorted((n, v) for n in NAMES for v in range(6))
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_render_command_and_stream_views_write_shards(dataset, tmp_path, capsys):
+    out = tmp_path / "render"
+    inputs = [str(dataset / "asym.ply"), str(dataset / "plane.stl")]
+    assert main(["render", *inputs, "--out", str(out), "--views", "2", "--resolution", "40", "32",
+                 "--formats", "webdataset", "--quiet"]) == 0
+    assert "2 of 2 inputs" in capsys.readouterr().out
+    assert sorted(s["name"] for s in DepthViews(str(out))) == ["asym", "asym", "plane", "plane"]
+    assert main(["render", *inputs, "--out", str(out), "--views", "2", "--resolution", "40", "32",
+                 "--formats", "webdataset"]) == 0
+    assert "already in shards/shard-000000.tar" in capsys.readouterr().out
+    options = RenderOptions(views=VIEWS, resolution=(40, 32), formats=("webdataset",))
+    streamed = list(stream_views(str(dataset), str(tmp_path / "stream"), options, workers=1))
+    assert sorted((v.name, v.index) for v in streamed) == sorted((n, i) for n in NAMES for i in range(VIEWS))
+    assert all(v.depth.dtype == np.float32 and v.K.shape == (3, 3) for v in streamed)
+    assert_exactly_once(tmp_path / "stream")
+    again = list(stream_views(str(dataset), str(tmp_path / "stream"), options, include_finished=True))
+    by_key = {(v.name, v.index): v.depth for v in streamed}
+    assert sorted(by_key) == sorted((v.name, v.index) for v in again)
+    for view in again:
+        np.testing.assert_array_equal(view.depth, by_key[(view.name, view.index)])
+
+
+def doc_blocks(language: str) -> list[str]:
+    text = open(os.path.join(os.path.dirname(os.path.dirname(__file__)), "docs", "datasets.md"), encoding="utf-8").read()
+    blocks, inside, lines = [], None, []
+    for line in text.splitlines():
+        if line.startswith("```"):
+            if inside is None:
+                inside, lines = line[3:].strip(), []
+            else:
+                if inside == language:
+                    blocks.append("\n".join(lines))
+                inside = None
+        elif inside is not None:
+            lines.append(line)
+    return blocks
+
+
+def test_docs_datasets_commands_run(tmp_path, monkeypatch):
+    import trimesh
+
+    (tmp_path / "meshes" / "chairs").mkdir(parents=True)
+    trimesh.creation.box(extents=(1, 0.6, 0.4)).export(tmp_path / "meshes" / "chairs" / "a1.obj")
+    trimesh.creation.icosphere().export(tmp_path / "meshes" / "ball.v2.ply")
+    trimesh.creation.cylinder(radius=0.3, height=1).export(tmp_path / "meshes" / "can.stl")
+    shells = [docs_block("docs/datasets.md", "batch")]  # the page's blocks, through its docs markers
+    assert len(doc_blocks("bash")) == 1 and "--formats webdataset" in shells[0]
+    prelude = f'depth-views() {{ "{sys.executable}" -m depth_views "$@"; }}\nset -e\n'
+    result = subprocess.run(["bash", "-c", prelude + shells[0]], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr
+    shown = next(b for b in doc_blocks("") if "shard-000000.tar" in b)
+    def member(line):  # which mesh lands first in a shard depends on which worker finishes first
+        key, _, rest = line.rpartition("/")
+        return rest if key and rest[:4].isdigit() else line
+
+    for line in result.stdout.splitlines()[-9:]:   # ls and tar tf print exactly what the page shows
+        assert member(line) in [member(shown_line) for shown_line in shown.splitlines()], line
+    monkeypatch.chdir(tmp_path)
+    ran = 0
+    python_blocks = [docs_block("docs/datasets.md", "reader"), docs_block("docs/datasets.md", "torch"),
+                     docs_block("docs/datasets.md", "webdataset")]
+    assert len(python_blocks) == len(doc_blocks("python"))
+    for block in python_blocks:
+        if "import torch" in block:
+            try:
+                import torch  # noqa: F401
+            except ImportError:
+                continue   # the DataLoader loop runs where PyTorch is installed
+        exec(compile(block, "docs/datasets.md", "exec"), {})
+        ran += 1
+    assert ran >= 2
+
+
+def test_job_array_shards_write_each_view_once(dataset, tmp_path):
+    out = tmp_path / "out"
+    for k in range(2):
+        assert main(["batch", str(dataset), "--out", str(out), *ARGS, "--formats", "webdataset",
+                     "--shard", f"{k}/2"]) == 0
+    assert_exactly_once(out)
+    assert sorted(os.listdir(out)) == ["dataset.json", "index.shard-0-of-2.jsonl", "index.shard-1-of-2.jsonl",
+                                       "shards"]
