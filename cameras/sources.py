@@ -513,6 +513,14 @@ def read_camera_file(path: str, *, pose_convention: str = "opengl", default_size
     raise _fail(path, "", "neither a transforms.json (no 'frames') nor a Depth Views cameras.json")
 
 
+def _refuse_distortion(path, where, frame: CameraFrame, advice: str) -> None:
+    """DepthViewsError naming the file, frame and every non-zero distortion parameter, if there is one."""
+    distorted = {k: v for k, v in frame.distortion.items() if v != 0}
+    if distorted:
+        raise _fail(path, where, f"camera model {frame.model} has non-zero distortion "
+                                 f"({', '.join(f'{k}={v:g}' for k, v in distorted.items())}); {advice}")
+
+
 def frame_intrinsics(camera_set: CameraSet, index: int, fallback: Intrinsics | None) -> Intrinsics:
     """The pinhole :class:`Intrinsics` of frame ``index``, or DepthViewsError naming the file and frame
     when it cannot be rendered exactly (a non-pinhole model, non-zero distortion, no intrinsics)."""
@@ -522,12 +530,8 @@ def frame_intrinsics(camera_set: CameraSet, index: int, fallback: Intrinsics | N
         raise _fail(camera_set.path, where, f"camera model {frame.model} is not a pinhole camera")
     if frame.model not in PINHOLE_MODELS:
         raise _fail(camera_set.path, where, f"unknown camera model {frame.model!r}")
-    distorted = {k: v for k, v in frame.distortion.items() if v != 0}
-    if distorted:
-        raise _fail(camera_set.path, where,
-                    f"camera model {frame.model} has non-zero distortion "
-                    f"({', '.join(f'{k}={v:g}' for k, v in distorted.items())}); only distortion-free "
-                    "cameras render exactly (undistort the images and cameras first)")
+    _refuse_distortion(camera_set.path, where, frame,
+                       "only distortion-free cameras render exactly (undistort the images and cameras first)")
     if frame.fx is None:
         if fallback is None:
             raise _fail(camera_set.path, where, "no intrinsics; give --intrinsics or --fov and --resolution")
@@ -547,12 +551,7 @@ def frame_camera_model(camera_set: CameraSet, index: int) -> CameraModel:
     if name is None:
         raise _fail(camera_set.path, where, f"camera model {frame.model} cannot be rendered exactly "
                                             f"(supported: PINHOLE, {', '.join(sorted(set(MODEL_OF_FILE.values())))})")
-    distorted = {k: v for k, v in frame.distortion.items() if v != 0}
-    if distorted:
-        raise _fail(camera_set.path, where,
-                    f"camera model {frame.model} has non-zero distortion "
-                    f"({', '.join(f'{k}={v:g}' for k, v in distorted.items())}); only the distortion-free "
-                    "equidistant fisheye renders exactly")
+    _refuse_distortion(camera_set.path, where, frame, "only the distortion-free equidistant fisheye renders exactly")
     document = {"camera_model": name, "width": frame.width, "height": frame.height}
     if name == "EQUIRECTANGULAR":
         longitude, latitude = frame.angle_ranges or ((-180.0, 180.0), (-90.0, 90.0))
