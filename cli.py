@@ -19,6 +19,7 @@ from .cameras.views import SAMPLINGS
 from .errors import DepthViewsError
 from .options import (EXR_COMPRESSIONS, FORMATS, PASSES, PREVIEW_COLORMAPS, PREVIEW_RANGES, RGB_ENGINES,
                       RenderOptions, output_folder_names)
+from .options import RGB_LIGHTINGS
 
 PROG = "depth-views"
 
@@ -125,6 +126,18 @@ def build_parser() -> argparse.ArgumentParser:
                            "--alpha-threshold); default: every surface is opaque")
     outs.add_argument("--alpha-threshold", type=float, default=RenderOptions.alpha_threshold,
                       help="with --keep-transparency: the alpha a surface needs to count (default 0.5)")
+    colour = render.add_argument_group("colour datasets (docs/rgbd.md)")
+    colour.add_argument("--rgb-bounces", type=int, default=RenderOptions.rgb_bounces, metavar="N",
+                        help=f"light bounces of the rgb pass (diffuse, glossy, transmission; default "
+                             f"{RenderOptions.rgb_bounces})")
+    colour.add_argument("--rgb-noise-threshold", type=float, default=RenderOptions.rgb_noise_threshold,
+                        metavar="T", help="adaptive sampling of the rgb pass: stop a pixel when its noise is "
+                                          "below T (e.g. 0.05; default 0 = off, every pixel gets --rgb-samples)")
+    colour.add_argument("--rgb-lighting", choices=RGB_LIGHTINGS, default=RenderOptions.rgb_lighting,
+                        help="auto (default: the file's lights/world, else headlight), headlight (dim ambient "
+                             "+ a sun from the camera), white (uniform white environment), file (only the file's)")
+    colour.add_argument("--frame", type=int, metavar="N",
+                        help="render the pose of animation frame N (default: the pose the file opens in)")
     misc.add_argument("--quiet", action="store_true", help="print only errors and the summary")
     misc.add_argument("--verbose", action="store_true", help="also show Blender's own log output")
     add_batch_command(commands, shared_from=render)
@@ -239,7 +252,8 @@ def options_from_args(args: argparse.Namespace) -> RenderOptions:
         preview_far=args.preview_far, preview_colormap=args.preview_colormap,
         preview_invert=args.preview_invert, rgb_engine=args.rgb_engine, rgb_samples=args.rgb_samples,
         rgb_denoise=not args.no_denoise, rgb_exr=args.rgb_exr, opaque_depth=not args.keep_transparency,
-        alpha_threshold=args.alpha_threshold)
+        alpha_threshold=args.alpha_threshold, rgb_bounces=args.rgb_bounces,
+        rgb_noise_threshold=args.rgb_noise_threshold, rgb_lighting=args.rgb_lighting, frame=args.frame)
 
 
 @contextlib.contextmanager

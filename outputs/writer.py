@@ -12,6 +12,7 @@ Per-view files (``NNNN`` = view index)::
     distance/NNNN.exr         exr      Euclidean distance from the camera centre, channel Z
     distance_png16/NNNN.png   png16    the same with the fixed scale
     normal/NNNN.exr           exr      world.X/Y/Z and opencv_camera.X/Y/Z, unit, 0 = no surface
+    xyz/NNNN.exr              exr      world coordinates X/Y/Z of the surface at each pixel, NaN = none
     rgb/NNNN.png              (rgb)    8-bit sRGB RGBA; rgb/NNNN.exr (linear, R G B A) with rgb_exr
     mask/NNNN.png, alpha/NNNN.png  (mask)  uint16 object ids (0 = background), 8-bit 0/255 alpha
     preview/NNNN.png          preview  colour-mapped planar depth
@@ -31,7 +32,7 @@ from ..cameras.views import Intrinsics, View
 from ..errors import DepthViewsError
 from ..exr_io import write_channels, write_depth
 from ..options import RenderOptions
-from .geometry import backproject, normals_world_to_camera, planar_to_distance, surface_mask
+from .geometry import backproject, normals_world_to_camera, planar_to_distance, surface_mask, world_coordinates
 from .loading import NORMAL_CAMERA_CHANNELS, NORMAL_WORLD_CHANNELS
 from .images import srgb8, write_alpha_png, write_mask_png, write_rgb_png
 from .png16 import MAX_COUNT, clipping_message, encode_png16, save_image_atomically, save_png16_counts
@@ -60,6 +61,8 @@ def planned_view_files(index: int, n_views: int, options: RenderOptions) -> dict
             files[f"{name}_png16"] = f"{name}_png16/{png}"
     if "normal" in passes and "exr" in formats:
         files["normal"] = f"normal/{exr}"
+    if "xyz" in passes and "exr" in formats:
+        files["xyz"] = f"xyz/{exr}"
     if "rgb" in passes:
         files["rgb"] = f"rgb/{png}"
         if options.rgb_exr:
@@ -132,6 +135,8 @@ class OutputWriter:
             arrays["normal"] = _unit_normals(rendered["normal"], hit)
         if "mask" in self.passes:
             arrays["mask"] = np.asarray(rendered["mask"]).astype(np.uint16)
+        if "xyz" in self.passes:
+            arrays["xyz"] = world_coordinates(depth, K, view.world_to_camera)
         if "rgb" in self.passes:
             arrays["rgb_linear"] = np.asarray(rendered["rgb"], dtype=np.float32)
             arrays["rgb"] = srgb8(arrays["rgb_linear"])
@@ -153,6 +158,11 @@ class OutputWriter:
                            metadata={"pass": "normal", "frames": "world.* = world frame, opencv_camera.* = "
                                      "OpenCV camera axes (x right, y down, z forward); 0 = no surface", **base},
                            compression=options.exr_compression)
+        if "xyz" in path:
+            write_channels(path["xyz"], {c: arrays["xyz"][..., i] for i, c in enumerate("XYZ")}, **camera,
+                           metadata={"pass": "xyz", "frame": "world frame of cameras.json (with --normalize: "
+                                     "the normalised object frame, object_to_world applied); NaN = no surface",
+                                     **base}, compression=options.exr_compression)
         if "rgb" in path:
             write_rgb_png(path["rgb"], arrays["rgb_linear"])
         if "rgb_exr" in path:
