@@ -211,8 +211,27 @@ def load_input(path) -> LoadedInput:
     if suffix in (".glb", ".gltf"):
         transform_root_objects(imported, GLTF_FILE_TO_BLENDER.inverted())
     scene = bpy.context.scene
-    return LoadedInput(path, scene, [o for o in imported if o.type in GEOMETRY_OBJECT_TYPES],
-                       missing_textures=resolve_images(path))
+    shown = rendered_collections(scene)
+    # Only what renders: glTF's bone shapes, for one, sit in a collection hidden from renders.
+    objects = [o for o in imported if o.type in GEOMETRY_OBJECT_TYPES and not o.hide_render
+               and any(c in shown for c in o.users_collection)]
+    return LoadedInput(path, scene, objects, missing_textures=resolve_images(path))
+
+
+def rendered_collections(scene) -> set:
+    """The collections of ``scene`` whose objects can render: not hidden from renders (nor any
+    collection above them) and not excluded from the first view layer."""
+    shown = set()
+
+    def walk(layer_collection):
+        for child in layer_collection.children:
+            if not child.exclude and not child.collection.hide_render:
+                shown.add(child.collection)
+                walk(child)
+
+    shown.add(scene.collection)
+    walk(scene.view_layers[0].layer_collection)
+    return shown
 
 
 def render_geometry_objects(scene) -> list:

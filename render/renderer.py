@@ -309,15 +309,25 @@ class DepthRenderer:
         rgb = bpy.data.scenes.new(RGB_SCENE_NAME)
         self._rgb_scene = rgb
         view_layer = scene.view_layers[0]
-        layer_objects = set(view_layer.objects)
+        layer_objects = [obj for obj in view_layer.objects if obj is not None]  # None: removed, not yet synced
         lighting = self.rgb_lighting
         if lighting == "auto":
             has_light = any(obj.type == "LIGHT" and not obj.hide_render for obj in layer_objects)
             lighting = "file" if has_light or scene.world is not None else "headlight"
         self.rgb_lighting_used = lighting
-        for obj in scene.objects:
-            if obj in layer_objects and (obj.type != "LIGHT" or lighting == "file"):
-                rgb.collection.objects.link(obj)
+        # The same collections (with their render switches and this view layer's exclusions), so the
+        # colour render shows exactly what the geometry render shows.
+        for child in scene.collection.children:
+            rgb.collection.children.link(child)
+        for obj in scene.collection.objects:
+            rgb.collection.objects.link(obj)
+        _mirror_layer_collections(view_layer.layer_collection, rgb.view_layers[0].layer_collection)
+        if lighting != "file":
+            # Lights play no part in the geometry render (emission, no bounces): they can go for both.
+            for obj in scene.objects:
+                if obj.type == "LIGHT" and not obj.hide_render:
+                    self._saved += _save(obj, ["hide_render"])
+                    obj.hide_render = True
         rgb.camera = self.camera
         rgb.frame_current = scene.frame_current
         rgb.unit_settings.system, rgb.unit_settings.scale_length = (scene.unit_settings.system,
@@ -507,6 +517,19 @@ class DepthRenderer:
             out["rgb"] = np.stack([channels[c] if c in channels else np.ones_like(channels["R"])
                                    for c in "RGBA"], axis=-1)
         return out
+
+
+def _mirror_layer_collections(source, target) -> None:
+    """Give ``target``'s layer collections (another scene's view layer over the same collections)
+    the exclude / holdout / indirect-only switches of ``source``'s."""
+    for child in source.children:
+        twin = target.children.get(child.name)
+        if twin is None:
+            continue
+        for name in ("exclude", "holdout", "indirect_only"):
+            if getattr(twin, name) != getattr(child, name):
+                setattr(twin, name, getattr(child, name))
+        _mirror_layer_collections(child, twin)
 
 
 def _border_fraction(pixel: int, size: int) -> float:
