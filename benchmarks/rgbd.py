@@ -1,0 +1,183 @@
+"""The whole RGB-D set on real textured assets: seconds per object and per view, peak RSS, PSNR.
+
+Each asset (tests/assets.py: Debian sweethome3d-furniture OBJs, the Khronos models of the dracopy
+sdist) is rendered by the CLI in a fresh process per setting, settings in rotating order so they see
+the same machine load::
+
+    depth-views render ASSET --views V --resolution R R --passes depth,normal,mask,rgb
+                             --rgb-samples S --rgb-exr [setting flags]
+
+Settings: ``ours`` (this tree, its defaults), ``ours-no-denoise``, ``geometry`` (depth + normal +
+mask only) and, with ``--baseline REV``, ``baseline`` (the same command on ``git archive REV``, e.g.
+the tree before issue 16).  Image quality: PSNR of each setting's colour (8-bit sRGB, premultiplied
+over black) against a ``--reference-samples`` render of the first ``--reference-views`` views
+with the same cameras.  BlenderProc cannot be installed here (see RESULTS.md); its row is left out.
+
+    python benchmarks/rgbd.py                                 # 5 assets x 12 views at 512², 32 samples
+    python benchmarks/rgbd.py --resolution 256 --reference-samples 256 --baseline adda1d5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+
+from run import run_process, tail  # noqa: E402
+
+ASSETS = {  # name -> (source, path inside it)
+    "oakChair": ("furniture", "oakChair"),
+    "antiqueChair": ("furniture", "antiqueChair"),
+    "rock2": ("furniture", "rock2"),
+    "Duck": ("khronos", "KhronosSampleModels/Duck/glTF_Binary/Duck.glb"),
+    "CesiumMilkTruck": ("khronos", "CesiumMilkTruck/glTF/CesiumMilkTruck.gltf"),
+}
+SETTINGS = {"ours": [], "ours-no-denoise": ["--no-denoise"], "geometry": None, "baseline": []}
+
+
+def asset_paths(names, folder) -> dict:
+    """Extract the assets; ``{name: path}`` of those whose package is installed."""
+    import assets  # tests/assets.py; its getters call pytest.skip when a package is missing
+
+    found = {}
+    for name in names:
+        source, inner = ASSETS[name]
+        try:
+            found[name] = (assets.sweethome_furniture(inner, folder) if source == "furniture"
+                           else assets.khronos_models(folder, [inner])[inner])
+        except BaseException as skipped:  # pytest's Skipped
+            print(f"skipping {name}: {skipped}", flush=True)
+    return found
+
+
+def baseline_tree(revision: str, work: str) -> str:
+    """A PYTHONPATH folder holding ``depth_views`` as it was at ``revision``."""
+    folder = os.path.join(work, f"baseline-{revision}")
+    package = os.path.join(folder, "depth_views")
+    if not os.path.isdir(package):
+        os.makedirs(package)
+        archive = subprocess.run(["git", "-C", ROOT, "archive", revision], check=True, capture_output=True).stdout
+        subprocess.run(["tar", "x", "-C", package], input=archive, check=True)
+    return folder
+
+
+def srgb_premultiplied(path: str) -> np.ndarray:
+    from PIL import Image
+
+    rgba = np.asarray(Image.open(path).convert("RGBA"), dtype=np.float64) / 255.0
+    return rgba[..., :3] * rgba[..., 3:]
+
+
+def psnr(image, reference) -> float:
+    mse = float(np.mean((image - reference) ** 2))
+    return float("inf") if mse == 0 else 10 * np.log10(1.0 / mse)
+
+
+REFERENCE_WORKER = """
+import sys, json
+from depth_views.inputs.scene_import import load_input
+from depth_views.options import RenderOptions
+from depth_views.render.job import RenderJob
+path, out, views, res, samples, keep = sys.argv[1:7]
+options = RenderOptions(views=int(views), resolution=(int(res), int(res)), passes=("depth", "rgb"),
+                        rgb_samples=int(samples))
+with RenderJob(load_input(path), out, options) as job:
+    job.plan.views = job.plan.views[:int(keep)]
+    while not job.finished:
+        job.step()
+    job.finish()
+"""
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--assets", nargs="+", default=list(ASSETS), choices=list(ASSETS))
+    parser.add_argument("--views", type=int, default=12)
+    parser.add_argument("--resolution", type=int, default=512)
+    parser.add_argument("--samples", type=int, default=32)
+    parser.add_argument("--reference-samples", type=int, default=1024)
+    parser.add_argument("--reference-views", type=int, default=1)
+    parser.add_argument("--settings", nargs="+", default=["ours", "ours-no-denoise", "geometry"],
+                        choices=list(SETTINGS))
+    parser.add_argument("--baseline", metavar="REV", help="also run the tree at git revision REV")
+    parser.add_argument("--python", default=sys.executable, help="a Python with bpy (default: this one)")
+    parser.add_argument("--work-dir")
+    parser.add_argument("--json", help="write every row here")
+    args = parser.parse_args(argv)
+    work = args.work_dir or tempfile.mkdtemp(prefix="depth-views-rgbd-")
+    settings = list(args.settings) + (["baseline"] if args.baseline else [])
+    paths = asset_paths(args.assets, os.path.join(work, "assets"))
+    ours_path = os.path.join(work, "ours")
+    if not os.path.isdir(ours_path):
+        os.makedirs(ours_path)
+        os.symlink(ROOT, os.path.join(ours_path, "depth_views"))
+    trees = {name: ours_path for name in settings}
+    if args.baseline:
+        trees["baseline"] = baseline_tree(args.baseline, work)
+    rows = []
+    print(f"# {args.views} views at {args.resolution}², rgb {args.samples} samples; reference "
+          f"{args.reference_samples} samples; load at start {os.getloadavg()[0]:.2f}", flush=True)
+    for number, (name, path) in enumerate(paths.items()):
+        order = settings[number % len(settings):] + settings[:number % len(settings)]
+        runs = {}
+        for setting in order:
+            out = os.path.join(work, "runs", name, setting)
+            flags = SETTINGS[setting]
+            passes = "depth,normal,mask" if flags is None else "depth,normal,mask,rgb"
+            command = [args.python, "-m", "depth_views", "render", path, "--out", out, "--views", str(args.views),
+                       "--resolution", str(args.resolution), str(args.resolution), "--passes", passes,
+                       "--rgb-samples", str(args.samples), "--quiet", *(flags or [])]
+            env = dict(os.environ, PYTHONPATH=trees[setting])
+            os.makedirs(out, exist_ok=True)
+            load = os.getloadavg()[0]
+            result = run_process(command, env=env, log_path=os.path.join(out, "log.txt"))
+            if result["returncode"] != 0:
+                print(f"{name} {setting}: FAILED {tail(os.path.join(out, 'log.txt'))}", flush=True)
+                continue
+            runs[setting] = os.path.join(out, os.path.splitext(os.path.basename(path))[0])
+            rows.append({"asset": name, "setting": setting, "load": load, "wall_s": result["wall_s"],
+                         "cpu_s": result["cpu_s"], "peak_rss_mb": result["peak_rss_mb"]})
+        reference = os.path.join(work, "runs", name, "reference")
+        ref_result = run_process([args.python, "-c", REFERENCE_WORKER, path, reference, str(args.views),
+                                  str(args.resolution), str(args.reference_samples), str(args.reference_views)],
+                                 env=dict(os.environ, PYTHONPATH=ours_path), log_path=reference + ".log")
+        ref_folder = os.path.join(reference)
+        for row in rows:
+            if row["asset"] != name or row["setting"] not in runs or SETTINGS[row["setting"]] is None:
+                continue
+            if ref_result["returncode"] != 0:
+                row["psnr_db"] = None
+                continue
+            values = [psnr(srgb_premultiplied(os.path.join(runs[row["setting"]], "rgb", f"{i:04d}.png")),
+                           srgb_premultiplied(os.path.join(ref_folder, "rgb", f"{i:04d}.png")))
+                      for i in range(args.reference_views)]
+            row["psnr_db"] = float(np.mean(values))
+        for row in rows:
+            if row["asset"] == name:
+                print(f"{name:16s} {row['setting']:16s} {row['wall_s']:7.1f} s/object {row['wall_s'] / args.views:6.2f} "
+                      f"s/view  CPU {row['cpu_s'] / args.views:6.2f} s/view  RSS {row['peak_rss_mb']:5.0f} MiB  "
+                      f"PSNR {row.get('psnr_db') or float('nan'):5.1f} dB  load {row['load']:.1f}", flush=True)
+    print("\n| asset | setting | s / object | s / view | CPU s / view | peak RSS MiB | PSNR dB | load |")
+    print("|---|---|---|---|---|---|---|---|")
+    for row in rows:
+        psnr_text = "—" if row.get("psnr_db") is None else f"{row['psnr_db']:.1f}"
+        print(f"| {row['asset']} | {row['setting']} | {row['wall_s']:.1f} | {row['wall_s'] / args.views:.2f} | "
+              f"{row['cpu_s'] / args.views:.2f} | {row['peak_rss_mb']:.0f} | {psnr_text} | {row['load']:.1f} |")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as stream:
+            json.dump(rows, stream, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
