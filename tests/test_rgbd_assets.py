@@ -248,3 +248,47 @@ def test_xyz_pass_is_the_surface_point_of_every_pixel(khronos, tmp_path):
         xyz = view_arrays(normalised, view)["xyz"]
         radius = np.linalg.norm(xyz[np.isfinite(xyz).all(axis=-1)], axis=-1)
         assert radius.max() <= 0.5 + 1e-5 and radius.max() > 0.3
+
+
+def _cutout_glb(path) -> None:
+    """A glTF ``alphaMode: MASK`` leaf: a green square whose left half (x < 0) has alpha 0, 0.5 in
+    front of a red box (file frame, +z towards the leaf's front)."""
+    from trimesh.visual.material import PBRMaterial
+    from trimesh.visual.texture import TextureVisuals
+
+    texture = np.zeros((8, 8, 4), dtype=np.uint8)
+    texture[..., 1] = 255
+    texture[:, 4:, 3] = 255                     # opaque where u > 0.5, i.e. x > 0
+    leaf = trimesh.Trimesh([[-1, -1, 0.5], [1, -1, 0.5], [1, 1, 0.5], [-1, 1, 0.5]], [[0, 1, 2], [0, 2, 3]],
+                           process=False)
+    leaf.visual = TextureVisuals(uv=[[0, 0], [1, 0], [1, 1], [0, 1]], material=PBRMaterial(
+        baseColorTexture=Image.fromarray(texture, "RGBA"), alphaMode="MASK", alphaCutoff=0.5,
+        metallicFactor=0.0, doubleSided=True))
+    box = trimesh.creation.box(extents=(1.6, 1.6, 0.4))
+    box.apply_translation((0, 0, -0.5))
+    box.visual = TextureVisuals(material=PBRMaterial(baseColorFactor=[255, 0, 0, 255], metallicFactor=0.0))
+    trimesh.Scene({"leaf": leaf, "box": box}).export(str(path))
+
+
+def test_alpha_cutout_is_see_through_in_colour_and_in_depth_with_keep_transparency(tmp_path):
+    path = tmp_path / "leaf.glb"
+    _cutout_glb(path)
+    seen_through = 0
+    for keep in (False, True):
+        cameras = render(path, tmp_path / f"keep{keep}", "--views", "6", *(["--keep-transparency"] if keep else []))
+        for view in cameras["views"]:
+            arrays = view_arrays(cameras, view)
+            hit = np.isfinite(arrays["depth"])
+            assert np.array_equal(arrays["mask"] > 0, hit)
+            xyz = arrays["xyz"][hit]
+            on_leaf = np.abs(xyz[:, 2] - 0.5) < 1e-3
+            cut = on_leaf & (xyz[:, 0] < -0.05)          # the leaf's transparent half
+            if keep:
+                assert not cut.any()                    # depth and mask see through it
+                continue
+            # opaque depth stops at the whole leaf; colour sees through its transparent half
+            rgba = arrays["rgba"][hit][cut]
+            seen_through += len(rgba)
+            green = (rgba[:, 1] > 100) & (rgba[:, 0] < 60) & (rgba[:, 3] > 200)
+            assert not green.any()
+    assert seen_through > 50
