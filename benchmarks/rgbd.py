@@ -164,8 +164,8 @@ def main(argv=None) -> int:
             row["psnr_db"] = float(np.mean(values))
         for row in rows:
             if row["asset"] == name:
-                print(f"{name:16s} {row['setting']:16s} {row['wall_s']:7.1f} s/object {row['wall_s'] / args.views:6.2f} "
-                      f"s/view  CPU {row['cpu_s'] / args.views:6.2f} s/view  RSS {row['peak_rss_mb']:5.0f} MiB  "
+                print(f"{name:16s} {row['setting']:16s} {row['wall_s']:7.1f} s/object "
+                      f"{row['wall_s'] / args.views:6.2f} s/view  CPU {row['cpu_s'] / args.views:6.2f} s/view  RSS {row['peak_rss_mb']:5.0f} MiB  "
                       f"PSNR {row.get('psnr_db') or float('nan'):5.1f} dB  load {row['load']:.1f}", flush=True)
     print("\n| asset | setting | s / object | s / view | CPU s / view | peak RSS MiB | PSNR dB | load |")
     print("|---|---|---|---|---|---|---|---|")

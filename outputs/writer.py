@@ -37,7 +37,8 @@ from .loading import NORMAL_CAMERA_CHANNELS, NORMAL_WORLD_CHANNELS
 from .images import srgb8, write_alpha_png, write_mask_png, write_rgb_png
 from .png16 import MAX_COUNT, clipping_message, encode_png16, save_image_atomically, save_png16_counts
 from .pointcloud import write_ply
-from .preview import contact_label, contact_sheet, depth_preview, preview_range
+from .preview import (colour_preview, contact_label, contact_sheet, depth_preview, mask_preview, normal_preview,
+                      preview_range)
 
 NPZ_FILE = "views.npz"
 CONTACT_SHEET_FILE = "contact_sheet.png"
@@ -99,6 +100,7 @@ class OutputWriter:
         self._stack: dict[str, list] = {}
         self._sheet_tiles: list = []
         self._sheet_labels: list = []
+        self._sheet_columns: int | None = None
         self._fused: list = []
 
     # -- per view -------------------------------------------------------------------------------
@@ -186,10 +188,18 @@ class OutputWriter:
 
                 save_image_atomically(Image.fromarray(image, "RGB"), path["preview"])
             if "contact_sheet" in self.formats:
-                self._sheet_tiles.append(_thumbnail(image))
                 values = depth[hit]
-                self._sheet_labels.append(contact_label(view.index, float(values.min()), float(values.max()))
-                                          if values.size else f"#{view.index} no surface")
+                label = (contact_label(view.index, float(values.min()), float(values.max()))
+                         if values.size else f"#{view.index} no surface")
+                # With colour, normals or masks, each view is one row: colour, depth, normal, mask.
+                row = [(colour_preview(arrays["rgb"], options.preview_background), f"#{view.index} colour")
+                       if "rgb" in arrays else None, (image, label),
+                       (normal_preview(arrays["normal"]), f"#{view.index} normal") if "normal" in arrays else None,
+                       (mask_preview(arrays["mask"]), f"#{view.index} mask") if "mask" in arrays else None]
+                row = [tile for tile in row if tile is not None]
+                self._sheet_columns = len(row) if len(row) > 1 else None
+                self._sheet_tiles += [_thumbnail(tile) for tile, _ in row]
+                self._sheet_labels += [text for _, text in row]
         if "ply" in path or "fused_ply" in self.formats:
             points, (rows, columns) = backproject(depth, K, view.world_to_camera, return_pixels=True)
             colors = arrays["rgb"][rows, columns, :3] if "rgb" in arrays else None
@@ -236,7 +246,7 @@ class OutputWriter:
             _savez_atomically(os.path.join(self.output_dir, NPZ_FILE), arrays)
             files["npz"] = NPZ_FILE
         if "contact_sheet" in self.formats and self._sheet_tiles:
-            save_image_atomically(contact_sheet(self._sheet_tiles, self._sheet_labels),
+            save_image_atomically(contact_sheet(self._sheet_tiles, self._sheet_labels, columns=self._sheet_columns),
                                   os.path.join(self.output_dir, CONTACT_SHEET_FILE))
             files["contact_sheet"] = CONTACT_SHEET_FILE
         if "fused_ply" in self.formats and self._fused:

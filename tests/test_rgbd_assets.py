@@ -235,7 +235,8 @@ def test_xyz_pass_is_the_surface_point_of_every_pixel(khronos, tmp_path):
         hit = np.isfinite(arrays["depth"])
         assert np.array_equal(np.isfinite(arrays["xyz"]).all(axis=-1), hit)
         # the camera sees each point at its depth along the optical axis
-        camera = arrays["xyz"][hit] @ np.asarray(view["world_to_camera"])[:3, :3].T + np.asarray(view["world_to_camera"])[:3, 3]
+        world_to_camera = np.asarray(view["world_to_camera"])
+        camera = arrays["xyz"][hit] @ world_to_camera[:3, :3].T + world_to_camera[:3, 3]
         assert np.abs(camera[:, 2] - arrays["depth"][hit]).max() < 1e-5 * size
         # ... and projects back onto its own pixel centre
         K = np.asarray(cameras["K"])
@@ -292,3 +293,18 @@ def test_alpha_cutout_is_see_through_in_colour_and_in_depth_with_keep_transparen
             green = (rgba[:, 1] > 100) & (rgba[:, 0] < 60) & (rgba[:, 3] > 200)
             assert not green.any()
     assert seen_through > 50
+
+
+def test_docs_contact_sheets_script_tiles_colour_depth_normal_mask_per_view(tmp_path):
+    """examples/rgbd_sheets.py (docs/rgbd.md's images), quickly: one row of four tiles per view."""
+    import importlib.util
+
+    sweethome_furniture("oakChair", tmp_path / "probe")  # skips without the package
+    spec = importlib.util.spec_from_file_location(
+        "rgbd_sheets", os.path.join(os.path.dirname(os.path.dirname(__file__)), "examples", "rgbd_sheets.py"))
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    assert script.main(["--docs", str(tmp_path / "docs"), "--views", "2", "--resolution", "32", "--samples", "2"]) == 0
+    for name in script.ASSETS:
+        sheet = np.asarray(Image.open(tmp_path / "docs" / f"rgbd_{name}.png").convert("RGB"))
+        assert sheet.shape[1] >= 4 * 32 and sheet.shape[0] >= 2 * 32
