@@ -72,15 +72,40 @@ def baseline_tree(revision: str, work: str) -> str:
 
 
 def srgb_premultiplied(path: str) -> np.ndarray:
+    """(H, W, 4) floats 0..1: 8-bit sRGB premultiplied over black, and alpha."""
     from PIL import Image
 
     rgba = np.asarray(Image.open(path).convert("RGBA"), dtype=np.float64) / 255.0
-    return rgba[..., :3] * rgba[..., 3:]
+    return np.concatenate([rgba[..., :3] * rgba[..., 3:], rgba[..., 3:]], axis=-1)
 
 
-def psnr(image, reference) -> float:
-    mse = float(np.mean((image - reference) ** 2))
-    return float("inf") if mse == 0 else 10 * np.log10(1.0 / mse)
+def psnr(image, reference) -> tuple[float, float]:
+    """PSNR (dB, peak 1) of the colour over the whole frame, and over the pixels either image covers."""
+    error = (image[..., :3] - reference[..., :3]) ** 2
+    covered = (image[..., 3] > 0) | (reference[..., 3] > 0)
+    values = []
+    for mse in (float(np.mean(error)), float(np.mean(error[covered])) if covered.any() else 0.0):
+        values.append(float("inf") if mse == 0 else float(10 * np.log10(1.0 / mse)))
+    return values[0], values[1]
+
+
+def score(rows, runs_root: str, views: int) -> None:
+    """Fill ``psnr_db`` / ``psnr_object_db`` of ``rows`` from the PNGs under ``runs_root``/ASSET/SETTING."""
+    for row in rows:
+        if SETTINGS[row["setting"]] is None:
+            continue
+        folder = os.path.join(runs_root, row["asset"])
+        stem = row.get("stem", row["asset"])
+        values = []
+        for i in range(views):
+            reference = os.path.join(folder, "reference", "rgb", f"{i:04d}.png")
+            if not os.path.isfile(reference):
+                break
+            values.append(psnr(srgb_premultiplied(os.path.join(folder, row["setting"], stem, "rgb", f"{i:04d}.png")),
+                               srgb_premultiplied(reference)))
+        if values:
+            row["psnr_db"] = float(np.mean([v[0] for v in values]))
+            row["psnr_object_db"] = float(np.mean([v[1] for v in values]))
 
 
 REFERENCE_WORKER = """
@@ -99,6 +124,17 @@ with RenderJob(load_input(path), out, options) as job:
 """
 
 
+def print_table(rows, views: int) -> None:
+    print("\n| asset | setting | s / object | s / view | CPU s / view | peak RSS MiB "
+          "| PSNR dB (frame / object) | load |")
+    print("|---|---|---|---|---|---|---|---|")
+    for row in rows:
+        psnr_text = ("—" if row.get("psnr_db") is None
+                     else f"{row['psnr_db']:.1f} / {row['psnr_object_db']:.1f}")
+        print(f"| {row['asset']} | {row['setting']} | {row['wall_s']:.1f} | {row['wall_s'] / views:.2f} | "
+              f"{row['cpu_s'] / views:.2f} | {row['peak_rss_mb']:.0f} | {psnr_text} | {row['load']:.1f} |")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--assets", nargs="+", default=list(ASSETS), choices=list(ASSETS))
@@ -113,7 +149,15 @@ def main(argv=None) -> int:
     parser.add_argument("--python", default=sys.executable, help="a Python with bpy (default: this one)")
     parser.add_argument("--work-dir")
     parser.add_argument("--json", help="write every row here")
+    parser.add_argument("--rescore", metavar="JSON", help="only recompute PSNR of a finished run's rows (with "
+                                                          "its --work-dir and --reference-views); print the table")
     args = parser.parse_args(argv)
+    if args.rescore:
+        with open(args.rescore, encoding="utf-8") as stream:
+            rows = json.load(stream)
+        score(rows, os.path.join(args.work_dir, "runs"), args.reference_views)
+        print_table(rows, args.views)
+        return 0
     work = args.work_dir or tempfile.mkdtemp(prefix="depth-views-rgbd-")
     settings = list(args.settings) + (["baseline"] if args.baseline else [])
     paths = asset_paths(args.assets, os.path.join(work, "assets"))
@@ -145,34 +189,24 @@ def main(argv=None) -> int:
                 print(f"{name} {setting}: FAILED {tail(os.path.join(out, 'log.txt'))}", flush=True)
                 continue
             runs[setting] = os.path.join(out, os.path.splitext(os.path.basename(path))[0])
-            rows.append({"asset": name, "setting": setting, "load": load, "wall_s": result["wall_s"],
+            rows.append({"asset": name, "stem": os.path.splitext(os.path.basename(path))[0], "setting": setting,
+                         "load": load, "wall_s": result["wall_s"],
                          "cpu_s": result["cpu_s"], "peak_rss_mb": result["peak_rss_mb"]})
         reference = os.path.join(work, "runs", name, "reference")
         ref_result = run_process([args.python, "-c", REFERENCE_WORKER, path, reference, str(args.views),
                                   str(args.resolution), str(args.reference_samples), str(args.reference_views)],
                                  env=dict(os.environ, PYTHONPATH=ours_path), log_path=reference + ".log")
-        ref_folder = os.path.join(reference)
-        for row in rows:
-            if row["asset"] != name or row["setting"] not in runs or SETTINGS[row["setting"]] is None:
-                continue
-            if ref_result["returncode"] != 0:
-                row["psnr_db"] = None
-                continue
-            values = [psnr(srgb_premultiplied(os.path.join(runs[row["setting"]], "rgb", f"{i:04d}.png")),
-                           srgb_premultiplied(os.path.join(ref_folder, "rgb", f"{i:04d}.png")))
-                      for i in range(args.reference_views)]
-            row["psnr_db"] = float(np.mean(values))
+        if ref_result["returncode"] != 0:
+            print(f"{name} reference: FAILED {tail(reference + '.log')}", flush=True)
+        score([row for row in rows if row["asset"] == name], os.path.join(work, "runs"), args.reference_views)
         for row in rows:
             if row["asset"] == name:
                 print(f"{name:16s} {row['setting']:16s} {row['wall_s']:7.1f} s/object "
-                      f"{row['wall_s'] / args.views:6.2f} s/view  CPU {row['cpu_s'] / args.views:6.2f} s/view  RSS {row['peak_rss_mb']:5.0f} MiB  "
-                      f"PSNR {row.get('psnr_db') or float('nan'):5.1f} dB  load {row['load']:.1f}", flush=True)
-    print("\n| asset | setting | s / object | s / view | CPU s / view | peak RSS MiB | PSNR dB | load |")
-    print("|---|---|---|---|---|---|---|---|")
-    for row in rows:
-        psnr_text = "—" if row.get("psnr_db") is None else f"{row['psnr_db']:.1f}"
-        print(f"| {row['asset']} | {row['setting']} | {row['wall_s']:.1f} | {row['wall_s'] / args.views:.2f} | "
-              f"{row['cpu_s'] / args.views:.2f} | {row['peak_rss_mb']:.0f} | {psnr_text} | {row['load']:.1f} |")
+                      f"{row['wall_s'] / args.views:6.2f} s/view  CPU {row['cpu_s'] / args.views:6.2f} s/view  "
+                      f"RSS {row['peak_rss_mb']:5.0f} MiB  "
+                      f"PSNR {row.get('psnr_db') or float('nan'):5.1f} dB (object "
+                      f"{row.get('psnr_object_db') or float('nan'):5.1f} dB)  load {row['load']:.1f}", flush=True)
+    print_table(rows, args.views)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as stream:
             json.dump(rows, stream, indent=1)

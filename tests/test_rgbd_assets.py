@@ -91,7 +91,7 @@ def assert_depth_exact(cameras, mesh) -> None:
         assert np.abs(depth[both] - reference[both]).max() < 1e-4 * size
 
 
-def assert_textured_colour(cameras, *, min_std: float = 8.0) -> None:
+def assert_textured_colour(cameras, *, min_std: float = 8.0, coverage: float = 0.05) -> None:
     """Every view: alpha = mask = depth coverage, no magenta, colours vary over the object."""
     for view in cameras["views"]:
         arrays = view_arrays(cameras, view)
@@ -99,8 +99,8 @@ def assert_textured_colour(cameras, *, min_std: float = 8.0) -> None:
         assert np.array_equal(arrays["mask"] > 0, hit)
         alpha = arrays["rgba"][..., 3]
         # colour coverage = geometry coverage, up to the anti-aliased silhouette (one pixel)
-        assert np.mean((alpha > 127) != hit) < 0.05
-        colours = arrays["rgba"][..., :3][hit & (alpha > 250)].astype(np.int32)
+        assert np.mean((alpha > 127) != hit) < coverage
+        colours = arrays["rgba"][..., :3][hit & (alpha > 127)].astype(np.int32)
         magenta = (colours[:, 0] > 200) & (colours[:, 1] < 60) & (colours[:, 2] > 200)
         assert magenta.mean() < 0.01
         assert colours.std(axis=0).max() > min_std
@@ -196,6 +196,24 @@ def test_fbx_with_lights_renders_and_ascii_fbx_still_fails(tmp_path, capsys):
     ascii_fbx = assimp_model("FBX/embedded_ascii/box.FBX")
     assert main(["render", ascii_fbx, "--out", str(tmp_path / "ascii"), "--views", "1", *RES, "--quiet"]) == 1
     assert "ASCII FBX" in capsys.readouterr().err
+
+
+def test_fbx_textures_beside_the_file_are_found_whatever_path_it_gives(tmp_path):
+    """spider.fbx names its textures D:/projects/.../OBJ/*.jpg; copied beside it they are found."""
+    spider = assimp_model("FBX/spider.fbx")
+    folder = tmp_path / "spider"
+    folder.mkdir()
+    shutil.copy(spider, folder / "spider.fbx")
+    for name in ("drkwood2.jpg", "engineflare1.jpg", "SpiderTex.jpg", "wal67ar_small.jpg"):
+        shutil.copy(assimp_model(f"OBJ/{name}"), folder / name)
+    found = render(folder / "spider.fbx", tmp_path / "found", "--rgb-lighting", "white")
+    assert found["missing_textures"] == []
+    lost = render(spider, tmp_path / "lost", "--rgb-lighting", "white")
+    assert len(lost["missing_textures"]) == 4
+    for view_found, view_lost in zip(found["views"], lost["views"]):
+        assert np.array_equal(view_arrays(found, view_found)["depth"], view_arrays(lost, view_lost)["depth"])
+    # (Blender's FBX importer reads this file's materials as fully transparent, alpha 0, so its colour
+    # is empty with or without textures; the textures are found and loaded all the same.)
 
 
 def test_lighting_choices_differ_and_are_recorded(khronos, tmp_path):
