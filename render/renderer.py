@@ -134,9 +134,12 @@ class DepthRenderer:
     sample at the pixel centre, emission override: with ``override_materials`` every surface is
     opaque; without it, materials keep their transparency and Cycles writes depth, normal and object
     index at the first surface whose alpha reaches ``alpha_threshold``).  ``rgb`` is a second render
-    of the same view with the scene's own materials: ``rgb_engine`` (cycles, workbench, eevee),
-    ``rgb_samples`` samples, denoised when ``rgb_denoise`` and the build has OpenImageDenoise.  A
-    scene with no light and no world gets a temporary ambient world and a headlight for it.
+    of the same view with the scene's own materials, in a colour scene that shares the objects (see
+    :meth:`_set_up_rgb_scene`): ``rgb_engine`` (cycles, workbench, eevee), ``rgb_samples`` samples,
+    denoised when ``rgb_denoise`` and the build has OpenImageDenoise, ``rgb_bounces`` light bounces,
+    adaptive sampling down to ``rgb_noise_threshold`` (0 = off) and ``rgb_lighting``: ``auto`` (the
+    scene's lights and world, or ``headlight`` when it has neither), ``headlight`` (a dim ambient
+    world and a sun from the camera), ``white`` (a uniform white world) or ``file``.
 
     ``bounds_points`` ((N, 3) world points, e.g. every vertex) promises that everything the render
     can show lies in their convex hull; Cycles then renders only the pixels that hull can cover (the
