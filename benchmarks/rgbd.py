@@ -42,7 +42,8 @@ ASSETS = {  # name -> (source, path inside it)
     "Duck": ("khronos", "KhronosSampleModels/Duck/glTF_Binary/Duck.glb"),
     "CesiumMilkTruck": ("khronos", "CesiumMilkTruck/glTF/CesiumMilkTruck.gltf"),
 }
-SETTINGS = {"ours": [], "ours-no-denoise": ["--no-denoise"], "geometry": None, "baseline": []}
+SETTINGS = {"ours": [], "ours-no-denoise": ["--no-denoise"], "geometry": None, "baseline": [],
+            "blenderproc": "blenderproc"}
 
 
 def asset_paths(names, folder) -> dict:
@@ -92,7 +93,7 @@ def psnr(image, reference) -> tuple[float, float]:
 def score(rows, runs_root: str, views: int) -> None:
     """Fill ``psnr_db`` / ``psnr_object_db`` of ``rows`` from the PNGs under ``runs_root``/ASSET/SETTING."""
     for row in rows:
-        if SETTINGS[row["setting"]] is None:
+        if SETTINGS[row["setting"]] in (None, "blenderproc"):  # no colour / other lighting
             continue
         folder = os.path.join(runs_root, row["asset"])
         stem = row.get("stem", row["asset"])
@@ -124,6 +125,29 @@ with RenderJob(load_input(path), out, options) as job:
 """
 
 
+def run_blenderproc(args, name: str, ours_folder: str, path: str, out: str) -> list:
+    """BlenderProc's four outputs in one render with the cameras of our run in ``ours_folder``."""
+    with open(os.path.join(ours_folder, "cameras.json"), encoding="utf-8") as stream:
+        cameras = json.load(stream)
+    os.makedirs(out, exist_ok=True)
+    item = {"path": path, "K": cameras["K"], "width": cameras["width"], "height": cameras["height"],
+            "clip_start": cameras["clip_start"], "clip_end": cameras["clip_end"],
+            "views": [{"index": v["index"], "camera_to_world": v["camera_to_world"]} for v in cameras["views"]]}
+    job = {"meshes": [item], "blenderproc_dir": args.blenderproc_dir, "samples": args.samples, "save_dir": out}
+    with open(os.path.join(out, "job.json"), "w", encoding="utf-8") as stream:
+        json.dump(job, stream)
+    load = os.getloadavg()[0]
+    result = run_process([args.blenderproc_python, os.path.join(HERE, "workers", "blenderproc_rgbd.py"),
+                          os.path.join(out, "job.json"), os.path.join(out, "result.json")],
+                         env=dict(os.environ, USE_EXTERNAL_BPY_MODULE="1"), cwd=out,
+                         log_path=os.path.join(out, "log.txt"))
+    if result["returncode"] != 0:
+        print(f"{name} blenderproc: FAILED {tail(os.path.join(out, 'log.txt'))}", flush=True)
+        return []
+    return [{"asset": name, "setting": "blenderproc", "load": load, "wall_s": result["wall_s"],
+             "cpu_s": result["cpu_s"], "peak_rss_mb": result["peak_rss_mb"]}]
+
+
 def print_table(rows, views: int) -> None:
     print("\n| asset | setting | s / object | s / view | CPU s / view | peak RSS MiB "
           "| PSNR dB (frame / object) | load |")
@@ -147,6 +171,10 @@ def main(argv=None) -> int:
                         choices=list(SETTINGS))
     parser.add_argument("--baseline", metavar="REV", help="also run the tree at git revision REV")
     parser.add_argument("--python", default=sys.executable, help="a Python with bpy (default: this one)")
+    parser.add_argument("--blenderproc-python", default=os.environ.get("DEPTH_VIEWS_BENCH_BLENDERPROC_PYTHON"),
+                        help="BlenderProc's Python (bpy 4.2 + its packages; benchmarks/requirements-blenderproc.txt)")
+    parser.add_argument("--blenderproc-dir", default=os.environ.get("DEPTH_VIEWS_BENCH_BLENDERPROC"),
+                        help="a folder holding BlenderProc's blenderproc/ package")
     parser.add_argument("--work-dir")
     parser.add_argument("--json", help="write every row here")
     parser.add_argument("--rescore", metavar="JSON", help="only recompute PSNR of a finished run's rows (with "
@@ -160,6 +188,10 @@ def main(argv=None) -> int:
         return 0
     work = args.work_dir or tempfile.mkdtemp(prefix="depth-views-rgbd-")
     settings = list(args.settings) + (["baseline"] if args.baseline else [])
+    with_blenderproc = bool(args.blenderproc_python and args.blenderproc_dir)
+    if not with_blenderproc:
+        print("skipping blenderproc: set DEPTH_VIEWS_BENCH_BLENDERPROC_PYTHON and DEPTH_VIEWS_BENCH_BLENDERPROC "
+              "(see RESULTS.md)", flush=True)
     paths = asset_paths(args.assets, os.path.join(work, "assets"))
     ours_path = os.path.join(work, "ours")
     if not os.path.isdir(ours_path):
@@ -176,6 +208,8 @@ def main(argv=None) -> int:
         runs = {}
         for setting in order:
             out = os.path.join(work, "runs", name, setting)
+            if setting == "blenderproc":
+                continue
             flags = SETTINGS[setting]
             passes = "depth,normal,mask" if flags is None else "depth,normal,mask,rgb"
             command = [args.python, "-m", "depth_views", "render", path, "--out", out, "--views", str(args.views),
@@ -192,6 +226,8 @@ def main(argv=None) -> int:
             rows.append({"asset": name, "stem": os.path.splitext(os.path.basename(path))[0], "setting": setting,
                          "load": load, "wall_s": result["wall_s"],
                          "cpu_s": result["cpu_s"], "peak_rss_mb": result["peak_rss_mb"]})
+        if with_blenderproc and "ours" in runs:
+            rows += run_blenderproc(args, name, runs["ours"], path, os.path.join(work, "runs", name, "blenderproc"))
         reference = os.path.join(work, "runs", name, "reference")
         ref_result = run_process([args.python, "-c", REFERENCE_WORKER, path, reference, str(args.views),
                                   str(args.resolution), str(args.reference_samples), str(args.reference_views)],
