@@ -5,13 +5,16 @@ sdist) is rendered by the CLI in a fresh process per setting, settings in rotati
 the same machine load::
 
     depth-views render ASSET --views V --resolution R R --passes depth,normal,mask,rgb
-                             --rgb-samples S --rgb-exr [setting flags]
+                             --rgb-samples S [setting flags]
 
-Settings: ``ours`` (this tree, its defaults), ``ours-no-denoise``, ``geometry`` (depth + normal +
-mask only) and, with ``--baseline REV``, ``baseline`` (the same command on ``git archive REV``, e.g.
-the tree before issue 16).  Image quality: PSNR of each setting's colour (8-bit sRGB, premultiplied
-over black) against a ``--reference-samples`` render of the first ``--reference-views`` views
-with the same cameras.  BlenderProc cannot be installed here (see RESULTS.md); its row is left out.
+Settings: ``ours`` (this tree, its defaults), ``ours-no-denoise``, ``ours-white`` (``--rgb-lighting
+white``, BlenderProc's lighting below), ``geometry`` (depth + normal + mask only) and, with
+``--baseline REV``, ``baseline`` (the same command on ``git archive REV``, e.g. the tree before
+issue 16).  With ``--blenderproc-python`` and ``--blenderproc-dir`` (or the environment variables of
+benchmarks/run.py), BlenderProc renders the same four outputs in one render call with our cameras
+(workers/blenderproc_rgbd.py).  Image quality: PSNR of each of our settings' colour (8-bit sRGB,
+premultiplied over black) against a ``--reference-samples`` render of the first
+``--reference-views`` views with the same cameras and default settings.
 
     python benchmarks/rgbd.py                                 # 5 assets x 12 views at 512², 32 samples
     python benchmarks/rgbd.py --resolution 256 --reference-samples 256 --baseline adda1d5
@@ -42,7 +45,8 @@ ASSETS = {  # name -> (source, path inside it)
     "Duck": ("khronos", "KhronosSampleModels/Duck/glTF_Binary/Duck.glb"),
     "CesiumMilkTruck": ("khronos", "CesiumMilkTruck/glTF/CesiumMilkTruck.gltf"),
 }
-SETTINGS = {"ours": [], "ours-no-denoise": ["--no-denoise"], "geometry": None, "baseline": [],
+SETTINGS = {"ours": [], "ours-no-denoise": ["--no-denoise"], "ours-white": ["--rgb-lighting", "white"],
+            "geometry": None, "baseline": [],
             "blenderproc": "blenderproc"}
 
 
@@ -226,8 +230,9 @@ def main(argv=None) -> int:
             rows.append({"asset": name, "stem": os.path.splitext(os.path.basename(path))[0], "setting": setting,
                          "load": load, "wall_s": result["wall_s"],
                          "cpu_s": result["cpu_s"], "peak_rss_mb": result["peak_rss_mb"]})
-        if with_blenderproc and "ours" in runs:
-            rows += run_blenderproc(args, name, runs["ours"], path, os.path.join(work, "runs", name, "blenderproc"))
+        ours_runs = [runs[s] for s in ("ours", "ours-white", "ours-no-denoise") if s in runs]
+        if with_blenderproc and ours_runs:   # our cameras, from our run's cameras.json
+            rows += run_blenderproc(args, name, ours_runs[0], path, os.path.join(work, "runs", name, "blenderproc"))
         reference = os.path.join(work, "runs", name, "reference")
         ref_result = run_process([args.python, "-c", REFERENCE_WORKER, path, reference, str(args.views),
                                   str(args.resolution), str(args.reference_samples), str(args.reference_views)],
