@@ -311,6 +311,7 @@ class DepthRenderer:
         """
         rgb = bpy.data.scenes.new(RGB_SCENE_NAME)
         self._rgb_scene = rgb
+        self._made.append(rgb)   # removed on exit, also when the set-up fails half-way
         view_layer = scene.view_layers[0]
         layer_objects = [obj for obj in view_layer.objects if obj is not None]  # None: removed, not yet synced
         lighting = self.rgb_lighting
@@ -365,7 +366,6 @@ class DepthRenderer:
                 # default 'ACCURATE' denoises both guides first, three filter runs per view instead of one.
                 _set(rgb.cycles, denoiser="OPENIMAGEDENOISE", denoising_prefilter=RGB_DENOISE_PREFILTER,
                      denoising_input_passes="RGB_ALBEDO_NORMAL", denoising_use_gpu=self.device == "gpu")
-        self._made.append(rgb)
 
     def _make_lighting(self, rgb_scene, lighting: str):
         """The world of the colour scene for ``headlight`` or ``white`` lighting (see ``rgb_lighting``)."""
