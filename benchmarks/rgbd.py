@@ -48,6 +48,7 @@ ASSETS = {  # name -> (source, path inside it)
 SETTINGS = {"ours": [], "ours-no-denoise": ["--no-denoise"], "ours-white": ["--rgb-lighting", "white"],
             "geometry": None, "baseline": [],
             "blenderproc": "blenderproc"}
+SCORED = ("ours", "ours-no-denoise", "baseline")   # the reference's lighting; geometry has no colour
 
 
 def asset_paths(names, folder) -> dict:
@@ -97,7 +98,7 @@ def psnr(image, reference) -> tuple[float, float]:
 def score(rows, runs_root: str, views: int) -> None:
     """Fill ``psnr_db`` / ``psnr_object_db`` of ``rows`` from the PNGs under ``runs_root``/ASSET/SETTING."""
     for row in rows:
-        if SETTINGS[row["setting"]] in (None, "blenderproc"):  # no colour / other lighting
+        if row["setting"] not in SCORED:
             continue
         folder = os.path.join(runs_root, row["asset"])
         stem = row.get("stem", row["asset"])
