@@ -99,6 +99,8 @@ def score(rows, runs_root: str, views: int) -> None:
     """Fill ``psnr_db`` / ``psnr_object_db`` of ``rows`` from the PNGs under ``runs_root``/ASSET/SETTING."""
     for row in rows:
         if row["setting"] not in SCORED:
+            row.pop("psnr_db", None)
+            row.pop("psnr_object_db", None)
             continue
         folder = os.path.join(runs_root, row["asset"])
         stem = row.get("stem", row["asset"])
