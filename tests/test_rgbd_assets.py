@@ -335,3 +335,23 @@ def test_docs_contact_sheets_script_tiles_colour_depth_normal_mask_per_view(tmp_
     for name in script.ASSETS:
         sheet = np.asarray(Image.open(tmp_path / "docs" / f"rgbd_{name}.png").convert("RGB"))
         assert sheet.shape[1] >= 4 * 32 and sheet.shape[0] >= 2 * 32
+
+
+def test_rgbd_benchmark_script_runs_and_scores(oak_chair, tmp_path, capsys):
+    """benchmarks/rgbd.py (docs/rgbd.md), tiny: one asset, two views, every setting timed and scored."""
+    import importlib.util
+    import sys
+
+    benchmarks = os.path.join(os.path.dirname(os.path.dirname(__file__)), "benchmarks")
+    sys.path.insert(0, benchmarks)
+    spec = importlib.util.spec_from_file_location("rgbd_bench", os.path.join(benchmarks, "rgbd.py"))
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    rows_file = tmp_path / "rows.json"
+    assert bench.main(["--assets", "oakChair", "--views", "2", "--resolution", "32", "--samples", "2",
+                       "--reference-samples", "8", "--work-dir", str(tmp_path / "work"), "--json", str(rows_file)]) == 0
+    rows = {row["setting"]: row for row in json.loads(rows_file.read_text())}
+    assert set(rows) == {"ours", "ours-no-denoise", "geometry"}
+    assert all(row["cpu_s"] > 0 and row["peak_rss_mb"] > 50 for row in rows.values())
+    assert 15 < rows["ours"]["psnr_object_db"] < 100 and "psnr_db" not in rows["geometry"]
+    assert "| oakChair | ours |" in capsys.readouterr().out
