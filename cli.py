@@ -20,6 +20,7 @@ from .errors import DepthViewsError
 from .cameras.models import CAMERA_MODELS
 from .options import (EXR_COMPRESSIONS, FORMATS, PASSES, PREVIEW_COLORMAPS, PREVIEW_RANGES, RGB_ENGINES,
                       RenderOptions, output_folder_names)
+from .options import RGB_LIGHTINGS
 
 PROG = "depth-views"
 
@@ -183,6 +184,18 @@ def build_parser() -> argparse.ArgumentParser:
                       help="with --formats webdataset: at most N views per tar shard (whole meshes)")
     outs.add_argument("--shard-size", type=_byte_size, metavar="BYTES",
                       help="with --formats webdataset: shard size target, e.g. 500M or 2G (default 1G)")
+    colour = render.add_argument_group("colour datasets (docs/rgbd.md)")
+    colour.add_argument("--rgb-bounces", type=int, default=RenderOptions.rgb_bounces, metavar="N",
+                        help=f"light bounces of the rgb pass (diffuse, glossy, transmission; default "
+                             f"{RenderOptions.rgb_bounces})")
+    colour.add_argument("--rgb-noise-threshold", type=float, default=RenderOptions.rgb_noise_threshold,
+                        metavar="T", help="adaptive sampling of the rgb pass: stop a pixel when its noise is "
+                                          "below T (e.g. 0.05; default 0 = off, every pixel gets --rgb-samples)")
+    colour.add_argument("--rgb-lighting", choices=RGB_LIGHTINGS, default=RenderOptions.rgb_lighting,
+                        help="auto (default: the file's lights/world, else headlight), headlight (dim ambient "
+                             "+ a sun from the camera), white (uniform white environment), file (only the file's)")
+    colour.add_argument("--frame", type=int, metavar="N",
+                        help="render the pose of animation frame N (default: the pose the file opens in)")
     misc.add_argument("--quiet", action="store_true", help="print only errors and the summary")
     misc.add_argument("--verbose", action="store_true", help="also show Blender's own log output")
     add_batch_command(commands, shared_from=render)
@@ -386,7 +399,9 @@ def options_from_args(args: argparse.Namespace) -> RenderOptions:
         cameras_file=os.path.abspath(args.cameras) if args.cameras else None,
         pose_convention=args.pose_convention, test_fraction=args.test_fraction,
         radius_range=args.radius if isinstance(args.radius, tuple) else None,
-        fov_range=args.fov if isinstance(args.fov, tuple) else None)
+        fov_range=args.fov if isinstance(args.fov, tuple) else None,
+        rgb_bounces=args.rgb_bounces, rgb_noise_threshold=args.rgb_noise_threshold, rgb_lighting=args.rgb_lighting,
+        frame=args.frame)
 
 
 @contextlib.contextmanager

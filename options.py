@@ -16,14 +16,21 @@ from .errors import DepthViewsError
 
 NORMALIZED_RADIUS = 0.5
 EXR_COMPRESSIONS = ("none", "zip", "zips", "piz", "rle")
-PASSES = ("depth", "distance", "normal", "rgb", "mask")
-"""What a view can produce: planar depth, Euclidean distance, normals, a shaded colour image, object ids."""
+PASSES = ("depth", "distance", "normal", "rgb", "mask", "xyz")
+"""What a view can produce: planar depth, Euclidean distance, normals, a shaded colour image, object ids,
+world coordinates per pixel."""
 FORMATS = ("exr", "png16", "preview", "npz", "contact_sheet", "ply", "fused_ply", "colmap", "nerf_synthetic",
            "webdataset")
 """How the passes are stored: per view (exr, png16, preview, ply) or per input (npz, contact_sheet, fused_ply),
 camera files for training code (colmap, nerf_synthetic; docs/camera-files.md), or every pass of every view
 as samples of WebDataset tar shards (webdataset, alone; outputs/shards.py)."""
 RGB_ENGINES = ("cycles", "workbench", "eevee")
+# Colour datasets (issue 16; defaults measured in benchmarks/RESULTS.md "Colour").
+RGB_LIGHTINGS = ("auto", "headlight", "white", "file")
+"""auto: the file's lights/world when it has any, else headlight; headlight: dim ambient + a sun from the
+camera; white: a uniform white environment (the file's lights off); file: only the file's lights and world."""
+DEFAULT_RGB_BOUNCES = 3
+DEFAULT_RGB_NOISE_THRESHOLD = 0.0
 PREVIEW_COLORMAPS = ("turbo", "viridis")
 BLENDER_MIN_RESOLUTION = 4  # Blender silently renders smaller sizes at 4 pixels
 BLENDER_MIN_LENS_MM = 1.0   # Blender silently clamps shorter focal lengths and sensors to 1 mm
@@ -125,6 +132,11 @@ class RenderOptions:
     test_fraction: float = 0.125                                # --test-fraction of --formats nerf_synthetic
     radius_range: tuple[float, float] | None = None             # --radius LOW:HIGH, uniform per view (--seed)
     fov_range: tuple[float, float] | None = None                # --fov LOW:HIGH degrees, uniform per view
+    # Colour datasets (issue 16)
+    rgb_bounces: int = DEFAULT_RGB_BOUNCES
+    rgb_noise_threshold: float = DEFAULT_RGB_NOISE_THRESHOLD
+    rgb_lighting: str = "auto"
+    frame: int | None = None
 
     def intrinsics(self) -> Intrinsics:
         """Camera intrinsics from resolution and lens/sensor, or from ``fov`` when it is set."""
@@ -268,6 +280,22 @@ class RenderOptions:
             raise DepthViewsError(f"--rgb-samples {self.rgb_samples}: must be at least 1")
         if not (0.0 <= self.alpha_threshold <= 1.0):
             raise DepthViewsError(f"--alpha-threshold {self.alpha_threshold:g}: must be between 0 and 1")
+        self._validate_colour()
+
+    def _validate_colour(self) -> None:
+        if not (isinstance(self.rgb_bounces, (int, np.integer)) and 0 <= self.rgb_bounces <= 1024):
+            raise DepthViewsError(f"--rgb-bounces {self.rgb_bounces}: must be an integer 0..1024")
+        if not (np.isfinite(self.rgb_noise_threshold) and 0.0 <= self.rgb_noise_threshold < 1.0):
+            raise DepthViewsError(
+                f"--rgb-noise-threshold {self.rgb_noise_threshold:g}: must be 0 (off) or between 0 and 1")
+        if self.rgb_lighting not in RGB_LIGHTINGS:
+            raise DepthViewsError(f"--rgb-lighting {self.rgb_lighting!r}: choose one of {', '.join(RGB_LIGHTINGS)}")
+        if self.frame is not None and not (isinstance(self.frame, (int, np.integer))
+                                           and -1_048_574 <= self.frame <= 1_048_574):
+            raise DepthViewsError(f"--frame {self.frame}: must be an integer frame number (Blender: +-1048574)")
+        if "xyz" in self.passes and not {"exr", "npz", "webdataset"} & set(self.formats):
+            raise DepthViewsError(f"--passes xyz: none of the chosen formats ({','.join(self.formats)}) stores it; "
+                                  "add one of exr, npz, webdataset to --formats")
     def _validate_image(self) -> None:
         """Resolution, lens, sensor and field of view: what Blender can render exactly as asked."""
         width, height = self.resolution

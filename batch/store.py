@@ -156,7 +156,8 @@ def index_entry(out_root: str, name: str, input_path: str) -> dict:
         cameras = json.load(stream)
     return {"name": name, "path": input_path, "folder": name, "views": len(cameras.get("views", [])),
             "normalization": cameras.get("object_to_world"), "center": cameras.get("center"),
-            "radius": cameras.get("radius"), "width": cameras.get("width"), "height": cameras.get("height")}
+            "radius": cameras.get("radius"), "width": cameras.get("width"), "height": cameras.get("height"),
+            "missing_textures": cameras.get("missing_textures", [])}
 
 
 def failure_entry(name: str, input_path: str, stage: str, error: str) -> dict:

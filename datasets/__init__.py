@@ -30,7 +30,7 @@ from ..errors import DepthViewsError
 from ..outputs import shards
 from ..outputs.loading import load_views
 
-FOLDER_PASSES = ("depth", "distance", "normal", "mask", "rgb", "rgb_linear")
+FOLDER_PASSES = ("depth", "distance", "normal", "mask", "rgb", "rgb_linear", "xyz")
 
 
 def find_units(source) -> list[tuple[str, str]]:
@@ -97,12 +97,15 @@ def folder_samples(folder: str, passes=None) -> Iterator[dict]:
     name = os.path.basename(folder)
     for position, index in enumerate(data["view_index"]):
         sample = {"name": name, "mesh": cameras.get("input"), "view_index": int(index),
-                  "K": np.asarray(data["K"], dtype=np.float64),
+                  # each view's own K (camera files, --fov ranges); None for equirectangular views
+                  "K": (np.asarray(data["view_K"][position], dtype=np.float64) if data.get("view_K") is not None
+                        else None if data["K"] is None else np.asarray(data["K"], dtype=np.float64)),
+                  "camera_model": cameras.get("camera_model", "PINHOLE"),
                   "world_to_camera": np.asarray(data["world_to_camera"][position]),
                   "camera_to_world": np.asarray(data["camera_to_world"][position]),
                   "normalization": None if normalization is None else np.asarray(normalization),
                   "width": data["width"], "height": data["height"], "units": cameras.get("units", ""),
-                  "depth_kind": "planar", "folder": folder}
+                  "depth_kind": cameras.get("depth_kind", "planar"), "folder": folder}
         for name_ in FOLDER_PASSES:
             if name_ in data:
                 sample[name_] = data[name_][position]
@@ -212,7 +215,7 @@ def torch_dataset(source, **settings):
     return cls(DepthViews(source, **settings))
 
 
-ARRAY_FIELDS = ("depth", "distance", "normal", "mask", "rgb", "rgb_linear", "K", "world_to_camera",
+ARRAY_FIELDS = ("depth", "distance", "normal", "mask", "rgb", "rgb_linear", "xyz", "K", "world_to_camera",
                 "camera_to_world")
 
 
@@ -222,7 +225,7 @@ def collate(samples: list[dict]) -> dict:
     ``collate_fn`` (then ``torch.from_numpy`` what you need)."""
     batch = {key: [s.get(key) for s in samples] for key in ("name", "mesh", "view_index")}
     for key in ARRAY_FIELDS:
-        if samples and all(key in s for s in samples):
+        if samples and all(s.get(key) is not None for s in samples):  # K is None for equirectangular
             batch[key] = np.stack([np.asarray(s[key]) for s in samples])
     return batch
 

@@ -26,6 +26,7 @@ from mathutils import Matrix
 from ..errors import DepthViewsError
 from .mesh_check import check_mesh_file
 from .off_format import read_off
+from .textures import obj_import_path, resolve_images
 from ..options import MESH_SUFFIXES, SUPPORTED_SUFFIXES  # noqa: F401  (defined there for the batch too)
 
 GEOMETRY_OBJECT_TYPES = {"MESH", "CURVE", "SURFACE", "META", "FONT"}
@@ -42,6 +43,7 @@ class LoadedInput:
     scene: object
     objects: list = field(default_factory=list)
     units: str = "input file units"
+    missing_textures: list = field(default_factory=list)   # "image (path as the file gives it)"
 
 
 def reset_blender() -> None:
@@ -62,7 +64,8 @@ def _import_off(path: str) -> None:
 def _run_importer(path: str, suffix: str) -> None:
     axes = {"forward_axis": "Y", "up_axis": "Z", "global_scale": 1.0}
     if suffix == ".obj":
-        bpy.ops.wm.obj_import(filepath=path, **axes)
+        with obj_import_path(path) as import_path:
+            bpy.ops.wm.obj_import(filepath=import_path, **axes)
     elif suffix == ".ply":
         bpy.ops.wm.ply_import(filepath=path, **axes)
     elif suffix == ".stl":
@@ -70,10 +73,33 @@ def _run_importer(path: str, suffix: str) -> None:
     elif suffix in (".glb", ".gltf"):
         bpy.ops.import_scene.gltf(filepath=path)
     elif suffix == ".fbx":
-        bpy.ops.import_scene.fbx(filepath=path, use_manual_orientation=True, axis_forward="Y",
-                                 axis_up="Z", global_scale=1.0)
+        with fbx_light_settings_compat():
+            bpy.ops.import_scene.fbx(filepath=path, use_manual_orientation=True, axis_forward="Y",
+                                     axis_up="Z", global_scale=1.0)
     elif suffix == ".off":
         _import_off(path)
+
+
+@contextlib.contextmanager
+def fbx_light_settings_compat():
+    """Let Blender 5.0's FBX importer read files with lights (e.g. assimp's spider.fbx).
+
+    It sets ``light.cycles.cast_shadow``, which 5.0's Cycles no longer has (shadows moved to
+    ``light.use_shadow``, which the importer also sets), and fails with ``'CyclesLightSettings' object
+    has no attribute 'cast_shadow'``.  While it runs, the settings get a stand-in property that
+    nothing reads; it is removed afterwards.  Blenders whose Cycles has the property are untouched.
+    """
+    light = bpy.data.lights.new("DepthViews FBX compat probe", "POINT")
+    settings = type(getattr(light, "cycles", None))   # the Cycles add-on's PropertyGroup class
+    bpy.data.lights.remove(light)
+    if not hasattr(settings, "bl_rna") or "cast_shadow" in settings.bl_rna.properties:
+        yield
+        return
+    settings.cast_shadow = bpy.props.BoolProperty(name="Cast Shadow (FBX importer stand-in)", default=True)
+    try:
+        yield
+    finally:
+        del settings.cast_shadow
 
 
 def transform_root_objects(objects, matrix) -> None:
@@ -93,7 +119,8 @@ def _open_blend(path: str) -> LoadedInput:
     except RuntimeError as error:
         raise DepthViewsError(f"{path}: Blender cannot open this .blend file ({_first_line(error)})") from None
     scene = bpy.context.scene
-    return LoadedInput(path, scene, render_geometry_objects(scene), scene_units(scene))
+    return LoadedInput(path, scene, render_geometry_objects(scene), scene_units(scene),
+                       missing_textures=resolve_images(path))
 
 
 def scene_units(scene) -> str:
@@ -184,7 +211,27 @@ def load_input(path) -> LoadedInput:
     if suffix in (".glb", ".gltf"):
         transform_root_objects(imported, GLTF_FILE_TO_BLENDER.inverted())
     scene = bpy.context.scene
-    return LoadedInput(path, scene, [o for o in imported if o.type in GEOMETRY_OBJECT_TYPES])
+    shown = rendered_collections(scene)
+    # Only what renders: glTF's bone shapes, for one, sit in a collection hidden from renders.
+    objects = [o for o in imported if o.type in GEOMETRY_OBJECT_TYPES and not o.hide_render
+               and any(c in shown for c in o.users_collection)]
+    return LoadedInput(path, scene, objects, missing_textures=resolve_images(path))
+
+
+def rendered_collections(scene) -> set:
+    """The collections of ``scene`` whose objects can render: not hidden from renders (nor any
+    collection above them) and not excluded from the first view layer."""
+    shown = set()
+
+    def walk(layer_collection):
+        for child in layer_collection.children:
+            if not child.exclude and not child.collection.hide_render:
+                shown.add(child.collection)
+                walk(child)
+
+    shown.add(scene.collection)
+    walk(scene.view_layers[0].layer_collection)
+    return shown
 
 
 def render_geometry_objects(scene) -> list:

@@ -113,6 +113,18 @@ def backproject(depth, K, world_to_camera, *, return_pixels: bool = False):
     return (points, (rows, columns)) if return_pixels else points
 
 
+def world_coordinates(depth, K, world_to_camera) -> np.ndarray:
+    """The world point seen at every pixel centre of planar ``depth``: float32 (H, W, 3), NaN = no surface.
+
+    Exactly :func:`backproject`'s points (computed in float64), laid out as an image: the ``xyz`` pass.
+    """
+    depth = _depth_2d(depth)
+    points, (rows, columns) = backproject(depth, K, world_to_camera, return_pixels=True)
+    image = np.full(depth.shape + (3,), np.nan, dtype=np.float32)
+    image[rows, columns] = points
+    return image
+
+
 def normals_world_to_camera(normals, world_to_camera) -> np.ndarray:
     """Rotate world-frame normals (..., 3) into OpenCV camera axes (x right, y down, z forward).
 

@@ -30,6 +30,9 @@ def _read_pass(folder: str, key: str, relative: str):
     if key == "rgb_exr":
         channels = read_channels(path)
         return np.stack([channels[c] for c in "RGBA" if c in channels], axis=-1)
+    if key == "xyz":
+        channels = read_channels(path)
+        return np.stack([channels[c] for c in "XYZ"], axis=-1)
     if key == "alpha":
         return read_png(path) > 0
     if key in ("rgb", "mask"):
@@ -49,7 +52,8 @@ def load_views(folder, passes=None) -> dict:
     surface (from the EXRs, else the png16 files); ``distance`` (V, H, W) float32; ``normal`` (V, H, W,
     3) float32 world frame and ``normal_camera`` (OpenCV axes); ``rgb`` (V, H, W, 4) uint8 sRGB;
     ``rgb_linear`` (V, H, W, 4) float32; ``mask`` (V, H, W) uint16 object ids and ``alpha`` (V, H, W)
-    bool.  ``passes`` (names as above) limits what is read.  A folder written with only ``npz`` is
+    bool; ``xyz`` (V, H, W, 3) float32 world coordinates, NaN = no surface.  ``passes`` (names as above)
+    limits what is read.  A folder written with only ``npz`` is
     read from its ``views.npz``.
     """
     folder = os.fspath(folder)

@@ -113,6 +113,32 @@ def contact_sheet(tiles, labels, *, columns: int | None = None, max_tile_side: i
     return sheet
 
 
+def normal_preview(normal) -> np.ndarray:
+    """uint8 RGB (H, W, 3) of unit normals (H, W, 3): ``(n + 1) / 2`` per axis, black = no surface."""
+    normal = np.asarray(normal, dtype=np.float64)
+    image = np.rint((normal + 1.0) * 127.5).clip(0, 255).astype(np.uint8)
+    image[~np.any(normal != 0, axis=-1)] = 0
+    return image
+
+
+def mask_preview(object_ids) -> np.ndarray:
+    """uint8 RGB (H, W, 3): one bright colour per object id (golden-ratio hues), black = background."""
+    ids = np.asarray(object_ids, dtype=np.int64)
+    hue = (ids * 0.618033988749895) % 1.0
+    channels = [np.clip(np.abs((hue * 6.0 + shift) % 6.0 - 3.0) - 1.0, 0.0, 1.0) for shift in (0.0, 4.0, 2.0)]
+    image = np.rint(np.stack(channels, axis=-1) * 200 + 55).astype(np.uint8)
+    image[ids == 0] = 0
+    return image
+
+
+def colour_preview(rgba8, background=(0, 0, 0)) -> np.ndarray:
+    """uint8 RGB (H, W, 3): straight-alpha sRGB ``rgba8`` (H, W, 4) over ``background``."""
+    rgba = np.asarray(rgba8, dtype=np.float64)
+    alpha = rgba[..., 3:] / 255.0
+    out = rgba[..., :3] * alpha + np.asarray(background, dtype=np.float64) * (1.0 - alpha)
+    return np.rint(out).clip(0, 255).astype(np.uint8)
+
+
 def contact_label(index: int, near: float, far: float) -> str:
     """``#3 1.234-2.345``: view index and the depth range (scene units) of its preview colours."""
     return f"#{index} {near:.4g}-{far:.4g}"

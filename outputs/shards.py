@@ -8,6 +8,7 @@ component, so keys hold no dot at all; see :func:`sample_key`)::
     <key>.distance.npz       (distance pass) Euclidean distance, float32, array "distance"
     <key>.normal.npz         (normal pass) unit normals in the world frame, float32 (H, W, 3), 0 = no surface
     <key>.mask.npz           (mask pass) uint16 object ids, 0 = background
+    <key>.xyz.npz            (xyz pass) world coordinates per pixel, float32 (H, W, 3), NaN = no surface
     <key>.rgb.png            (rgb pass) 8-bit sRGB RGBA; <key>.rgb_linear.npz with rgb_exr
     <key>.json               mesh, name, view_index, K, world_to_camera, camera_to_world, normalization,
                              width, height, depth_kind, units, background
@@ -43,7 +44,7 @@ from ..cameras.models import CameraModel
 from ..cameras.views import Intrinsics, View
 from ..errors import DepthViewsError
 from ..options import RenderOptions
-from .geometry import planar_to_distance, surface_mask
+from .geometry import planar_to_distance, surface_mask, world_coordinates
 from .images import srgb8
 
 SHARDS_FOLDER = "shards"
@@ -125,6 +126,8 @@ class SampleWriter:
                                                 .astype(np.float32))
         if "normal" in self.passes:
             encoded["normal.npz"] = npz_bytes("normal", _unit_normals(rendered["normal"], surface_mask(depth)))
+        if "xyz" in self.passes:
+            encoded["xyz.npz"] = npz_bytes("xyz", world_coordinates(depth, K if pinhole else model, view.world_to_camera))
         if "mask" in self.passes:
             encoded["mask.npz"] = npz_bytes("mask", np.asarray(rendered["mask"]).astype(np.uint16))
         if "rgb" in self.passes:

@@ -12,6 +12,7 @@ Per-view files (``NNNN`` = view index)::
     distance/NNNN.exr         exr      Euclidean distance from the camera centre, channel Z
     distance_png16/NNNN.png   png16    the same with the fixed scale
     normal/NNNN.exr           exr      world.X/Y/Z and opencv_camera.X/Y/Z, unit, 0 = no surface
+    xyz/NNNN.exr              exr      world coordinates X/Y/Z of the surface at each pixel, NaN = none
     rgb/NNNN.png              (rgb)    8-bit sRGB RGBA; rgb/NNNN.exr (linear, R G B A) with rgb_exr
     mask/NNNN.png, alpha/NNNN.png  (mask)  uint16 object ids (0 = background), 8-bit 0/255 alpha
     preview/NNNN.png          preview  colour-mapped planar depth
@@ -32,12 +33,13 @@ from ..cameras.views import Intrinsics, View
 from ..errors import DepthViewsError
 from ..exr_io import write_channels, write_depth
 from ..options import RenderOptions
-from .geometry import backproject, normals_world_to_camera, planar_to_distance, surface_mask
+from .geometry import backproject, normals_world_to_camera, planar_to_distance, surface_mask, world_coordinates
 from .loading import NORMAL_CAMERA_CHANNELS, NORMAL_WORLD_CHANNELS
 from .images import srgb8, write_alpha_png, write_mask_png, write_rgb_png
 from .png16 import MAX_COUNT, clipping_message, encode_png16, save_image_atomically, save_png16_counts
 from .pointcloud import write_ply
-from .preview import contact_label, contact_sheet, depth_preview, preview_range
+from .preview import (colour_preview, contact_label, contact_sheet, depth_preview, mask_preview, normal_preview,
+                      preview_range)
 
 NPZ_FILE = "views.npz"
 CONTACT_SHEET_FILE = "contact_sheet.png"
@@ -63,6 +65,8 @@ def planned_view_files(index: int, n_views: int, options: RenderOptions) -> dict
             files[f"{name}_png16"] = f"{name}_png16/{png}"
     if "normal" in passes and "exr" in formats:
         files["normal"] = f"normal/{exr}"
+    if "xyz" in passes and "exr" in formats:
+        files["xyz"] = f"xyz/{exr}"
     if "rgb" in passes:
         files["rgb"] = f"rgb/{png}"
         if options.rgb_exr:
@@ -104,6 +108,7 @@ class OutputWriter:
         self._stack: dict[str, list] = {}
         self._sheet_tiles: list = []
         self._sheet_labels: list = []
+        self._sheet_columns: int | None = None
         self._fused: list = []
 
     # -- per view -------------------------------------------------------------------------------
@@ -142,6 +147,8 @@ class OutputWriter:
             arrays["normal"] = _unit_normals(rendered["normal"], hit)
         if "mask" in self.passes:
             arrays["mask"] = np.asarray(rendered["mask"]).astype(np.uint16)
+        if "xyz" in self.passes:
+            arrays["xyz"] = world_coordinates(depth, K, view.world_to_camera)
         if "rgb" in self.passes:
             arrays["rgb_linear"] = np.asarray(rendered["rgb"], dtype=np.float32)
             arrays["rgb"] = srgb8(arrays["rgb_linear"])
@@ -164,6 +171,11 @@ class OutputWriter:
                            metadata={"pass": "normal", "frames": "world.* = world frame, opencv_camera.* = "
                                      "OpenCV camera axes (x right, y down, z forward); 0 = no surface", **base},
                            compression=options.exr_compression)
+        if "xyz" in path:
+            write_channels(path["xyz"], {c: arrays["xyz"][..., i] for i, c in enumerate("XYZ")}, **camera,
+                           metadata={"pass": "xyz", "frame": "world frame of cameras.json (with --normalize: "
+                                     "the normalised object frame, object_to_world applied); NaN = no surface",
+                                     **base}, compression=options.exr_compression)
         if "rgb" in path:
             write_rgb_png(path["rgb"], arrays["rgb_linear"])
         if "rgb_exr" in path:
@@ -187,10 +199,18 @@ class OutputWriter:
 
                 save_image_atomically(Image.fromarray(image, "RGB"), path["preview"])
             if "contact_sheet" in self.formats:
-                self._sheet_tiles.append(_thumbnail(image))
                 values = depth[hit]
-                self._sheet_labels.append(contact_label(view.index, float(values.min()), float(values.max()))
-                                          if values.size else f"#{view.index} no surface")
+                label = (contact_label(view.index, float(values.min()), float(values.max()))
+                         if values.size else f"#{view.index} no surface")
+                # With colour, normals or masks, each view is one row: colour, depth, normal, mask.
+                row = [(colour_preview(arrays["rgb"], options.preview_background), f"#{view.index} colour")
+                       if "rgb" in arrays else None, (image, label),
+                       (normal_preview(arrays["normal"]), f"#{view.index} normal") if "normal" in arrays else None,
+                       (mask_preview(arrays["mask"]), f"#{view.index} mask") if "mask" in arrays else None]
+                row = [tile for tile in row if tile is not None]
+                self._sheet_columns = len(row) if len(row) > 1 else None
+                self._sheet_tiles += [_thumbnail(tile) for tile, _ in row]
+                self._sheet_labels += [text for _, text in row]
         if "ply" in path or "fused_ply" in self.formats or "colmap" in self.formats:
             points, (rows, columns) = backproject(depth, K, view.world_to_camera, return_pixels=True)
             colors = arrays["rgb"][rows, columns, :3] if "rgb" in arrays else None
@@ -250,7 +270,7 @@ class OutputWriter:
             _savez_atomically(os.path.join(self.output_dir, NPZ_FILE), arrays)
             files["npz"] = NPZ_FILE
         if "contact_sheet" in self.formats and self._sheet_tiles:
-            save_image_atomically(contact_sheet(self._sheet_tiles, self._sheet_labels),
+            save_image_atomically(contact_sheet(self._sheet_tiles, self._sheet_labels, columns=self._sheet_columns),
                                   os.path.join(self.output_dir, CONTACT_SHEET_FILE))
             files["contact_sheet"] = CONTACT_SHEET_FILE
         if "fused_ply" in self.formats and self._fused:

@@ -129,7 +129,8 @@ class DepthViewsSettings(bpy.types.PropertyGroup):
         ("distance", "Distance", "Euclidean distance from the camera centre, in scene units"),
         ("normal", "Normal", "Unit surface normals, in world and in OpenCV camera axes"),
         ("rgb", "RGB", "A shaded colour render (8-bit sRGB PNG; linear EXR with RGB EXR)"),
-        ("mask", "Mask", "Per-pixel object id (uint16 PNG, 0 = background) and a binary alpha")],
+        ("mask", "Mask", "Per-pixel object id (uint16 PNG, 0 = background) and a binary alpha"),
+        ("xyz", "XYZ", "World coordinates of the surface at each pixel (float32 EXR, NaN = no surface)")],
         description="Which passes are written for every view")
     formats: EnumProperty(name="Formats", options={"ENUM_FLAG"}, default={"exr"}, items=[
         ("exr", "EXR", "float32 OpenEXR per view (never half float)"),

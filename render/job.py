@@ -229,6 +229,7 @@ class RenderJob:
         self._writer: OutputWriter | None = None
         self._saved_matrices: list = []
         self.cameras: dict = {}
+        self._saved_frame: int | None = None
         self._started = time.perf_counter()
 
     @property
@@ -262,7 +263,19 @@ class RenderJob:
     def _start(self) -> None:
         if self.restore_objects:
             self._saved_matrices = saved_transforms(self.loaded.objects)
+        scene = self.loaded.scene
+        if self.options.frame is not None:
+            # One pose for every view and pass: the frame is set before planning, never changed after.
+            self._saved_frame = scene.frame_current
+            scene.frame_set(self.options.frame)
         self.plan = plan = plan_views(self.loaded, self.options)
+        plan.extra["frame"] = scene.frame_current
+        plan.extra["pose"] = (f"animation frame {scene.frame_current} (--frame)" if self.options.frame is not None
+                              else f"the pose the file opens in (scene frame {scene.frame_current})")
+        plan.extra["missing_textures"] = list(getattr(self.loaded, "missing_textures", []))
+        for texture in plan.extra["missing_textures"]:
+            self.warnings.append(f"{self.loaded.path}: texture {texture} not found (nor beside the file); "
+                                 "its material shows its base colour instead")
         options, n_views = self.options, len(plan.views)
         self.files = [planned_view_files(v.index, n_views, options) for v in plan.views]
         if not self.in_memory:
@@ -274,7 +287,8 @@ class RenderJob:
             passes=[p for p in options.wanted_passes() if p in ("depth", "normal", "mask", "rgb")],
             rgb_engine=options.rgb_engine, rgb_samples=options.rgb_samples,
             rgb_denoise=options.rgb_denoise, alpha_threshold=options.alpha_threshold,
-            bounds_points=render_bounds(self.loaded, plan), camera_model=plan.camera)
+            bounds_points=render_bounds(self.loaded, plan), camera_model=plan.camera, rgb_bounces=options.rgb_bounces,
+            rgb_noise_threshold=options.rgb_noise_threshold, rgb_lighting=options.rgb_lighting)
         self._renderer.__enter__()
         if self.in_memory:
             self._writer = SampleWriter(options, plan.intrinsics, n_views, units=self.loaded.units,
@@ -315,10 +329,14 @@ class RenderJob:
             _, output_extra = self._writer.finish()
             extra.update(output_extra)
             if "rgb" in self.options.passes:
+                renderer = self._renderer
                 extra["rgb"] = {"engine": self.options.rgb_engine, "samples": self.options.rgb_samples,
-                                "denoised": self._renderer.rgb_denoised if self._renderer else None,
+                                "denoised": renderer.rgb_denoised if renderer else None,
+                                "bounces": self.options.rgb_bounces,
+                                "noise_threshold": self.options.rgb_noise_threshold,
+                                "lighting": renderer.rgb_lighting_used if renderer else self.options.rgb_lighting,
                                 "color": "8-bit sRGB PNG (straight alpha); EXR: linear, premultiplied"}
-            self.warnings = list(self._writer.warnings)
+            self.warnings += [w for w in self._writer.warnings if w not in self.warnings]
         self.warnings = list(plan.warnings) + self.warnings
         self.cameras = cameras_document(plan.intrinsics, views, files, units=self.loaded.units, extra=extra,
                                         camera_model=plan.camera)
@@ -364,6 +382,9 @@ class RenderJob:
             renderer.__exit__(None, None, None)
         restore_transforms(self._saved_matrices)
         self._saved_matrices = []
+        if self._saved_frame is not None:
+            self.loaded.scene.frame_set(self._saved_frame)
+            self._saved_frame = None
 
 
 def render_scene(loaded: LoadedInput, output_dir: str, options: RenderOptions, *,

@@ -23,10 +23,11 @@ from mathutils import Matrix
 from .. import compositor
 from ..cameras.models import CameraModel
 from ..cameras.views import Intrinsics, View, pixel_box_of_points
-from ..compositor.compat import (compositor_switch, cycles_has_denoiser, eevee_engine_id,
+from ..compositor.compat import (compositor_switch, cycles_has_denoiser, eevee_engine_id, set_exr_float32,
                                 enable_material_nodes, enable_world_nodes, panorama_settings, prefer_multilayer_scratch,
                                 set_compositor_switch)
 from ..errors import DepthViewsError
+from ..options import RGB_LIGHTINGS
 from ..exr_io import read_channels, read_depth
 
 ENGINES = ("cycles", "workbench", "eevee")
@@ -36,6 +37,9 @@ OVERRIDE_MATERIAL_NAME = "DepthViews Depth Override"
 CAMERA_NAME = "DepthViews Camera"
 LIGHT_NAME = "DepthViews Headlight"
 WORLD_NAME = "DepthViews Ambient World"
+RGB_SCENE_NAME = "DepthViews Colour"
+RGB_TRANSPARENT_BOUNCES = 16   # alpha cut-outs (leaves) need one transparent bounce per layer seen through
+RGB_DENOISE_PREFILTER = "FAST"
 RENDER_PASSES = ("depth", "normal", "mask", "rgb")
 GEOMETRY_TYPES = {"MESH", "CURVE", "SURFACE", "META", "FONT", "CURVES", "POINTCLOUD", "VOLUME"}
 
@@ -160,9 +164,12 @@ class DepthRenderer:
     sample at the pixel centre, emission override: with ``override_materials`` every surface is
     opaque; without it, materials keep their transparency and Cycles writes depth, normal and object
     index at the first surface whose alpha reaches ``alpha_threshold``).  ``rgb`` is a second render
-    of the same view with the scene's own materials: ``rgb_engine`` (cycles, workbench, eevee),
-    ``rgb_samples`` samples, denoised when ``rgb_denoise`` and the build has OpenImageDenoise.  A
-    scene with no light and no world gets a temporary ambient world and a headlight for it.
+    of the same view with the scene's own materials, in a colour scene that shares the objects (see
+    :meth:`_set_up_rgb_scene`): ``rgb_engine`` (cycles, workbench, eevee), ``rgb_samples`` samples,
+    denoised when ``rgb_denoise`` and the build has OpenImageDenoise, ``rgb_bounces`` light bounces,
+    adaptive sampling down to ``rgb_noise_threshold`` (0 = off) and ``rgb_lighting``: ``auto`` (the
+    scene's lights and world, or ``headlight`` when it has neither), ``headlight`` (a dim ambient
+    world and a sun from the camera), ``white`` (a uniform white world) or ``file``.
 
     ``bounds_points`` ((N, 3) world points, e.g. every vertex) promises that everything the render
     can show lies in their convex hull; Cycles then renders only the pixels that hull can cover (the
@@ -175,7 +182,8 @@ class DepthRenderer:
                  override_materials: bool = True, exr_codec: str = "NONE", only_objects=None,
                  passes=("depth",), rgb_engine: str = "cycles", rgb_samples: int = 64,
                  rgb_denoise: bool = True, alpha_threshold: float = 0.5,
-                 bounds_points=None, camera_model: CameraModel | None = None):
+                 bounds_points=None, camera_model: CameraModel | None = None, rgb_bounces: int = 3,
+                 rgb_noise_threshold: float = 0.0, rgb_lighting: str = "auto"):
         if engine not in ENGINES:
             raise DepthViewsError(f"--engine {engine!r}: choose one of {', '.join(ENGINES)}")
         unknown = [p for p in passes if p not in RENDER_PASSES]
@@ -185,6 +193,8 @@ class DepthRenderer:
             raise DepthViewsError(f"normal and mask passes need --engine cycles (got {engine})")
         if rgb_engine not in ENGINES:
             raise DepthViewsError(f"--rgb-engine {rgb_engine!r}: choose one of {', '.join(ENGINES)}")
+        if rgb_lighting not in RGB_LIGHTINGS:
+            raise DepthViewsError(f"--rgb-lighting {rgb_lighting!r}: choose one of {', '.join(RGB_LIGHTINGS)}")
         if device not in DEVICES:
             raise DepthViewsError(f"--device {device!r}: choose one of {', '.join(DEVICES)}")
         if not 0 < clip_start < clip_end:
@@ -207,9 +217,11 @@ class DepthRenderer:
         self.rgb_engine, self.rgb_samples = rgb_engine, int(rgb_samples)
         self.rgb_denoise, self.alpha_threshold = rgb_denoise, float(alpha_threshold)
         self.rgb_denoised = False
+        self.rgb_bounces, self.rgb_noise_threshold = int(rgb_bounces), float(rgb_noise_threshold)
+        self.rgb_lighting = self.rgb_lighting_used = rgb_lighting
+        self._rgb_scene = None
+        self._rays_valid = None  # (H, W) bool of the camera model, once a fisheye colour view needs it
         self.object_ids: dict[int, str] = {}
-        self._geometry_state: list = []
-        self._rgb_state: list = []
         self.bounds_points = None if bounds_points is None else np.asarray(bounds_points, dtype=np.float64)
         self._saved: list = []
         self._made: list = []
@@ -303,11 +315,12 @@ class DepthRenderer:
         depth_output = compositor.build_depth_output_tree(scene, os.path.join(self._scratch, "depth"),
                                                           view_layer=view_layer, codec=self.exr_codec)
         prefer_multilayer_scratch(depth_output.format)
-        for pass_name in self.passes[1:]:
+        for pass_name in (p for p in self.passes[1:] if p != "rgb"):
             compositor.build_pass_output(scene, os.path.join(self._scratch, pass_name),
                                          pass_name, view_layer=view_layer, codec=self.exr_codec)
         if "rgb" in self.passes:
-            self._set_up_rgb_states(scene, view_layer)
+            os.makedirs(os.path.join(self._scratch, "rgb"), exist_ok=True)
+            self._set_up_rgb_scene(scene)
         if not self._tree_existed:
             self._unlink_own_image_output()
 
@@ -322,48 +335,91 @@ class DepthRenderer:
             for link in list(node.inputs[0].links):
                 tree.links.remove(link)
 
-    def _switched_settings(self, scene, view_layer) -> list:
-        """(owner, attribute names) that differ between the depth render and the rgb render."""
-        return [(scene.render, ["engine", "film_transparent", "use_persistent_data"]),
-                (scene.cycles, ["samples", "use_adaptive_sampling", "use_denoising", "denoiser", "max_bounces",
-                                "diffuse_bounces", "glossy_bounces", "transmission_bounces", "volume_bounces",
-                                "transparent_max_bounces", "filter_width"]),
-                (view_layer, ["material_override"]), (scene.display, ["render_aa"]),
-                (scene.eevee, ["taa_render_samples"]), (scene, ["world"])]
+    def _set_up_rgb_scene(self, scene) -> None:
+        """Performance: the colour render gets its own scene that shares the objects (and camera).
 
-    def _set_up_rgb_states(self, scene, view_layer) -> None:
-        """Remember the depth settings, and make the rgb ones: the scene's own, plus samples/engine."""
-        switched = self._switched_settings(scene, view_layer)
-        self._geometry_state = [item for owner, names in switched for item in _save(owner, names)]
-        original = {(id(owner), name): value for owner, name, value in self._saved}
-        self._rgb_state = [(owner, name, original.get((id(owner), name), value))
-                           for owner, name, value in self._geometry_state]
-        engine = {"cycles": "CYCLES", "workbench": "BLENDER_WORKBENCH", "eevee": eevee_engine_id()}[self.rgb_engine]
-        self.rgb_denoised = self.rgb_engine == "cycles" and self.rgb_denoise and cycles_has_denoiser()
-        changes = {(scene.render, "engine"): engine, (scene.render, "film_transparent"): True,
-                   (scene.render, "use_persistent_data"): False,
-                   (scene.cycles, "samples"): self.rgb_samples, (scene.cycles, "use_denoising"): self.rgb_denoised,
-                   (scene.eevee, "taa_render_samples"): self.rgb_samples}
-        if self.rgb_denoised:
-            changes[(scene.cycles, "denoiser")] = "OPENIMAGEDENOISE"
-        has_light = any(obj.type == "LIGHT" and not obj.hide_render for obj in scene.objects)
-        if not has_light and original.get((id(scene), "world")) is None:
-            changes[(scene, "world")] = self._make_default_lighting(scene)
-        self._rgb_state = [(owner, name, changes.get((owner, name), value))
-                           for owner, name, value in self._rgb_state]
+        Blender keeps one render (and, with persistent data, one Cycles session: BVH, images,
+        shaders, the denoiser) per scene, so the geometry scene (emission override, 1 sample) and the
+        colour scene (the file's materials) each keep theirs from view to view instead of syncing
+        everything again whenever the settings switch (benchmarks/RESULTS.md, issue 16).  The colour
+        scene renders straight to a float EXR (no compositor) and is removed on exit.
+        """
+        rgb = bpy.data.scenes.new(RGB_SCENE_NAME)
+        self._rgb_scene = rgb
+        self._made.append(rgb)   # removed on exit, also when the set-up fails half-way
+        view_layer = scene.view_layers[0]
+        layer_objects = [obj for obj in view_layer.objects if obj is not None]  # None: removed, not yet synced
+        lighting = self.rgb_lighting
+        if lighting == "auto":
+            has_light = any(obj.type == "LIGHT" and not obj.hide_render for obj in layer_objects)
+            lighting = "file" if has_light or scene.world is not None else "headlight"
+        self.rgb_lighting_used = lighting
+        # The same collections (with their render switches and this view layer's exclusions), so the
+        # colour render shows exactly what the geometry render shows.
+        for child in scene.collection.children:
+            rgb.collection.children.link(child)
+        for obj in scene.collection.objects:
+            rgb.collection.objects.link(obj)
+        _mirror_layer_collections(view_layer.layer_collection, rgb.view_layers[0].layer_collection)
+        if lighting != "file":
+            # Lights play no part in the geometry render (emission, no bounces): they can go for both.
+            for obj in scene.objects:
+                if obj.type == "LIGHT" and not obj.hide_render:
+                    self._saved += _save(obj, ["hide_render"])
+                    obj.hide_render = True
+        rgb.camera = self.camera
+        rgb.frame_current = scene.frame_current
+        rgb.unit_settings.system, rgb.unit_settings.scale_length = (scene.unit_settings.system,
+                                                                   scene.unit_settings.scale_length)
+        _set(rgb.view_settings, view_transform=scene.view_settings.view_transform, look=scene.view_settings.look,
+             exposure=scene.view_settings.exposure, gamma=scene.view_settings.gamma)
+        rgb.world = scene.world if lighting == "file" else self._make_lighting(rgb, lighting)
+        render = rgb.render
+        _set(render, resolution_x=self.intrinsics.width, resolution_y=self.intrinsics.height,
+             resolution_percentage=100, pixel_aspect_x=self.scene.render.pixel_aspect_x,
+             pixel_aspect_y=self.scene.render.pixel_aspect_y, use_border=False,
+             film_transparent=True, use_compositing=False, use_sequencer=False)
+        render.engine = {"cycles": "CYCLES", "workbench": "BLENDER_WORKBENCH",
+                         "eevee": eevee_engine_id()}[self.rgb_engine]
+        set_exr_float32(render.image_settings, codec="NONE", color_mode="RGBA")
+        render.filepath = os.path.join(self._scratch, "rgb", "rgb")
+        _set(render, use_file_extension=True, use_overwrite=True, use_placeholder=False)
+        rgb.eevee.taa_render_samples = self.rgb_samples
+        rgb.display.render_aa = scene.display.render_aa if self.rgb_engine != "workbench" else "8"
+        if self.rgb_engine == "cycles":
+            render.use_persistent_data = True
+            bounces = self.rgb_bounces
+            _set(rgb.cycles, samples=self.rgb_samples, device="GPU" if self.device == "gpu" else "CPU",
+                 use_adaptive_sampling=self.rgb_noise_threshold > 0,
+                 adaptive_threshold=max(self.rgb_noise_threshold, 0.0),
+                 max_bounces=bounces, diffuse_bounces=bounces, glossy_bounces=bounces,
+                 transmission_bounces=bounces, volume_bounces=0, transparent_max_bounces=RGB_TRANSPARENT_BOUNCES,
+                 use_preview_denoising=False)
+            self.rgb_denoised = self.rgb_denoise and cycles_has_denoiser()
+            rgb.cycles.use_denoising = self.rgb_denoised
+            if self.rgb_denoised:
+                # OpenImageDenoise with albedo and normal guides taken as they are ('FAST'): the
+                # default 'ACCURATE' denoises both guides first, three filter runs per view instead of one.
+                _set(rgb.cycles, denoiser="OPENIMAGEDENOISE", denoising_prefilter=RGB_DENOISE_PREFILTER,
+                     denoising_input_passes="RGB_ALBEDO_NORMAL", denoising_use_gpu=self.device == "gpu")
 
-    def _make_default_lighting(self, scene):
-        """A dim grey ambient world plus a sun that shines along the camera's view; the world is returned."""
+    def _make_lighting(self, rgb_scene, lighting: str):
+        """The world of the colour scene for ``headlight`` or ``white`` lighting (see ``rgb_lighting``)."""
         world = bpy.data.worlds.new(WORLD_NAME)
         enable_world_nodes(world)
         self._made.append(world)
         background = next(n for n in world.node_tree.nodes if n.bl_idname == "ShaderNodeBackground")
+        if lighting == "white":
+            background.inputs["Color"].default_value = (1.0, 1.0, 1.0, 1.0)
+            background.inputs["Strength"].default_value = 1.0
+            return world
+        # headlight: a dim grey ambient world plus a sun that shines along the camera's view.
         background.inputs["Color"].default_value = (0.5, 0.5, 0.5, 1.0)
         background.inputs["Strength"].default_value = 0.4
         light_data = bpy.data.lights.new(LIGHT_NAME, "SUN")
         light_data.energy = 1.2
         light = bpy.data.objects.new(LIGHT_NAME, light_data)
-        scene.collection.objects.link(light)
+        rgb_scene.collection.objects.link(light)
         light.parent = self.camera
         # The sun comes from the camera's upper left, so faces facing the camera differ in shade.
         light.matrix_parent_inverse = Matrix.Identity(4)
@@ -399,13 +455,15 @@ class DepthRenderer:
         self._saved.clear()
         set_compositor_switch(scene, self._compositor_switch)
         for block in self._made:
-            for kind, collection in ((bpy.types.Object, bpy.data.objects), (bpy.types.Camera, bpy.data.cameras),
+            for kind, collection in ((bpy.types.Scene, bpy.data.scenes),
+                                     (bpy.types.Object, bpy.data.objects), (bpy.types.Camera, bpy.data.cameras),
                                      (bpy.types.Light, bpy.data.lights), (bpy.types.World, bpy.data.worlds),
                                      (bpy.types.Material, bpy.data.materials)):
                 if isinstance(block, kind):
                     collection.remove(block)
                     break
         self._made.clear()
+        self._rgb_scene = None
         if self._scratch:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
@@ -426,8 +484,10 @@ class DepthRenderer:
         set_up_camera_model(self.camera.data, self.camera_model, intrinsics)
         settings = intrinsics.blender_camera() if self.camera_model.name == "PINHOLE" else \
             {"pixel_aspect_x": 1.0, "pixel_aspect_y": 1.0}
-        render = self.scene.render
-        render.pixel_aspect_x, render.pixel_aspect_y = settings["pixel_aspect_x"], settings["pixel_aspect_y"]
+        for scene in (self.scene, self._rgb_scene):  # the colour scene shares the camera, so its pixel aspect too
+            if scene is not None:
+                scene.render.pixel_aspect_x = settings["pixel_aspect_x"]
+                scene.render.pixel_aspect_y = settings["pixel_aspect_y"]
         self._camera_intrinsics = intrinsics
 
     def _set_render_border(self, view: View) -> None:
@@ -476,14 +536,15 @@ class DepthRenderer:
         frame[v_start:v_stop, u_start:u_stop] = cropped
         return frame
 
-    def _render(self, view: View) -> None:
+    def _render(self, view: View, scene=None) -> None:
         intrinsics = self.view_intrinsics(view)
         if intrinsics is not self._camera_intrinsics:
             self._set_intrinsics(intrinsics)
         self.camera.matrix_world = Matrix(np.asarray(view.camera_to_world, dtype=float).tolist())
         for stale in glob.glob(os.path.join(self._scratch, "*", "*")):
             os.remove(stale)
-        bpy.ops.render.render(write_still=False, scene=self.scene.name)
+        scene = scene or self.scene
+        bpy.ops.render.render(write_still=scene is self._rgb_scene, scene=scene.name)
 
     def _take(self, view: View, pass_name: str) -> str:
         """The one EXR the compositor wrote for ``pass_name``."""
@@ -494,18 +555,11 @@ class DepthRenderer:
                 f"into {self._scratch} (is the compositor disabled in this scene?)")
         return written[0]
 
-    def _apply(self, state: list) -> None:
-        for owner, name, value in state:
-            if getattr(owner, name) != value:
-                setattr(owner, name, value)
-
     def render_depth(self, view: View) -> np.ndarray:
         """Render ``view`` and return planar depth, float32 (H, W), scene units, +inf = no surface."""
         return self._render_geometry(view)["depth"]
 
     def _render_geometry(self, view: View) -> dict:
-        if self._geometry_state:
-            self._apply(self._geometry_state)
         self._set_render_border(view)
         self._render(view)
         # A plane filling the frame head-on has constant depth: legitimate for our own wiring.
@@ -526,16 +580,34 @@ class DepthRenderer:
         """Render ``view``; return ``{pass: array}`` for every pass of :attr:`passes` (see :class:`ViewResult`)."""
         out = self._render_geometry(view)
         if "rgb" in self.passes:
-            self._apply(self._rgb_state)
-            self.scene.render.use_border = False  # the colour render shows the whole frame
-            try:
-                self._render(view)
-                channels = read_channels(self._take(view, "rgb"))
-            finally:
-                self._apply(self._geometry_state)
+            self._render(view, self._rgb_scene)
+            channels = read_channels(self._take(view, "rgb"))
             out["rgb"] = np.stack([channels[c] if c in channels else np.ones_like(channels["R"])
                                    for c in "RGBA"], axis=-1)
+            if self.camera_model.name == "OPENCV_FISHEYE":
+                # Cycles fills the pixels outside a fisheye's image circle with opaque black; they see
+                # nothing, as depth says (background), so they are transparent (premultiplied: all 0).
+                out["rgb"][~self._camera_rays_valid()] = 0.0
         return out
+
+    def _camera_rays_valid(self) -> np.ndarray:
+        """(H, W) bool: the pixels the camera model has a ray for (cached; the model is fixed per render)."""
+        if self._rays_valid is None:
+            self._rays_valid = self.camera_model.depth_rays()[2]
+        return self._rays_valid
+
+
+def _mirror_layer_collections(source, target) -> None:
+    """Give ``target``'s layer collections (another scene's view layer over the same collections)
+    the exclude / holdout / indirect-only switches of ``source``'s."""
+    for child in source.children:
+        twin = target.children.get(child.name)
+        if twin is None:
+            continue
+        for name in ("exclude", "holdout", "indirect_only"):
+            if getattr(twin, name) != getattr(child, name):
+                setattr(twin, name, getattr(child, name))
+        _mirror_layer_collections(child, twin)
 
 
 def _border_fraction(pixel: int, size: int) -> float:

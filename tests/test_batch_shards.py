@@ -305,3 +305,26 @@ def test_job_array_shards_write_each_view_once(dataset, tmp_path):
     assert_exactly_once(out)
     assert sorted(os.listdir(out)) == ["dataset.json", "index.shard-0-of-2.jsonl", "index.shard-1-of-2.jsonl",
                                        "shards"]
+
+
+def test_shards_and_folders_carry_the_xyz_pass_and_the_camera_model_alike(tmp_path):
+    """A fisheye render with the xyz pass: the shard sample and the folder layout read through the same
+    reader give the same depth, xyz, depth kind and camera model."""
+    import trimesh
+
+    (tmp_path / "in").mkdir()
+    trimesh.creation.box(extents=(1, 0.6, 0.4)).export(tmp_path / "in" / "box.obj")
+    common = ["--views", "2", "--resolution", "40", "32", "--quiet", "--passes", "depth,xyz",
+              "--camera-model", "fisheye", "--fisheye-fov", "170"]
+    assert main(["render", str(tmp_path / "in" / "box.obj"), "--out", str(tmp_path / "folders"), *common]) == 0
+    assert main(["render", str(tmp_path / "in" / "box.obj"), "--out", str(tmp_path / "wds"), *common,
+                 "--formats", "webdataset"]) == 0
+    folder = {s["view_index"]: s for s in DepthViews(str(tmp_path / "folders"))}
+    shard = {s["view_index"]: s for s in DepthViews(str(tmp_path / "wds"))}
+    assert sorted(folder) == sorted(shard) == [0, 1]
+    for index, sample in shard.items():
+        assert sample["depth_kind"] == folder[index]["depth_kind"] == "ray_length"
+        assert sample["camera_model"] == folder[index]["camera_model"] == "OPENCV_FISHEYE"
+        np.testing.assert_array_equal(sample["depth"], folder[index]["depth"])
+        np.testing.assert_allclose(sample["xyz"], folder[index]["xyz"], rtol=0, atol=1e-6)
+        assert np.array_equal(np.isfinite(sample["depth"]), np.isfinite(sample["xyz"][..., 0]))

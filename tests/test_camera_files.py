@@ -478,3 +478,26 @@ def test_camera_file_with_normalize_or_ranges_is_refused(tmp_path, capsys):
     for extra, message in ((["--normalize"], "leave out --normalize"), (["--radius", "2:3"], "--cameras renders")):
         assert main(["render", "mesh.obj", "--out", str(tmp_path / "out"), "--cameras", path, *extra]) == 2
         assert message in capsys.readouterr().err
+
+
+def test_the_colour_render_sees_through_the_same_K_as_depth(tmp_path, asym_obj):
+    """The rgb pass renders in a scene of its own (persistent data); it shares the camera's lens shift and
+    must share the render's pixel aspect too: per-frame K (fx != fy, off-centre) give a colour image whose
+    alpha covers exactly the pixels depth hits (a few anti-aliased edge pixels aside)."""
+    from PIL import Image
+
+    from depth_views.exr_io import read_depth
+
+    mesh, obj = asym_obj
+    cameras = [cameras_for(KS["fx_ne_fy"])[0], cameras_for(KS["outside_left"])[1],
+               cameras_for(K_of(66.0, 66.0, 31.5, 23.5))[2]]
+    path = write_transforms(tmp_path / "transforms.json", cameras, per_frame=True)
+    assert render(obj, "--out", tmp_path / "rgb", "--cameras", path, "--passes", "depth,rgb",
+                  "--rgb-samples", "1", "--no-denoise") == 0
+    folder = tmp_path / "rgb" / "asym"
+    document = json.loads((folder / "cameras.json").read_text())
+    for view in document["views"]:
+        hit = np.isfinite(read_depth(folder / view["files"]["depth"]))
+        alpha = np.asarray(Image.open(folder / view["files"]["rgb"]).convert("RGBA"))[..., 3] > 127
+        assert hit.sum() > 50
+        assert np.count_nonzero(hit != alpha) <= 0.1 * hit.sum(), view["source"]

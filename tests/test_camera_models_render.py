@@ -19,7 +19,7 @@ from checks import assert_depth_matches_mesh, assert_points_on_mesh, load_camera
 from meshes import asymmetric_mesh, write_mesh  # noqa: E402
 
 from depth_views.cli import main  # noqa: E402
-from depth_views.exr_io import read_depth  # noqa: E402
+from depth_views.exr_io import read_channels, read_depth  # noqa: E402
 from depth_views.outputs import load_views  # noqa: E402
 
 MODELS = {
@@ -51,7 +51,7 @@ def assert_model_depth_matches(folder, mesh):
 
 @pytest.mark.parametrize("model", list(MODELS))
 def test_every_camera_model_matches_an_independent_ray_caster(tmp_path, model):
-    mesh, folder = _render(tmp_path, model, MODELS[model], "--passes", "depth,distance,normal,mask",
+    mesh, folder = _render(tmp_path, model, MODELS[model], "--passes", "depth,distance,normal,mask,xyz",
                            "--formats", "exr,png16,preview,npz,ply")
     cameras = assert_model_depth_matches(folder, mesh)
     name = model.split("-")[0]
@@ -66,6 +66,11 @@ def test_every_camera_model_matches_an_independent_ray_caster(tmp_path, model):
     from depth_views.outputs.geometry import backproject
     points = backproject(depth[0], loaded["camera_model"], loaded["world_to_camera"][0])
     assert_points_on_mesh(points, mesh.vertices, mesh.faces, 1e-3 * float(np.ptp(mesh.vertices, axis=0).max()))
+    # the xyz pass is that backprojection laid out as an image, for every model
+    channels = read_channels(folder / cameras["views"][0]["files"]["xyz"])
+    xyz = np.stack([channels[c] for c in "XYZ"], axis=-1)
+    assert np.array_equal(np.isfinite(depth[0]), np.isfinite(xyz[..., 0]))
+    assert np.allclose(xyz[np.isfinite(depth[0])], points, rtol=0, atol=1e-5 * float(np.ptp(mesh.vertices, axis=0).max()))
     # distance is measured along the ray: equal to depth except for a pinhole's planar z.
     if name != "perspective":
         hit = np.isfinite(depth)
@@ -256,3 +261,17 @@ def test_a_fisheye_render_exports_a_colmap_opencv_fisheye_model_that_pycolmap_re
         a, b = read_depth(folder / one["files"]["depth"]), read_depth(again / "asym" / two["files"]["depth"])
         assert np.array_equal(np.isinf(a), np.isinf(b)) and np.allclose(a[np.isfinite(a)], b[np.isfinite(b)],
                                                                          rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("model", ["orthographic", "fisheye", "equirectangular-range"])
+def test_the_colour_render_uses_the_same_camera_model(tmp_path, model):
+    """The rgb pass (a scene of its own sharing the camera) shows the object where depth does."""
+    from PIL import Image
+
+    mesh, folder = _render(tmp_path, model, MODELS[model], "--passes", "depth,rgb", "--rgb-samples", "1",
+                           "--no-denoise")
+    for view in load_cameras_json(folder)["views"]:
+        hit = np.isfinite(read_depth(folder / view["files"]["depth"]))
+        alpha = np.asarray(Image.open(folder / view["files"]["rgb"]).convert("RGBA"))[..., 3] > 127
+        assert hit.sum() > 50
+        assert np.count_nonzero(hit != alpha) <= 0.1 * hit.sum()
