@@ -362,3 +362,86 @@ def test_rgbd_benchmark_script_runs_and_scores(oak_chair, tmp_path, capsys):
     assert all(row["cpu_s"] > 0 and row["peak_rss_mb"] > 50 for row in rows.values())
     assert 15 < rows["ours"]["psnr_object_db"] < 100 and "psnr_db" not in rows["geometry"]
     assert "| oakChair | ours |" in capsys.readouterr().out
+
+
+TEXTURE_TRANSFORM = "KhronosSampleModels/TextureTransformTest/glTF/TextureTransformTest.gltf"
+
+
+def test_gltf_khr_texture_transform_reaches_the_colour(tmp_path):
+    """KHR_texture_transform (Khronos TextureTransformTest): three squares share UV.png (a 2 x 2 atlas) and
+    one UV layout spanning half of it, with offsets (0.5, 0), (0, 0.5) and (0.5, 0.5).  Seen head-on, each
+    square shows the quadrant its offset selects (read from UV.png itself: top-right, bottom-left,
+    bottom-right; glTF's v runs down the image); without the transform all three would show the top-left one."""
+    path = khronos_models(tmp_path / "khronos", [TEXTURE_TRANSFORM])[TEXTURE_TRANSFORM]
+    scene = trimesh.load(path)
+    squares = {}
+    for name in ("Offset U", "Offset V", "Offset UV"):
+        matrix, geometry = scene.graph[name]
+        squares[name] = trimesh.transform_points(scene.geometry[geometry].bounds, matrix)
+    size, distance = 256, 12.0
+    focal = (size / 2) * distance / 1.7   # the 3.4-unit-wide grid fills the image, nearly orthographic
+    cameras = {"camera_model": "OPENCV", "w": size, "h": size, "fl_x": focal, "fl_y": focal,
+               "cx": size / 2, "cy": size / 2,
+               "frames": [{"file_path": "front.png", "transform_matrix": [[1, 0, 0, 0], [0, 1, 0, 0.5],
+                                                                          [0, 0, 1, distance], [0, 0, 0, 1]]}]}
+    (tmp_path / "front.json").write_text(json.dumps(cameras))
+    assert main(["render", path, "--out", str(tmp_path / "out"), "--quiet", "--cameras", str(tmp_path / "front.json"),
+                 "--passes", "depth,rgb", "--rgb-samples", "16", "--rgb-lighting", "white"]) == 0
+    folder = tmp_path / "out" / "TextureTransformTest"
+    view = json.loads((folder / "cameras.json").read_text())["views"][0]
+    rgb = np.asarray(Image.open(folder / view["files"]["rgb"]).convert("RGB")).astype(np.float64)
+    K, world_to_camera = np.asarray(view["K"]), np.asarray(view["world_to_camera"])
+    atlas = np.asarray(Image.open(os.path.join(os.path.dirname(path), "UV.png")).convert("RGB")).astype(np.float64)
+    h, w = atlas.shape[0] // 2, atlas.shape[1] // 2
+    quadrants = {"top-left": atlas[:h, :w], "top-right": atlas[:h, w:], "bottom-left": atlas[h:, :w],
+                 "bottom-right": atlas[h:, w:]}
+    quadrant_colour = {name: q.reshape(-1, 3).mean(axis=0) for name, q in quadrants.items()}
+    expected = {"Offset U": "top-right", "Offset V": "bottom-left", "Offset UV": "bottom-right"}
+    for name, bounds in squares.items():
+        corners = np.c_[bounds, np.ones(2)] @ world_to_camera.T
+        uv = (corners[:, :3] @ K.T)[:, :2] / corners[:, 2:3]
+        (u0, v0), (u1, v1) = np.floor(uv.min(axis=0)).astype(int), np.ceil(uv.max(axis=0)).astype(int)
+        assert u1 - u0 > 40 and v1 - v0 > 40
+        inset_u, inset_v = (u1 - u0) // 10, (v1 - v0) // 10
+        colour = rgb[v0 + inset_v:v1 - inset_v, u0 + inset_u:u1 - inset_u].reshape(-1, 3).mean(axis=0)
+        distances = {q: float(np.linalg.norm(colour - c)) for q, c in quadrant_colour.items()}
+        assert min(distances, key=distances.get) == expected[name], (name, colour.round(), distances)
+        assert distances[expected[name]] < 0.5 * distances["top-left"], (name, distances)
+
+
+DRAGON = "KhronosSampleModels/DragonAttenuation/glTF/DragonAttenuation.gltf"
+
+
+def test_gltf_transmission_shows_in_colour_and_depth_stays_on_the_surface(tmp_path):
+    """KHR_materials_transmission (Khronos DragonAttenuation, a glass dragon before a cloth backdrop): the
+    colour of the dragon's pixels changes when the file's transmission is taken away (same file, that one
+    extension deleted), while depth and masks are identical: depth is the dragon's surface either way."""
+    path = khronos_models(tmp_path / "khronos", [DRAGON])[DRAGON]
+    document = json.loads(open(path, encoding="utf-8").read())
+    opaque = [m for m in document["materials"] if "KHR_materials_transmission" in m.get("extensions", {})]
+    assert opaque, "the sample model lost its transmission"
+    for material in opaque:
+        del material["extensions"]["KHR_materials_transmission"]
+    opaque_path = os.path.join(os.path.dirname(path), "DragonOpaque.gltf")
+    with open(opaque_path, "w", encoding="utf-8") as stream:
+        json.dump(document, stream)
+    options = ["--views", "2", "--resolution", "128", "128", "--quiet", "--passes", "depth,mask,rgb",
+               "--rgb-samples", "16", "--rgb-lighting", "white", "--elevation", "10", "30"]
+    for name, source in (("glass", path), ("opaque", opaque_path)):
+        assert main(["render", source, "--out", str(tmp_path / name), *options]) == 0
+    glass = json.loads((tmp_path / "glass" / "DragonAttenuation" / "cameras.json").read_text())
+    opaque_doc = json.loads((tmp_path / "opaque" / "DragonOpaque" / "cameras.json").read_text())
+    dragon_id = next(int(i) for i, n in glass["object_ids"].items() if n.startswith("Dragon"))
+    changed = []
+    for one, two in zip(glass["views"], opaque_doc["views"]):
+        a = tmp_path / "glass" / "DragonAttenuation"
+        b = tmp_path / "opaque" / "DragonOpaque"
+        np.testing.assert_array_equal(read_depth(a / one["files"]["depth"]), read_depth(b / two["files"]["depth"]))
+        mask = np.asarray(Image.open(a / one["files"]["mask"]))
+        np.testing.assert_array_equal(mask, np.asarray(Image.open(b / two["files"]["mask"])))
+        dragon = mask == dragon_id
+        assert dragon.sum() > 300
+        colour_a = np.asarray(Image.open(a / one["files"]["rgb"]).convert("RGB")).astype(float)[dragon]
+        colour_b = np.asarray(Image.open(b / two["files"]["rgb"]).convert("RGB")).astype(float)[dragon]
+        changed.append(float(np.abs(colour_a - colour_b).mean()))
+    assert min(changed) > 10, changed
