@@ -251,6 +251,15 @@ class CameraModel:
         return np.stack([u, v], axis=-1), ok & np.isfinite(u) & np.isfinite(v)
 
     # -- files --------------------------------------------------------------------------------
+    def geometry_camera(self, intrinsics: Intrinsics | None = None):
+        """What :mod:`~depth_views.outputs.geometry` (backproject, planar_to_distance, world_coordinates)
+        takes for one view: the pinhole K of ``intrinsics`` (a view's own, else the model's), or the
+        model itself for the other camera models."""
+        if self.name != "PINHOLE":
+            return self
+        intrinsics = intrinsics or self.intrinsics
+        return self.K if intrinsics is None else intrinsics.K
+
     def to_json(self) -> dict:
         """What ``cameras.json`` states about this camera at the top level (and in EXR metadata)."""
         out = {"camera_model": self.name, "width": self.width, "height": self.height,

@@ -118,16 +118,17 @@ class SampleWriter:
 
         model = self.camera_model
         pinhole = model.name == "PINHOLE"
-        K = (view.intrinsics or self.intrinsics).K if pinhole else model.K  # a camera file's own K per view
+        camera = model.geometry_camera(view.intrinsics or self.intrinsics)  # the view's K, or the model
+        K = camera if pinhole else model.K
         depth = np.asarray(rendered["depth"], dtype=np.float32)
         encoded = {"depth.npz": npz_bytes("depth", depth)}
         if "distance" in self.passes:
-            encoded["distance.npz"] = npz_bytes("distance", planar_to_distance(depth, K if pinhole else model)
+            encoded["distance.npz"] = npz_bytes("distance", planar_to_distance(depth, camera)
                                                 .astype(np.float32))
         if "normal" in self.passes:
             encoded["normal.npz"] = npz_bytes("normal", _unit_normals(rendered["normal"], surface_mask(depth)))
         if "xyz" in self.passes:
-            encoded["xyz.npz"] = npz_bytes("xyz", world_coordinates(depth, K if pinhole else model, view.world_to_camera))
+            encoded["xyz.npz"] = npz_bytes("xyz", world_coordinates(depth, camera, view.world_to_camera))
         if "mask" in self.passes:
             encoded["mask.npz"] = npz_bytes("mask", np.asarray(rendered["mask"]).astype(np.uint16))
         if "rgb" in self.passes:

@@ -93,10 +93,8 @@ class OutputWriter:
                  units: str = "", center=None, object_radius: float | None = None,
                  object_ids: dict | None = None, camera_model: CameraModel | None = None):
         self.output_dir, self.options, self.intrinsics = output_dir, options, intrinsics
-        # What the geometry functions take: the pinhole K, or the model itself for the others.
         self.camera_model = camera_model or CameraModel.perspective(intrinsics)
         pinhole = self.camera_model.name == "PINHOLE"
-        self._geometry_camera = intrinsics.K if pinhole else self.camera_model
         self._model_metadata = {} if pinhole else {"camera_model": self.camera_model.to_json()}
         self.n_views, self.units = n_views, units
         self.passes, self.formats = options.wanted_passes(), set(options.formats)
@@ -132,7 +130,7 @@ class OutputWriter:
         frame; ``mask`` (H, W) integer object ids; ``rgb`` (H, W, 4) linear RGBA float.
         """
         options = self.options
-        K = self._geometry_camera if self._model_metadata else (view.intrinsics or self.intrinsics).K
+        K = self.camera_model.geometry_camera(view.intrinsics or self.intrinsics)  # the view's K, or the model
         files = planned_view_files(view.index, self.n_views, options)
         path = {key: os.path.join(self.output_dir, rel) for key, rel in files.items()}
         depth = np.asarray(rendered["depth"], dtype=np.float32)
