@@ -18,7 +18,7 @@ pixel (u, v) centred at integer (u, v), row 0 at the top:
   (cos lat sin lon, -sin lat, cos lat cos lon).  The default range is the full 360 x 180 degrees,
   which gives lon = 2 pi (u+0.5)/W - pi and lat = pi/2 - pi (v+0.5)/H.  ``depth`` is the ray length.
 
-Measured on bpy 5.0.1, 4.5 and 4.2 (tests/test_camera_models_render.py): Cycles' Depth pass is exactly
+Measured on bpy 5.0.1, 4.5 and 4.2 (tests/cameras/test_camera_models_render.py): Cycles' Depth pass is exactly
 this contract for every model (planar z for perspective and orthographic, the distance from the
 camera centre for panoramic cameras), so the renderer converts nothing.
 """

@@ -1,7 +1,7 @@
 """Every difference between the Blender versions we support (4.2 LTS, 4.5 LTS, 5.0), one function each.
 
 Nothing else in Depth Views looks at ``bpy.app.version``.  Each function is covered by
-``tests/test_compat.py`` on every supported version.
+``tests/render/test_in_memory_api.py`` on every supported version.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Refuse mesh files that Blender's importers would crash on, hang on, or silently read wrongly.
 
-Why this exists (each found by the hostile-input corpus in ``tests/robustness``; Blender 4.2-5.0):
+Why this exists (each found by the hostile-input corpus in ``tests/make_corpus.py``; Blender 4.2-5.0):
 
 - PLY: a header count that is not a number or does not fit in 32 bits aborts the whole Blender
   process (``std::out_of_range: stoi``); a binary header that declares far more faces than the file

@@ -1,4 +1,6 @@
-"""Shared fixtures.  Tests that need Blender import ``bpy`` through ``needs_bpy``; the rest run anywhere."""
+"""Shared fixtures.  Tests live by stage (``tests/cameras/``, ``tests/render/``, ...); the helper modules they
+import (geometry.py, meshes.py, make_corpus.py, ...) live here, in ``tests/``, which is put on ``sys.path``.
+Tests that need Blender ``pytest.importorskip("bpy")``; the rest run anywhere."""
 
 from __future__ import annotations
 
@@ -23,6 +25,25 @@ def fresh_blender():
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(scope="session")
+def mesh_corpus(tmp_path_factory):
+    """``(folder, cases)`` of the hostile meshes (see make_corpus.write_mesh_corpus)."""
+    import make_corpus
+
+    folder = tmp_path_factory.mktemp("mesh corpus é")  # a space and a non-ASCII letter on purpose
+    return folder, make_corpus.write_mesh_corpus(folder)
+
+
+@pytest.fixture(scope="session")
+def exr_corpus(tmp_path_factory):
+    """``(folder, cases)`` of the hostile EXRs (see make_corpus.write_exr_corpus)."""
+    import make_corpus
+
+    pytest.importorskip("OpenEXR")
+    folder = tmp_path_factory.mktemp("exr corpus")
+    return folder, make_corpus.write_exr_corpus(folder)
 
 
 

@@ -3,7 +3,7 @@
 A shell or Python block must be preceded by one HTML comment (invisible on GitHub), the line right
 above its fence:
 
-    <!-- docs: run -->                     tests/test_docs.py runs it (see SIZE_CAPS) in the page's sandbox
+    <!-- docs: run -->                     tests/docs/test_docs.py runs it (see SIZE_CAPS) in the page's sandbox
     <!-- docs: run needs=cv2,imageio -->   the same, skipped (saying so) where a module is missing
     <!-- docs: run exit=1 -->              the same, and the command must exit with 1 (a failed input)
     <!-- docs: ci -->                      .ci/run runs every line of it verbatim

@@ -6,7 +6,7 @@ so that every row that can appear is seen; each text is measured with ``blf`` in
 it.  The room model below was measured on Blender 3.4's sidebar at its default width (UI scale 1,
 docs/addon_panel.png): label column 57 px, dropdown text 62 px, checkbox text 68 px; it is the
 property-split layout (40 % label column, 60 % value column, one decorator column) of Blender 3.4 to
-5.0.  Used by tests/test_panel_labels.py (bpy module, every supported Blender) and by the real-window
+5.0.  Used by tests/addon/test_panel_labels.py (bpy module, every supported Blender) and by the real-window
 driver (tests/gui/blender_gui_driver.py, the real font and the real region width).
 """
 

@@ -26,6 +26,7 @@ from geometry import interior_mask  # noqa: E402
 
 from depth_views.cli import main  # noqa: E402
 from depth_views.exr_io import read_channels, read_depth  # noqa: E402
+from repo import ROOT  # noqa: E402
 
 RES = ["--resolution", "64", "64"]
 DUCK, DUCK_GLTF = "KhronosSampleModels/Duck/glTF_Binary/Duck.glb", "KhronosSampleModels/Duck/glTF/Duck.gltf"
@@ -335,7 +336,7 @@ def test_docs_contact_sheets_script_tiles_colour_depth_normal_mask_per_view(tmp_
 
     sweethome_furniture("oakChair", tmp_path / "probe")  # skips without the package
     spec = importlib.util.spec_from_file_location(
-        "rgbd_sheets", os.path.join(os.path.dirname(os.path.dirname(__file__)), "examples", "rgbd_sheets.py"))
+        "rgbd_sheets", os.path.join(ROOT, "examples", "rgbd_sheets.py"))
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     assert script.main(["--docs", str(tmp_path / "docs"), "--views", "2", "--resolution", "32", "--samples", "2"]) == 0
@@ -349,7 +350,7 @@ def test_rgbd_benchmark_script_runs_and_scores(oak_chair, tmp_path, capsys):
     import importlib.util
     import sys
 
-    benchmarks = os.path.join(os.path.dirname(os.path.dirname(__file__)), "benchmarks")
+    benchmarks = os.path.join(ROOT, "benchmarks")
     sys.path.insert(0, benchmarks)
     spec = importlib.util.spec_from_file_location("rgbd_bench", os.path.join(benchmarks, "rgbd.py"))
     bench = importlib.util.module_from_spec(spec)

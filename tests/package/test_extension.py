@@ -18,8 +18,8 @@ import zipfile
 import pytest
 
 from docs_blocks import docs_block
+from repo import ROOT
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PLATFORM_TAGS = {"linux-x64": "manylinux", "macos-arm64": "macosx_11_0_arm64", "macos-x64": "_x86_64.whl",
                  "windows-x64": "win_amd64"}
 

@@ -3,7 +3,7 @@
 Everything is generated (pure Python: numpy, struct, OpenEXR), so no binaries are committed and the
 corpus is rebuilt in a temporary folder by every test run.  Run it by hand to look at the files:
 
-    python tests/robustness/make_corpus.py /tmp/corpus        # writes meshes/ and exr/ there
+    python tests/make_corpus.py /tmp/corpus        # writes meshes/ and exr/ there
 
 Each :class:`Case` says what the file is and what Depth Views must do with it: ``expect`` is a piece
 of the one-line error (``None``: the file is fine and must render / read).

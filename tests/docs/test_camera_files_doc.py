@@ -10,8 +10,8 @@ import subprocess
 import sys
 
 import pytest
+from repo import ROOT  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOC = os.path.join(ROOT, "docs", "camera-files.md")
 
 

@@ -8,8 +8,8 @@ import ast
 import os
 
 import pytest
+from repo import ROOT  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOT_PACKAGE = {"tests", "benchmarks", "tools", "examples", "docs", "wheels", "artifacts", "build", "dist"}
 
 # Import floors, lowest first.  A module may import from its own floor or a lower one, never a higher one.

@@ -30,6 +30,7 @@ from depth_views.datasets import DepthViews  # noqa: E402
 from depth_views.exr_io import read_depth  # noqa: E402
 from depth_views.options import RenderOptions  # noqa: E402
 from depth_views.outputs import shards  # noqa: E402
+from repo import ROOT  # noqa: E402
 
 VIEWS = 3
 ARGS = ["--views", str(VIEWS), "--resolution", "40", "32", "--progress", "lines", "--quiet"]
@@ -246,7 +247,7 @@ def test_render_command_and_stream_views_write_shards(dataset, tmp_path, capsys)
 
 
 def doc_blocks(language: str) -> list[str]:
-    text = open(os.path.join(os.path.dirname(os.path.dirname(__file__)), "docs", "datasets.md"), encoding="utf-8").read()
+    text = open(os.path.join(ROOT, "docs", "datasets.md"), encoding="utf-8").read()
     blocks, inside, lines = [], None, []
     for line in text.splitlines():
         if line.startswith("```"):

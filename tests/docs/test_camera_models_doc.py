@@ -17,8 +17,9 @@ from docs_blocks import docs_block  # noqa: E402
 from meshes import asymmetric_mesh, write_mesh  # noqa: E402
 
 from depth_views.cli import main  # noqa: E402
+from repo import ROOT  # noqa: E402
 
-DOC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "camera-models.md")
+DOC = os.path.join(ROOT, "docs", "camera-models.md")
 
 
 def doc_text() -> str:

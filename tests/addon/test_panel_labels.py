@@ -1,6 +1,6 @@
 """No text of the Depth Views sidebar is cut ("Normalis…") at Blender's default sidebar width: every
 label, checkbox, dropdown item and button text is measured in Blender's UI font (tests/panel_labels.py).
-The real-window test (tests/test_blender_gui.py) runs the same check in Debian's Blender 3.4."""
+The real-window test (tests/addon/test_blender_gui.py) runs the same check in Debian's Blender 3.4."""
 
 from __future__ import annotations
 

@@ -11,8 +11,9 @@ import unicodedata
 import pytest
 
 from depth_views.options import output_folder_names, sanitized_name
+from repo import ROOT  # noqa: E402
 
-PACKAGE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PACKAGE = ROOT
 NETWORK_MODULES = ("socket", "ssl", "http", "urllib.request", "urllib.error", "urllib3", "requests",
                    "httpx", "aiohttp", "ftplib", "smtplib", "poplib", "imaplib", "telnetlib", "xmlrpc",
                    "websocket", "websockets", "asyncio", "webbrowser")

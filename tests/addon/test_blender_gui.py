@@ -22,8 +22,8 @@ import pytest
 from checks import assert_depth_matches_mesh, load_cameras_json
 from panel_labels import DEFAULT_SIDEBAR_WIDTH
 from real_blender import install_legacy_addon
+from repo import ROOT  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DRIVER = os.path.join(ROOT, "tests", "gui", "blender_gui_driver.py")
 NEEDED = {"blender": "Blender binary", "Xvfb": "virtual X server", "xdotool": "input events",
           "import": "ImageMagick screenshots"}
