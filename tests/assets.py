@@ -57,8 +57,8 @@ def khronos_models(folder, relatives: list[str]) -> dict[str, str]:
     ``folder``; ``{relative: extracted path}``."""
     sdist = dracopy_sdist()
     if sdist is None:
-        pytest.skip(f"the dracopy sdist is missing: pip download --no-binary dracopy --no-deps "
-                    f"dracopy==2.2.0 -d .assets (or set DEPTH_VIEWS_DRACOPY_SDIST)")
+        pytest.skip("the dracopy sdist is missing: pip download --no-binary dracopy --no-deps "
+                    "dracopy==2.2.0 -d .assets (or set DEPTH_VIEWS_DRACOPY_SDIST)")
     wanted = {DRACOPY_TESTDATA + os.path.dirname(r) + "/" for r in relatives}
     with tarfile.open(sdist, "r:gz") as archive:
         members = [m for m in archive if m.isfile() and any(m.name.startswith(w) for w in wanted)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 
@@ -81,3 +82,14 @@ def assert_points_on_mesh(points, vertices, faces, tolerance):
         inside = (c0 >= slack) & (c1 >= slack) & (c2 >= slack)
         best[start:start + 2048] = np.where(inside, distance, np.inf).min(axis=1)
     assert best.max() < tolerance, f"a back-projected point is {best.max():.2e} off the surface"
+
+
+def tree_digest(folder) -> dict:
+    """{relative path: sha256} of every file under ``folder``."""
+    digests = {}
+    for root, _, files in os.walk(folder):
+        for name in files:
+            path = os.path.join(root, name)
+            with open(path, "rb") as stream:
+                digests[os.path.relpath(path, folder)] = hashlib.sha256(stream.read()).hexdigest()
+    return digests

@@ -15,7 +15,7 @@ import pytest
 bpy = pytest.importorskip("bpy")
 
 from checks import assert_depth_matches_mesh  # noqa: E402
-from meshes import asymmetric_mesh, box_obj, tilted_plane, write_mesh  # noqa: E402
+from meshes import asymmetric_mesh, box_obj  # noqa: E402
 
 from depth_views.batch import read_failures, read_index, run_batch, stream_views  # noqa: E402
 from depth_views.cli import main  # noqa: E402
@@ -57,13 +57,8 @@ def load_folder(folder) -> tuple[dict, list[np.ndarray]]:
 
 
 @pytest.fixture
-def dataset(tmp_path):
-    src = tmp_path / "src"
-    box_obj(src / "boxes" / "tall.obj", size=(0.5, 0.7, 2.0))
-    box_obj(src / "boxes" / "flat.obj", size=(2.0, 1.5, 0.3), offset=(1, 2, 3))
-    write_mesh(asymmetric_mesh(), src / "asym.ply")
-    write_mesh(tilted_plane(), src / "plane.stl")
-    return src
+def dataset(four_meshes):
+    return four_meshes
 
 
 def bad_meshes(folder):

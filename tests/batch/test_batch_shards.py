@@ -22,7 +22,6 @@ bpy = pytest.importorskip("bpy")
 webdataset = pytest.importorskip("webdataset")
 
 from docs_blocks import docs_block  # noqa: E402
-from test_batch import dataset as batch_dataset  # noqa: E402,F401 (a fixture)
 
 from depth_views.batch import read_failures, read_index, stream_views  # noqa: E402
 from depth_views.cli import main  # noqa: E402
@@ -37,10 +36,10 @@ ARGS = ["--views", str(VIEWS), "--resolution", "40", "32", "--progress", "lines"
 
 
 @pytest.fixture
-def dataset(batch_dataset):
-    """test_batch's four meshes, one with a dot in its name (WebDataset keys must not have one)."""
-    os.rename(batch_dataset / "boxes" / "tall.obj", batch_dataset / "boxes" / "tall.v2.obj")
-    return batch_dataset
+def dataset(four_meshes):
+    """The batch tests' four meshes, one with a dot in its name (WebDataset keys must not have one)."""
+    os.rename(four_meshes / "boxes" / "tall.obj", four_meshes / "boxes" / "tall.v2.obj")
+    return four_meshes
 
 
 NAMES = ["asym", "boxes/flat", "boxes/tall.v2", "plane"]

@@ -6,7 +6,6 @@ inputs among them still render; finished outputs already in --out are left byte 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 
@@ -15,22 +14,12 @@ import pytest
 bpy = pytest.importorskip("bpy")
 
 import make_corpus  # noqa: E402
+from checks import tree_digest  # noqa: E402
 from depth_views.cli import main  # noqa: E402
 from depth_views.exr_io import read_depth  # noqa: E402
 from depth_views.options import output_folder_names  # noqa: E402
 
 SMALL = ["--resolution", "32", "32", "--views", "2", "--quiet"]
-
-
-def tree_digest(folder) -> dict:
-    """{relative path: sha256} of every file under ``folder``."""
-    digests = {}
-    for root, _, files in os.walk(folder):
-        for name in files:
-            path = os.path.join(root, name)
-            with open(path, "rb") as stream:
-                digests[os.path.relpath(path, folder)] = hashlib.sha256(stream.read()).hexdigest()
-    return digests
 
 
 def test_whole_corpus_in_one_run(mesh_corpus, tmp_path, capfd):

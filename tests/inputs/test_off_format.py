@@ -1,17 +1,12 @@
-"""Pure-Python pieces: the OFF reader, options, output names and camera files (no bpy needed)."""
+"""The OFF reader (no bpy): trimesh's reading of a real mesh, the format's variants, and bad files."""
 
 from __future__ import annotations
-
-import json
 
 import numpy as np
 import pytest
 
-from depth_views.cameras.files import cameras_document, load_cameras, transforms_document, write_json_atomic
-from depth_views.cameras import Intrinsics, sample_views
 from depth_views.errors import DepthViewsError
 from depth_views.inputs.off_format import read_off
-from depth_views.options import RenderOptions, clip_range, normalization_matrix, output_folder_names
 
 
 def test_off_reader_matches_trimesh_on_a_real_mesh(tmp_path):
@@ -51,46 +46,3 @@ def test_off_reader_errors_name_the_file_and_problem(tmp_path, text, words):
     assert str(caught.value).startswith(str(path))
 
 
-def test_output_folder_names_are_safe_and_distinct():
-    names = output_folder_names(["a/chair.obj", "b/chair.ply", "../../x.obj", "c/Chair.obj",
-                                 "d/..obj", "e/stühl.glb", "f/ .obj"])
-    assert names == ["chair", "chair-2", "x", "Chair-3", "obj", "stühl", "input"]
-
-
-def test_clip_range_and_normalization():
-    near, far = clip_range(10.0, 2.0)
-    assert near == 4.0 and far == 24.0
-    near, far = clip_range(1.0, 2.0)  # camera within the extent: tiny near plane, nothing clipped
-    assert 0 < near < 1e-3 and far == 6.0
-    matrix = normalization_matrix([1.0, 2.0, 3.0], 4.0)
-    assert np.allclose(matrix @ [1, 2, 3, 1], [0, 0, 0, 1])
-    assert np.allclose(matrix @ [5, 2, 3, 1], [0.5, 0, 0, 1])
-
-
-def test_render_options_validate_names_the_option():
-    for options, words in [(RenderOptions(clip_start=2, clip_end=1), "--clip-end"),
-                           (RenderOptions(radius=0), "--radius"),
-                           (RenderOptions(views=0), "--views"),
-                           (RenderOptions(resolution=(0, 10)), "width"),
-                           (RenderOptions(exr_compression="dwaa"), "--exr-compression"),
-                           (RenderOptions(sampling="grid", grid=(2, 2), views=5), "4 views")]:
-        with pytest.raises(DepthViewsError, match=words):
-            options.validate()
-    assert RenderOptions(fov=90.0, resolution=(100, 50)).intrinsics().K[0, 0] == pytest.approx(50.0)
-
-
-def test_camera_files_round_trip(tmp_path):
-    intrinsics = Intrinsics(64, 48)
-    views = sample_views(sampling="fibonacci", n_views=3, center=[0, 0, 0], radius=2.0)
-    files = [{"depth": f"depth/{v.index:04d}.exr"} for v in views]
-    write_json_atomic(str(tmp_path / "cameras.json"),
-                      cameras_document(intrinsics, views, files, units="metres", extra={"x": 1}))
-    cameras = load_cameras(tmp_path)
-    assert cameras["units"] == "metres" and cameras["depth_kind"] == "planar" and cameras["x"] == 1
-    assert np.allclose(cameras["views"][2]["world_to_camera"], views[2].world_to_camera)
-    transforms = transforms_document(intrinsics, views, files)
-    assert transforms["cx"] == 32.0 and transforms["cy"] == 24.0
-    assert json.loads(json.dumps(transforms))["frames"][1]["depth_file_path"] == "depth/0001.exr"
-    assert [p.name for p in tmp_path.iterdir()] == ["cameras.json"]  # no temporary file left
-    with pytest.raises(DepthViewsError, match="no such file"):
-        load_cameras(tmp_path / "missing")

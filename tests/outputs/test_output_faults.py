@@ -16,7 +16,7 @@ import pytest
 bpy = pytest.importorskip("bpy")
 
 import make_corpus  # noqa: E402
-from test_hostile_meshes_cli import tree_digest  # noqa: E402
+from checks import tree_digest  # noqa: E402
 
 from depth_views.cli import main  # noqa: E402
 from depth_views.exr_io import read_depth, writing  # noqa: E402

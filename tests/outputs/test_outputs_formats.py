@@ -1,4 +1,4 @@
-"""The bpy-free output formats: distance, normals, png16, previews, PLY, npz, load_views, options, CLI."""
+"""The bpy-free output formats: distance, normals, png16, previews, PLY, npz, load_views."""
 
 from __future__ import annotations
 
@@ -177,39 +177,6 @@ def test_ply_round_trip_and_trimesh_reads_it(tmp_path):
     cloud = trimesh.load(tmp_path / "p.ply")
     assert np.allclose(cloud.vertices, points, atol=1e-6)
     assert open(tmp_path / "p.ply", "rb").read(60).startswith(b"ply\nformat binary_little_endian 1.0\n")
-
-
-def test_options_validate_passes_and_formats():
-    RenderOptions(passes=("depth", "distance", "normal", "rgb", "mask"),
-                  formats=("exr", "png16", "preview", "npz", "contact_sheet", "ply", "fused_ply")).validate()
-    cases = [({"passes": ("depth", "albedo")}, "albedo"), ({"formats": ("jpg",)}, "jpg"),
-             ({"passes": ("normal",), "formats": ("png16",)}, "normal"),
-             ({"passes": ("mask",), "engine": "workbench"}, "cycles"),
-             ({"png16_scale": -1.0}, "png16-scale"), ({"preview_range": "fixed"}, "preview-near"),
-             ({"preview_colormap": "jet"}, "jet"), ({"rgb_samples": 0}, "rgb-samples"),
-             ({"formats": ()}, "at least one")]
-    for settings, message in cases:
-        with pytest.raises(DepthViewsError, match=message):
-            RenderOptions(**settings).validate()
-
-
-def test_cli_reads_passes_and_formats_comma_or_space_separated():
-    from depth_views.cli import build_parser, options_from_args
-
-    args = build_parser().parse_args(["render", "x.obj", "--out", "o", "--passes", "normal,distance", "mask",
-                                      "--formats", "exr,png16", "contact-sheet", "--png16-scale", "1e-3",
-                                      "--preview-range", "fixed", "--preview-near", "1", "--preview-far", "3",
-                                      "--rgb-samples", "8", "--keep-transparency"])
-    options = options_from_args(args)
-    assert options.passes == ("normal", "distance", "mask")
-    assert options.formats == ("exr", "png16", "contact_sheet")
-    assert options.wanted_passes() == ("depth", "distance", "normal", "mask")
-    assert (options.png16_scale, options.preview_near, options.rgb_samples, options.opaque_depth) == (1e-3, 1.0, 8, False)
-    defaults = options_from_args(build_parser().parse_args(["render", "x.obj", "--out", "o"]))
-    assert (defaults.passes, defaults.formats) == (("depth",), ("exr",))
-    assert planned_view_files(3, 24, defaults) == {"depth": "depth/0003.exr"}
-    with pytest.raises(SystemExit):
-        build_parser().parse_args(["render", "x.obj", "--out", "o", "--passes", "depth,albedo"])
 
 
 def test_output_writer_writes_every_chosen_format_and_load_views_reads_them(tmp_path):

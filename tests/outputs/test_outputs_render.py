@@ -262,24 +262,3 @@ def test_rgb_with_workbench_and_default_output_is_unchanged(tmp_path):
     assert cameras["rgb"]["engine"] == "workbench"
 
 
-def test_version_shims_for_the_extra_passes():
-    from depth_views import compositor
-    from depth_views.compositor import compat
-
-    five = bpy.app.version >= (5, 0, 0)
-    assert compat.object_index_socket_name() == ("Object Index" if five else "IndexOB")
-    assert isinstance(compat.cycles_has_denoiser(), bool)
-    world = bpy.data.worlds.new("w")
-    compat.enable_world_nodes(world)
-    assert any(n.bl_idname == "ShaderNodeBackground" for n in world.node_tree.nodes)
-    scene = bpy.context.scene
-    scene.render.engine = "CYCLES"       # the Object Index pass exists only for Cycles
-    compositor.build_depth_output_tree(scene, "/tmp/unused-depth")
-    for name in ("normal", "mask", "rgb"):
-        node = compositor.build_pass_output(scene, f"/tmp/unused-{name}", name)
-        again = compositor.build_pass_output(scene, f"/tmp/unused-{name}", name)
-        assert node == again and node.inputs[0].is_linked
-    assert node.format.color_mode == "RGBA" and node.format.color_depth == "32"
-    assert scene.view_layers[0].use_pass_normal and scene.view_layers[0].use_pass_object_index
-    assert compositor.remove_depth_output_tree(scene) >= 5   # Render Layers, 4 File Outputs (+ image output)
-    assert not any(n.name.startswith("DepthViews") for n in compositor.compositor_tree(scene).nodes)

@@ -1,4 +1,4 @@
-"""The in-memory Python API, the compositor tree on every Blender version, and the version shims."""
+"""The in-memory Python API (render_views): the same depth as the written files, no files left, the scene\nrestored; and depth from the other engines."""
 
 from __future__ import annotations
 
@@ -12,11 +12,9 @@ bpy = pytest.importorskip("bpy")
 
 from meshes import asymmetric_mesh, write_mesh  # noqa: E402
 
-from depth_views import compositor  # noqa: E402
 from depth_views.cameras.files import load_cameras  # noqa: E402
 from depth_views.cameras import Intrinsics, View  # noqa: E402
 from depth_views.cli import main  # noqa: E402
-from depth_views.compositor import compat  # noqa: E402
 from depth_views.exr_io import read_depth  # noqa: E402
 from depth_views.render.renderer import render_views, scratch_folder_root  # noqa: E402
 from depth_views.inputs.scene_import import load_input  # noqa: E402
@@ -56,56 +54,6 @@ def test_closing_the_generator_early_restores_the_scene(tmp_path):
     generator.close()
     assert scene.render.engine == engine_before and scene.camera is None
     assert not any(o.name.startswith("DepthViews") for o in bpy.data.objects)
-
-
-def test_depth_tree_is_idempotent_and_leaves_user_nodes_alone(tmp_path):
-    scene = bpy.context.scene
-    tree = compositor.compositor_tree(scene)
-    user_node = tree.nodes.new("CompositorNodeBlur")
-    user_node.name = "my blur"
-    compositor.build_depth_output_tree(scene, str(tmp_path))
-    shape = sorted((n.name, n.bl_idname) for n in tree.nodes)
-    links = sorted((l.from_node.name, l.to_node.name) for l in tree.links)
-    compositor.build_depth_output_tree(scene, str(tmp_path))
-    assert sorted((n.name, n.bl_idname) for n in tree.nodes) == shape
-    assert sorted((l.from_node.name, l.to_node.name) for l in tree.links) == links
-    file_output = tree.nodes[compositor.FILE_OUTPUT_NAME]
-    assert file_output.format.file_format == "OPEN_EXR" and file_output.format.color_depth == "32"
-    assert compat.file_output_directory(file_output) == str(tmp_path)
-    assert (compositor.RENDER_LAYERS_NAME, compositor.FILE_OUTPUT_NAME) in links
-    assert scene.view_layers[0].use_pass_z
-    assert compositor.remove_depth_output_tree(scene) >= 2
-    assert "my blur" in tree.nodes and not compositor.depth_tree_nodes(scene)
-
-
-def test_version_shims_match_this_blender():
-    five = bpy.app.version >= (5, 0, 0)
-    assert compat.uses_compositing_node_group() == five
-    assert compat.eevee_engine_id() == ("BLENDER_EEVEE" if five else "BLENDER_EEVEE_NEXT")
-    assert compat.image_output_node_type() == ("NodeGroupOutput" if five else "CompositorNodeComposite")
-    scene = bpy.context.scene
-    assert compat.existing_compositor_tree(scene) is None
-    tree = compat.new_compositor_tree(scene, "t")
-    assert compat.existing_compositor_tree(scene) == tree
-    compat.ensure_tree_image_output_socket(tree)
-    node = tree.nodes.new("CompositorNodeOutputFile")
-    socket = compat.ensure_file_output_input(node, "Depth")
-    assert compat.ensure_file_output_input(node, "Depth") == socket
-    assert compat.file_output_input_names(node) == ["Depth"]
-    compat.set_file_output_directory(node, "/tmp/x")
-    assert compat.file_output_directory(node) == "/tmp/x"
-    compat.set_exr_float32(node.format, "piz")
-    assert node.format.exr_codec == "PIZ"
-    from depth_views.errors import DepthViewsError
-    with pytest.raises(DepthViewsError, match="lossless"):
-        compat.set_exr_float32(node.format, "DWAA")
-    switch = compat.compositor_switch(scene)
-    assert switch is None if five else switch is True
-    compat.detach_compositor_tree(scene, "t")
-    assert (compat.existing_compositor_tree(scene) is None) == five
-    material = bpy.data.materials.new("m")
-    compat.enable_material_nodes(material)
-    assert material.node_tree is not None
 
 
 @pytest.mark.parametrize("engine", ["workbench"])
