@@ -1,7 +1,9 @@
 """Depth Views: metric depth maps of meshes from cameras on a sphere, rendered with Blender.
 
-Importing the package needs no ``bpy``: the readers (``depth_views.exr_io``, ``depth_views.cameras``,
-``depth_views.camera_files``) work in any Python with numpy and OpenEXR.  ``register()`` and
+The supported Python API is :mod:`depth_views.api`, also reachable from here
+(``from depth_views import RenderOptions, render_mesh, read_depth, DepthViews``); the other modules are
+internal.  Importing the package needs no ``bpy``: the readers work in any Python with numpy and
+OpenEXR, and the rendering functions import Blender when first called.  ``register()`` and
 ``unregister()`` make it a Blender add-on; they import the Blender-side modules only when called.
 """
 
@@ -30,3 +32,19 @@ def unregister():
     from . import addon
 
     addon.unregister()
+
+
+def __getattr__(name):
+    """The front door: ``depth_views.X`` for every name of :mod:`depth_views.api`, imported on first use
+    (so that loading the add-on, or ``import depth_views``, imports nothing else)."""
+    import os
+
+    folder = os.path.dirname(__file__)
+    submodule = os.path.exists(os.path.join(folder, name + ".py")) or os.path.isdir(os.path.join(folder, name))
+    if not name.startswith("_") and not submodule:   # ``from . import addon`` asks here first: not the API
+        from importlib import import_module
+
+        api = import_module(".api", __name__)
+        if name in api.__all__:
+            return getattr(api, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

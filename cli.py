@@ -18,9 +18,9 @@ from .render.allocator import keep_freed_memory
 from .cameras.views import SAMPLINGS
 from .errors import DepthViewsError
 from .cameras.models import CAMERA_MODELS
-from .options import (EXR_COMPRESSIONS, FORMATS, PASSES, PREVIEW_COLORMAPS, PREVIEW_RANGES, RGB_ENGINES,
-                      RenderOptions, output_folder_names)
-from .options import RGB_LIGHTINGS
+from .options import (DEVICES, ENGINES, EXR_COMPRESSIONS, FORMATS, PASSES, PREVIEW_COLORMAPS, PREVIEW_RANGES,
+                      RGB_ENGINES, RGB_LIGHTINGS, RenderOptions, output_folder_names)
+from .resolved import RenderSetup, resolve
 
 PROG = "depth-views"
 
@@ -143,9 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     misc.add_argument("--normalize", action="store_true",
                       help="centre the object and scale it into a sphere of radius 0.5 first "
                            "(the transform is written to cameras.json)")
-    misc.add_argument("--engine", choices=("cycles", "workbench", "eevee"), default="cycles",
+    misc.add_argument("--engine", choices=ENGINES, default=RenderOptions.engine,
                       help="render engine (default cycles: exact depth at pixel centres)")
-    misc.add_argument("--device", choices=("cpu", "gpu"), default="cpu", help="Cycles device (default cpu)")
+    misc.add_argument("--device", choices=DEVICES, default=RenderOptions.device, help="Cycles device (default cpu)")
     misc.add_argument("--exr-compression", choices=EXR_COMPRESSIONS, default="zip",
                       help="lossless EXR codec of the written depth files (default zip)")
     outs = render.add_argument_group("passes and formats")
@@ -292,11 +292,11 @@ def share_render_options(render: argparse.ArgumentParser, target: argparse.Argum
             shared._add_action(action)
 
 
-def _shard(text: str):
-    from .batch.inputs import parse_shard
+def _part(text: str):
+    from .batch.inputs import parse_part
 
     try:
-        return parse_shard(text)
+        return parse_part(text)
     except DepthViewsError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
 
@@ -317,8 +317,9 @@ def add_batch_command(commands, *, shared_from: argparse.ArgumentParser) -> None
                      help="worker processes, each with its own Blender (default: 2, or one per 4 CPU cores "
                           "on bigger machines; "
                           "with --ray: one actor per CPU of the cluster)")
-    run.add_argument("--shard", type=_shard, metavar="K/N",
-                     help="render only shard K of N (K = 0..N-1), a fixed 1/N of the inputs, for job arrays")
+    run.add_argument("--part", "--shard", dest="part", type=_part, metavar="K/N",
+                     help="render only part K of N (K = 0..N-1), a fixed 1/N of the inputs, for job arrays "
+                          "(--shard is its old name)")
     run.add_argument("--timeout", type=float, metavar="SECONDS",
                      help="give up on a mesh that takes longer than this (default: no limit)")
     run.add_argument("--retry-failed", action="store_true",
@@ -336,20 +337,17 @@ def run_batch_command(args: argparse.Namespace) -> int:
     from .batch.progress import BatchProgress
     from .batch.run import BatchSummary, batch_events, prepare_output_root
 
-    options = options_from_args(args)
-    options.validate()
-    if options.cameras_file:  # the progress bar counts the file's views
-        options.views = len(options.camera_file_views()[1])
+    setup = resolve(options_from_args(args))
     out_root = prepare_output_root(args.out)
     progress = BatchProgress(bar={"auto": None, "bar": True, "lines": False}[args.progress],
                              quiet=args.quiet, prog=PROG)
     summary = BatchSummary()
-    events = batch_events(args.sources, out_root, options, workers=args.workers, shard=args.shard,
+    events = batch_events(args.sources, out_root, setup, workers=args.workers, part=args.part,
                           timeout=args.timeout, retry_failed=args.retry_failed,
                           use_ray=args.ray is not None,
                           ray_address=None if args.ray in (None, "auto") else args.ray,
                           verbose=args.verbose, summary=summary,
-                          plan_ready=lambda plan: progress.plan_ready(plan, options.views),
+                          plan_ready=lambda plan: progress.plan_ready(plan, setup.n_views),
                           shard_views=args.shard_views, shard_bytes=args.shard_size)
     refused = False
     try:
@@ -364,7 +362,7 @@ def run_batch_command(args: argparse.Namespace) -> int:
     finally:
         events.close()
         if not refused:
-            progress.close(summary, out_root, store.journal_path(out_root, store.FAILURES_STEM, args.shard))
+            progress.close(summary, out_root, store.journal_path(out_root, store.FAILURES_STEM, args.part))
     if summary.failed:
         return 1
     return EXIT_CLAIMED if summary.claimed else 0
@@ -391,11 +389,11 @@ def options_from_args(args: argparse.Namespace) -> RenderOptions:
         png16_scale=args.png16_scale, preview_range=args.preview_range, preview_near=args.preview_near,
         preview_far=args.preview_far, preview_colormap=args.preview_colormap,
         preview_invert=args.preview_invert, rgb_engine=args.rgb_engine, rgb_samples=args.rgb_samples,
-        rgb_denoise=not args.no_denoise, rgb_exr=args.rgb_exr, opaque_depth=not args.keep_transparency,
+        rgb_denoise=not args.no_denoise, rgb_exr=args.rgb_exr, keep_transparency=args.keep_transparency,
         alpha_threshold=args.alpha_threshold,
         camera_model=args.camera_model, ortho_scale=args.ortho_scale, fisheye_fov=args.fisheye_fov,
         longitude_range=tuple(args.longitude_range), latitude_range=tuple(args.latitude_range),
-        pinhole=tuple(args.intrinsics) if args.intrinsics else None,
+        intrinsics=tuple(args.intrinsics) if args.intrinsics else None,
         cameras_file=os.path.abspath(args.cameras) if args.cameras else None,
         pose_convention=args.pose_convention, test_fraction=args.test_fraction,
         radius_range=args.radius if isinstance(args.radius, tuple) else None,
@@ -427,7 +425,7 @@ def _error(message: str) -> None:
 EXIT_CLAIMED = 3   # batch: nothing failed, but other live runs on DIR still held some of its meshes
 
 
-def run_render_shards(args: argparse.Namespace, options: RenderOptions) -> int:
+def run_render_shards(args: argparse.Namespace, setup: RenderSetup) -> int:
     """``render --formats webdataset``: the inputs go into DIR/shards as in a batch; an input already
     in a finished shard is not rendered again."""
     from .batch import shard_store, store
@@ -435,9 +433,9 @@ def run_render_shards(args: argparse.Namespace, options: RenderOptions) -> int:
     from .batch.run import check_shard_size, prepare_output_root
     from .render.job import render_input_samples
 
-    check_shard_size(options, args.shard_views, args.shard_size)
+    check_shard_size(setup, args.shard_views, args.shard_size)
     out_root = prepare_output_root(args.out)
-    check_dataset_options(out_root, options)
+    check_dataset_options(out_root, setup.options)
     index = store.Journal(store.journal_path(out_root, store.INDEX_STEM, None))
     shard_store.remove_orphan_shards(out_root)
     done = shard_store.done_meshes(out_root, index)
@@ -453,7 +451,7 @@ def run_render_shards(args: argparse.Namespace, options: RenderOptions) -> int:
                 continue
             try:
                 with contextlib.nullcontext() if args.verbose else silenced_stdout_fd():
-                    report, members = render_input_samples(path, name, options)
+                    report, members = render_input_samples(path, name, setup)
             except Exception as error:  # one input's failure must not stop the others
                 failed.append(path)
                 _error(str(error) if isinstance(error, DepthViewsError) else
@@ -475,10 +473,9 @@ def run_render_shards(args: argparse.Namespace, options: RenderOptions) -> int:
 
 
 def run_render(args: argparse.Namespace) -> int:
-    options = options_from_args(args)
-    options.validate()
-    if "webdataset" in options.formats:
-        return run_render_shards(args, options)
+    setup = resolve(options_from_args(args))   # the options checked and the camera file read: once per run
+    if "webdataset" in setup.options.formats:
+        return run_render_shards(args, setup)
     out_root = os.path.abspath(args.out)
     if os.path.exists(out_root) and not os.path.isdir(out_root):
         raise DepthViewsError(f"{out_root}: --out is a file, not a folder")
@@ -502,7 +499,7 @@ def run_render(args: argparse.Namespace) -> int:
                     raise DepthViewsError(f"{folder}: is a symbolic link; Depth Views does not write "
                                           "through links inside --out (remove it or choose another --out)")
             with contextlib.nullcontext() if args.verbose else silenced_stdout_fd():
-                report = render_input(path, output_dir, options)
+                report = render_input(path, output_dir, setup)
         except DepthViewsError as error:
             failed.append(path)
             _error(str(error))

@@ -24,7 +24,11 @@ FORMATS = ("exr", "png16", "preview", "npz", "contact_sheet", "ply", "fused_ply"
 """How the passes are stored: per view (exr, png16, preview, ply) or per input (npz, contact_sheet, fused_ply),
 camera files for training code (colmap, nerf_synthetic; docs/camera-files.md), or every pass of every view
 as samples of WebDataset tar shards (webdataset, alone; outputs/shards.py)."""
-RGB_ENGINES = ("cycles", "workbench", "eevee")
+ENGINES = ("cycles", "workbench", "eevee")
+"""``--engine`` and ``--rgb-engine``: Cycles (exact depth at pixel centres), Workbench, EEVEE."""
+DEVICES = ("cpu", "gpu")
+"""``--device``: where Cycles renders."""
+RGB_ENGINES = ENGINES
 # Colour datasets (issue 16; defaults measured in benchmarks/RESULTS.md "Colour").
 RGB_LIGHTINGS = ("auto", "headlight", "white", "file")
 """auto: the file's lights/world when it has any, else headlight; headlight: dim ambient + a sun from the
@@ -87,7 +91,7 @@ class RenderOptions:
     rgb_samples: int = 64
     rgb_denoise: bool = True
     rgb_exr: bool = False
-    opaque_depth: bool = True
+    keep_transparency: bool = False   # --keep-transparency: depth/normal/mask see through alpha < alpha_threshold
     alpha_threshold: float = 0.5
     # Camera model (docs/camera-models.md): ortho_scale None = fit the object (like radius None).
     camera_model: str = "perspective"
@@ -103,7 +107,7 @@ class RenderOptions:
             if object_radius is None:
                 raise DepthViewsError("--ortho-scale auto needs the object's size")
             scale = auto_ortho_scale(*self.resolution, object_radius, self.radius_margin)
-        return camera_model(self.camera_model, self.intrinsics(), ortho_scale=scale, fisheye_fov=self.fisheye_fov,
+        return camera_model(self.camera_model, self.lens_intrinsics(), ortho_scale=scale, fisheye_fov=self.fisheye_fov,
                             longitude_range=self.longitude_range, latitude_range=self.latitude_range)
 
     def _validate_camera_model(self) -> None:
@@ -112,7 +116,7 @@ class RenderOptions:
         if self.ortho_scale is not None and not (np.isfinite(self.ortho_scale) and self.ortho_scale > 0):
             raise DepthViewsError(f"--ortho-scale {self.ortho_scale:g}: must be a positive number of scene units or 'auto'")
         if self.camera_model != "perspective":
-            given = [name for name, value in (("--intrinsics", self.pinhole), ("--fov LOW:HIGH", self.fov_range),
+            given = [name for name, value in (("--intrinsics", self.intrinsics), ("--fov LOW:HIGH", self.fov_range),
                                               ("--cameras", self.cameras_file)) if value is not None]
             given += [f"--formats {name}" for name in ("colmap", "nerf_synthetic") if name in self.formats
                       and not (name == "colmap" and self.camera_model == "fisheye")]  # COLMAP has OPENCV_FISHEYE
@@ -126,7 +130,7 @@ class RenderOptions:
         if panoramic and "rgb" in self.passes and self.rgb_engine != "cycles":
             raise DepthViewsError(f"--camera-model {self.camera_model} needs --rgb-engine cycles (got {self.rgb_engine})")
     # Cameras people bring (docs/camera-files.md): a general pinhole K, and views from a camera file.
-    pinhole: tuple[float, float, float, float] | None = None   # --intrinsics FX FY CX CY (OpenCV, pixels)
+    intrinsics: tuple[float, float, float, float] | None = None  # --intrinsics FX FY CX CY (OpenCV, pixels)
     cameras_file: str | None = None                             # --cameras FILE: render exactly its views
     pose_convention: str = "opengl"                             # --pose-convention of .npy/.npz poses
     test_fraction: float = 0.125                                # --test-fraction of --formats nerf_synthetic
@@ -138,11 +142,12 @@ class RenderOptions:
     rgb_lighting: str = "auto"
     frame: int | None = None
 
-    def intrinsics(self) -> Intrinsics:
-        """Camera intrinsics from resolution and lens/sensor, or from ``fov`` when it is set."""
+    def lens_intrinsics(self) -> Intrinsics:
+        """The :class:`Intrinsics` of sampled views: ``intrinsics`` (a pinhole K) when given, else
+        ``resolution`` with ``fov`` (or the narrowest of a ``fov_range``) or ``lens``/``sensor``."""
         width, height = self.resolution
-        if self.pinhole is not None:
-            return Intrinsics.from_K(width, height, *self.pinhole, sensor_mm=self.sensor)
+        if self.intrinsics is not None:
+            return Intrinsics.from_K(width, height, *self.intrinsics, sensor_mm=self.sensor)
         if self.fov_range is not None:  # the narrowest: an automatic radius then frames every view
             return Intrinsics.from_fov(width, height, self.fov_range[0], sensor_mm=self.sensor)
         if self.fov is not None:
@@ -154,7 +159,10 @@ class RenderOptions:
         return elevation_band(self.hemisphere, self.elevation)
 
     def validate(self) -> None:
-        """Raise :class:`DepthViewsError` for settings that cannot render, naming the option."""
+        """Raise :class:`DepthViewsError` for settings that cannot render, naming the option.
+
+        Pure: reads no file (a ``cameras_file`` is read once, by :func:`depth_views.resolved.resolve`)."""
+        self._validate_engine()
         self._validate_ranges()
         self._validate_image()
         self._validate_camera_model()
@@ -174,8 +182,6 @@ class RenderOptions:
             raise DepthViewsError(
                 f"--exr-compression {self.exr_compression!r}: choose one of {', '.join(EXR_COMPRESSIONS)}")
         self._validate_outputs()
-        if self.cameras_file is not None:
-            self.camera_file_views()
         if "nerf_synthetic" in self.formats and "rgb" not in self.passes:
             raise DepthViewsError("--formats nerf_synthetic points at the rgb images: add --passes rgb")
         if not (np.isfinite(self.test_fraction) and 0.0 <= self.test_fraction < 1.0):
@@ -199,6 +205,14 @@ class RenderOptions:
                     f"but --views is {self.views}; leave --views out or make them agree")
 
 
+    def _validate_engine(self) -> None:
+        if self.engine not in ENGINES:
+            raise DepthViewsError(f"--engine {self.engine!r}: choose one of {', '.join(ENGINES)}")
+        if self.device not in DEVICES:
+            raise DepthViewsError(f"--device {self.device!r}: choose one of {', '.join(DEVICES)}")
+        if self.device == "gpu" and self.engine != "cycles":
+            raise DepthViewsError(f"--device gpu works with --engine cycles only (got {self.engine})")
+
     def _validate_ranges(self) -> None:
         if self.radius_range is not None:
             low, high = self.radius_range
@@ -210,7 +224,7 @@ class RenderOptions:
             low, high = self.fov_range
             if not (0 < low <= high < 180):
                 raise DepthViewsError(f"--fov {low:g}:{high:g}: need 0 < LOW <= HIGH < 180 degrees")
-            if self.pinhole is not None or self.fov is not None:
+            if self.intrinsics is not None or self.fov is not None:
                 raise DepthViewsError("--fov LOW:HIGH: cannot go with --intrinsics or a single --fov")
             Intrinsics.from_fov(*self.resolution, high, sensor_mm=self.sensor)
         if self.cameras_file is not None and self.normalize:
@@ -218,21 +232,6 @@ class RenderOptions:
                                   "mesh away from them: leave out --normalize")
         if self.cameras_file is not None and (self.radius_range or self.fov_range):
             raise DepthViewsError("--radius/--fov ranges place sampled views; --cameras renders the file's own")
-
-    def camera_file_views(self, center=(0.0, 0.0, 0.0)):
-        """(intrinsics, views, camera model) of ``cameras_file`` (docs/camera-files.md); the model is None
-        for pinhole files (each view carries its K).  DepthViewsError of one line naming the file, frame
-        and problem when it cannot be rendered exactly."""
-        from .cameras.sources import camera_set_model, read_camera_file, views_from_camera_set
-
-        camera_set = read_camera_file(self.cameras_file, pose_convention=self.pose_convention,
-                                      default_size=tuple(self.resolution))
-        intrinsics, views = views_from_camera_set(camera_set, fallback=self.intrinsics(), center=center)
-        width, height = intrinsics.width, intrinsics.height
-        if min(width, height) < BLENDER_MIN_RESOLUTION or width * height > MAX_PIXELS:
-            raise DepthViewsError(f"{self.cameras_file}: image size {width}x{height}: Blender renders "
-                                  f"{BLENDER_MIN_RESOLUTION} to {MAX_PIXELS} pixels per side/image")
-        return intrinsics, views, camera_set_model(camera_set)
 
     def wanted_passes(self) -> tuple[str, ...]:
         """``passes`` in canonical order, with ``depth`` always first (it is always rendered)."""
@@ -301,10 +300,10 @@ class RenderOptions:
         width, height = self.resolution
         option = f"--resolution {width} {height}"
         try:
-            intrinsics = self.intrinsics()
+            intrinsics = self.lens_intrinsics()
         except DepthViewsError as error:
-            if self.pinhole is not None:
-                raise DepthViewsError(f"--intrinsics {' '.join(f'{v:g}' for v in self.pinhole)}: {error}") from None
+            if self.intrinsics is not None:
+                raise DepthViewsError(f"--intrinsics {' '.join(f'{v:g}' for v in self.intrinsics)}: {error}") from None
             option = f"--fov {self.fov}" if self.fov is not None and "field of view" in str(error) else (
                 f"--lens {self.lens}" if "lens" in str(error) else
                 f"--sensor {self.sensor}" if "sensor" in str(error) else option)
@@ -315,7 +314,7 @@ class RenderOptions:
             raise DepthViewsError(f"{option}: {width * height} pixels per image; at most {MAX_PIXELS}")
         if intrinsics.sensor_mm < BLENDER_MIN_LENS_MM:
             raise DepthViewsError(f"--sensor {self.sensor:g}: Blender's smallest sensor is 1 mm")
-        if self.pinhole is not None and self.fov is not None:
+        if self.intrinsics is not None and self.fov is not None:
             raise DepthViewsError("--intrinsics and --fov both set the focal length; give one")
         if intrinsics.lens_mm < BLENDER_MIN_LENS_MM:
             asked = f"--fov {self.fov:g}" if self.fov is not None else f"--lens {self.lens:g}"

@@ -29,6 +29,8 @@ CLAIMS_FOLDER = ".claims"
 DATASET_FILE = "dataset.json"
 HEARTBEAT_SECONDS = 20.0
 NOT_CONTENT = ("device",)  # options that do not change what is written
+RENAMED_OPTIONS = {"opaque_depth": ("keep_transparency", lambda opaque: not opaque), "pinhole": ("intrinsics", None)}
+"""Options a dataset.json of an earlier version records under their old names: new name, value mapping."""
 
 
 def options_record(options: RenderOptions) -> dict:
@@ -59,9 +61,13 @@ def check_dataset_options(out_root: str, options: RenderOptions) -> None:
                 pass
     try:
         with open(path, encoding="utf-8") as stream:
-            recorded = json.load(stream).get("options", {})
-    except (OSError, ValueError, AttributeError) as error:
+            recorded = dict(json.load(stream).get("options", {}))
+    except (OSError, ValueError, AttributeError, TypeError) as error:
         raise DepthViewsError(f"{path}: unreadable ({error}); it records the options of this output folder") from None
+    for old, (new, mapping) in RENAMED_OPTIONS.items():
+        if old in recorded and new not in recorded:
+            value = recorded.pop(old)
+            recorded[new] = mapping(value) if mapping and value is not None else value
     differences = [f"{key}: {recorded.get(key)!r} here, {value!r} now" for key, value in wanted.items()
                    if key in recorded and recorded[key] != value]
     if differences:

@@ -1,4 +1,4 @@
-"""What a batch renders and where each result goes: sources, output names, shards (pure Python).
+"""What a batch renders and where each result goes: sources, output names, parts (pure Python).
 
 A SOURCE is a folder (searched recursively for supported suffixes), a glob pattern, a text file
 listing one path a line, or a single mesh file.  Every input gets an output name that is its path
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from ..errors import DepthViewsError
 from ..options import SUPPORTED_SUFFIXES, sanitized_name
-# The batch's own files at the top of the output folder (index.jsonl, failures.shard-0-of-4.jsonl):
+# The batch's own files at the top of the output folder (index.jsonl, failures.part-0-of-4.jsonl):
 # no input's output folder may take such a name.
 RESERVED_PREFIXES = ("index.", "failures.")
 
@@ -148,27 +148,28 @@ def collect_inputs(sources: list[str], *, exclude: str | None = None) -> list[Ba
     return [BatchInput(p, n) for p, n in zip(paths, output_names(stems))]
 
 
-def parse_shard(text: str) -> tuple[int, int]:
-    """``"K/N"`` with 0 <= K < N -> (K, N); raises :class:`DepthViewsError` otherwise."""
+def parse_part(text: str) -> tuple[int, int]:
+    """``"K/N"`` with 0 <= K < N -> (K, N) (``--part``, part K of N of a job array); raises
+    :class:`DepthViewsError` otherwise."""
     try:
         k, n = (int(x) for x in text.split("/"))
     except ValueError:
-        raise DepthViewsError(f"--shard {text!r}: expected K/N, e.g. 0/8 for the first of 8 shards") from None
+        raise DepthViewsError(f"--part {text!r}: expected K/N, e.g. 0/8 for the first of 8 parts") from None
     if not (n >= 1 and 0 <= k < n):
-        raise DepthViewsError(f"--shard {text}: need N >= 1 and 0 <= K < N (shards are numbered from 0)")
+        raise DepthViewsError(f"--part {text}: need N >= 1 and 0 <= K < N (parts are numbered from 0)")
     return k, n
 
 
-def shard_of(name: str, n_shards: int) -> int:
-    """The shard (0..n_shards-1) an output name belongs to: a hash of the name, so it does not depend
+def part_of(name: str, n_parts: int) -> int:
+    """The part (0..n_parts-1) an output name belongs to: a hash of the name, so it does not depend
     on the order of the list or on other inputs being added or removed."""
     digest = hashlib.sha1(name.casefold().encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") % n_shards
+    return int.from_bytes(digest[:8], "big") % n_parts
 
 
-def select_shard(inputs: list[BatchInput], shard: tuple[int, int] | None) -> list[BatchInput]:
-    """The inputs of shard ``(k, n)``, in list order (all of them for None)."""
-    if shard is None:
+def select_part(inputs: list[BatchInput], part: tuple[int, int] | None) -> list[BatchInput]:
+    """The inputs of part ``(k, n)``, in list order (all of them for None)."""
+    if part is None:
         return list(inputs)
-    k, n = shard
-    return [item for item in inputs if shard_of(item.name, n) == k]
+    k, n = part
+    return [item for item in inputs if part_of(item.name, n) == k]

@@ -24,7 +24,7 @@ import time
 from typing import Iterator
 
 from ..errors import DepthViewsError
-from ..options import RenderOptions
+from ..resolved import RenderSetup
 from . import store
 from .events import MeshFailed, MeshRendered, MeshStarted, ViewRendered
 from .inputs import BatchInput
@@ -148,21 +148,22 @@ class LocalPool:
     ``timeout`` (seconds, None = no limit) bounds each mesh from the moment its worker starts it.
     """
 
-    def __init__(self, options: RenderOptions, out_root: str, *, workers: int = 1,
+    def __init__(self, setup: RenderSetup, out_root: str, *, workers: int = 1,
                  threads: int | None = None, timeout: float | None = None, verbose: bool = False):
         if workers < 1:
             raise DepthViewsError(f"--workers {workers}: must be at least 1")
         if timeout is not None and not timeout > 0:
             raise DepthViewsError(f"--timeout {timeout:g}: must be a positive number of seconds")
-        self.options, self.out_root = options, os.path.abspath(out_root)
+        self.setup, self.out_root = setup, os.path.abspath(out_root)
         self.workers, self.timeout, self.verbose = workers, timeout, verbose
         self.threads = threads if threads is not None else threads_per_worker(workers)
 
     def run(self, items: list[BatchInput], gate=None) -> Iterator:
         """Render ``items``; ``gate(item)``, called just before a worker starts an item, returns None
         to go on or an event to yield instead (another run on the same DIR holds that mesh)."""
-        setup = {"options": base64.b64encode(pickle.dumps(self.options)).decode("ascii"),
-                 "out": self.out_root, "threads": self.threads, "verbose": self.verbose}
+        # The resolved setup goes to every worker as it is (camera file included): no worker reads it again.
+        hand_over = {"setup": base64.b64encode(pickle.dumps(self.setup)).decode("ascii"),
+                     "out": self.out_root, "threads": self.threads, "verbose": self.verbose}
         pending = collections.deque(enumerate(items))
         events: queue.Queue = queue.Queue()
         workers: list[_Worker] = []
@@ -170,7 +171,7 @@ class LocalPool:
         startup_failures = 0
 
         def spawn() -> None:
-            workers.append(_Worker(next(numbers), setup, events, self.verbose))
+            workers.append(_Worker(next(numbers), hand_over, events, self.verbose))
 
         def top_up() -> None:
             busy = sum(w.task is not None for w in workers)

@@ -16,7 +16,7 @@ import time
 from typing import Iterator
 
 from ..errors import DepthViewsError
-from ..options import RenderOptions
+from ..resolved import RenderSetup
 from . import store
 from .events import MeshFailed, MeshRendered, MeshStarted, ViewRendered
 from .inputs import BatchInput
@@ -27,18 +27,18 @@ POLL_SECONDS = 0.2
 class BlenderActor:
     """A Ray actor holding one Blender (bpy) for its whole life."""
 
-    def __init__(self, options_pickle: bytes, out_root: str, threads: int):
+    def __init__(self, setup_pickle: bytes, out_root: str, threads: int):
         from ..render.allocator import keep_freed_memory
         from . import worker
 
         keep_freed_memory()   # this actor's process only renders (see batch/worker.py)
         self._worker = worker
-        self.options = pickle.loads(options_pickle)
+        self.setup = pickle.loads(setup_pickle)   # the parent's resolved setup: nothing is read again
         self.out_root, self.threads = out_root, threads
 
     def render(self, path: str, name: str) -> dict:
         try:
-            result = self._worker.render_one(path, name, self.out_root, self.options, threads=self.threads)
+            result = self._worker.render_one(path, name, self.out_root, self.setup, threads=self.threads)
         except self._worker.TaskFailed as failure:
             return {"event": "failed", "stage": failure.stage, "error": failure.message}
         return {"event": "done", "host": os.uname().nodename, "pid": os.getpid(), **result}
@@ -59,14 +59,14 @@ class RayPool:
     already initialised); ``actors`` defaults to one per CPU (per GPU with ``--device gpu``).
     """
 
-    def __init__(self, options: RenderOptions, out_root: str, *, address: str | None = None,
+    def __init__(self, setup: RenderSetup, out_root: str, *, address: str | None = None,
                  actors: int | None = None, timeout: float | None = None, verbose: bool = False,
                  max_attempts: int = 2):
         if actors is not None and actors < 1:
             raise DepthViewsError(f"--workers {actors}: must be at least 1")
         if timeout is not None and not timeout > 0:
             raise DepthViewsError(f"--timeout {timeout:g}: must be a positive number of seconds")
-        self.options, self.out_root = options, os.path.abspath(out_root)
+        self.setup, self.out_root = setup, os.path.abspath(out_root)
         self.address, self.actors, self.timeout = address, actors, timeout
         self.verbose, self.max_attempts = verbose, max_attempts
 
@@ -82,7 +82,7 @@ class RayPool:
     def run(self, items: list[BatchInput], gate=None) -> Iterator:
         """Render ``items``; ``gate`` as for :meth:`.local.LocalPool.run` (asked once per item)."""
         ray = self._connect()
-        gpu = self.options.device == "gpu"
+        gpu = self.setup.options.device == "gpu"
         resources = ray.cluster_resources()
         capacity = int(resources.get("GPU" if gpu else "CPU", 0))
         if capacity < 1:
@@ -90,11 +90,11 @@ class RayPool:
         count = min(self.actors or capacity, len(items))
         actor_class = ray.remote(num_cpus=0 if gpu else 1, num_gpus=1 if gpu else 0, max_restarts=0)(
             BlenderActor)
-        options_pickle = pickle.dumps(self.options)
+        setup_pickle = pickle.dumps(self.setup)
         threads = 0 if gpu else 1
 
         pending = collections.deque((item, 0) for item in items)
-        idle = [actor_class.remote(options_pickle, self.out_root, threads) for _ in range(count)]
+        idle = [actor_class.remote(setup_pickle, self.out_root, threads) for _ in range(count)]
         running: dict = {}  # ObjectRef -> (actor, item, attempt, submitted)
         numbers = {}
         try:
@@ -119,7 +119,7 @@ class RayPool:
                     except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError,
                             ray.exceptions.NodeDiedError, ray.exceptions.ObjectLostError) as error:
                         store.discard_partial(self.out_root, item.name)
-                        idle.append(actor_class.remote(options_pickle, self.out_root, threads))
+                        idle.append(actor_class.remote(setup_pickle, self.out_root, threads))
                         if attempt + 1 < self.max_attempts:
                             pending.appendleft((item, attempt + 1))
                         else:
@@ -142,7 +142,7 @@ class RayPool:
                             running.pop(ref)
                             ray.kill(actor, no_restart=True)
                             store.discard_partial(self.out_root, item.name)
-                            idle.append(actor_class.remote(options_pickle, self.out_root, threads))
+                            idle.append(actor_class.remote(setup_pickle, self.out_root, threads))
                             yield MeshFailed(item, "timeout", f"{item.path}: took longer than --timeout "
                                                               f"{self.timeout:g} s; its Ray actor was stopped")
         finally:

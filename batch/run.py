@@ -1,7 +1,7 @@
 """A batch run: which inputs still need rendering, the journals, and the summary (pure Python).
 
 :func:`batch_events` is the one driver: the CLI, :func:`run_batch` and :func:`stream_views` all
-consume it.  It lists the sources, names every input over the whole list, keeps this shard's
+consume it.  It lists the sources, names every input over the whole list, keeps this part's
 inputs, skips finished meshes (and, unless ``retry_failed``, meshes that failed before), renders the
 rest with a :class:`~.local.LocalPool` (or a Ray pool) and records each result in ``index.jsonl`` or
 ``failures.jsonl`` as it arrives.
@@ -19,11 +19,12 @@ import numpy as np
 from ..cameras.models import CameraModel
 from ..errors import DepthViewsError
 from ..options import RenderOptions
+from ..resolved import RenderSetup, as_setup
 from ..outputs import shards
 from . import shard_store, store
 from .claims import Claims, check_dataset_options
 from .events import MeshFailed, MeshRendered, MeshSkipped, MeshStarted, ViewRendered
-from .inputs import BatchInput, collect_inputs, select_shard
+from .inputs import BatchInput, collect_inputs, select_part
 from .local import LocalPool, default_workers
 
 
@@ -74,30 +75,31 @@ def disk_full(message: str) -> bool:
     return any(words in message for words in ("No space left on device", "Disk quota exceeded"))
 
 
-def check_shard_size(options: RenderOptions, shard_views: int | None, shard_bytes: int | None) -> None:
+def check_shard_size(setup: RenderSetup, shard_views: int | None, shard_bytes: int | None) -> None:
     """Refuse shard sizes that cannot hold one mesh's views (a mesh is never split across shards)."""
     if shard_views is None and shard_bytes is None:
         return
-    if "webdataset" not in options.formats:
+    if "webdataset" not in setup.options.formats:
         raise DepthViewsError("--shard-views/--shard-size go with --formats webdataset")
-    if shard_views is not None and shard_views < options.views:
+    n_views, what = setup.n_views, "--cameras" if setup.from_file else "--views"
+    if shard_views is not None and shard_views < n_views:
         raise DepthViewsError(f"--shard-views {shard_views}: a shard holds whole meshes and a mesh has "
-                              f"{options.views} views (--views); use at least {options.views}")
-    width, height = options.resolution
+                              f"{n_views} views ({what}); use at least {n_views}")
+    width, height = setup.intrinsics.width, setup.intrinsics.height
     one_view = width * height * 4 // 8 + 2048   # a depth view compresses to about 1/8 at best
     if shard_bytes is not None and shard_bytes < one_view:
         raise DepthViewsError(f"--shard-size {shard_bytes}: smaller than one {width}x{height} view "
-                              f"(about {one_view} bytes or more); use at least {one_view * options.views}")
+                              f"(about {one_view} bytes or more); use at least {one_view * n_views}")
 
 
-def plan_batch(sources, out_root: str, *, shard=None, retry_failed: bool = False,
+def plan_batch(sources, out_root: str, *, part=None, retry_failed: bool = False,
                done: dict | None = None) -> BatchPlan:
     """Decide what this run renders; see :func:`batch_events`.  ``done`` (WebDataset layout): the
     meshes in finished shards; None: the folder layout (a mesh is done when its folder is)."""
     if isinstance(sources, (str, os.PathLike)):
         sources = [sources]
     all_inputs = collect_inputs([os.fspath(s) for s in sources], exclude=out_root)
-    inputs = select_shard(all_inputs, shard)
+    inputs = select_part(all_inputs, part)
     failed_before = {r["name"]: r for r in store.read_failures(out_root, done)}
     todo, skipped = [], []
     for item in inputs:
@@ -110,16 +112,18 @@ def plan_batch(sources, out_root: str, *, shard=None, retry_failed: bool = False
     return BatchPlan(all_inputs, inputs, todo, skipped)
 
 
-def batch_events(sources, out, options: RenderOptions, *, workers: int | None = None,
-                 shard: tuple[int, int] | None = None, timeout: float | None = None,
+def batch_events(sources, out, settings: RenderOptions | RenderSetup, *, workers: int | None = None,
+                 part: tuple[int, int] | None = None, timeout: float | None = None,
                  retry_failed: bool = False, ray_address: str | None = None, use_ray: bool = False,
                  verbose: bool = False, summary: BatchSummary | None = None,
-                 plan_ready=None, shard_views: int | None = None, shard_bytes: int | None = None) -> Iterator:
+                 plan_ready=None, shard_views: int | None = None, shard_bytes: int | None = None,
+                 shard: tuple[int, int] | None = None) -> Iterator:
     """Render every input of ``sources`` into folder ``out``; yield events as they happen.
 
-    ``sources``: folders, glob patterns, list files or mesh files.  ``workers`` local worker
+    ``sources``: folders, glob patterns, list files or mesh files; ``settings``: :class:`RenderOptions`
+    (resolved here, once) or a :class:`RenderSetup`, which the workers receive.  ``workers`` local worker
     processes (default :func:`default_workers`), or, with ``use_ray``, Ray actors on the cluster at
-    ``ray_address`` (None: ``RAY_ADDRESS`` or a local Ray).  ``shard=(k, n)`` keeps shard k of n.
+    ``ray_address`` (None: ``RAY_ADDRESS`` or a local Ray).  ``part=(k, n)`` keeps part k of n (a job array's task; ``shard=`` is its old name).
     ``timeout`` (s) bounds each mesh.  ``summary`` is filled in as the run goes; ``plan_ready(plan)``
     is called once the inputs are known.  Bad settings raise :class:`DepthViewsError`; bad inputs
     become :class:`MeshFailed` events and lines in failures.jsonl.
@@ -129,7 +133,12 @@ def batch_events(sources, out, options: RenderOptions, *, workers: int | None = 
     :class:`MeshRendered` carries its tar ``members``.  Several runs may share ``out``: each mesh is
     claimed by one (:mod:`.claims`); a mesh another live run holds is skipped as ``claimed``.
     """
-    options.validate()
+    setup = as_setup(settings)
+    options = setup.options
+    if shard is not None:   # the keyword's name before --part (a tar file is a shard)
+        if part is not None and part != shard:
+            raise DepthViewsError("give part=(k, n) only (shard= is its old name)")
+        part = shard
     if workers is not None and workers < 1:
         raise DepthViewsError(f"--workers {workers}: must be at least 1")
     if timeout is not None and not timeout > 0:
@@ -137,11 +146,11 @@ def batch_events(sources, out, options: RenderOptions, *, workers: int | None = 
     started = time.perf_counter()
     summary = summary if summary is not None else BatchSummary()
     webdataset = "webdataset" in options.formats
-    check_shard_size(options, shard_views, shard_bytes)
+    check_shard_size(setup, shard_views, shard_bytes)
     out_root = prepare_output_root(out)
     check_dataset_options(out_root, options)
-    index = store.Journal(store.journal_path(out_root, store.INDEX_STEM, shard))
-    failures = store.Journal(store.journal_path(out_root, store.FAILURES_STEM, shard))
+    index = store.Journal(store.journal_path(out_root, store.INDEX_STEM, part))
+    failures = store.Journal(store.journal_path(out_root, store.FAILURES_STEM, part))
     claims = output = None
     try:
         done = newly_done = None
@@ -149,7 +158,7 @@ def batch_events(sources, out, options: RenderOptions, *, workers: int | None = 
             shard_store.remove_orphan_shards(out_root)
             newly_done = shard_store.IndexTail(out_root)   # lines other runs append from now on
             done = shard_store.done_meshes(out_root, index)
-        plan = plan_batch(sources, out_root, shard=shard, retry_failed=retry_failed, done=done)
+        plan = plan_batch(sources, out_root, part=part, retry_failed=retry_failed, done=done)
         summary.inputs = len(plan.inputs)
         if retry_failed:
             retried = {item.name for item in plan.todo}
@@ -184,10 +193,10 @@ def batch_events(sources, out, options: RenderOptions, *, workers: int | None = 
                                                on_done=lambda entry: claims.release(entry["name"]))
         if use_ray:
             from .ray_pool import RayPool
-            pool = RayPool(options, out_root, address=ray_address, actors=workers, timeout=timeout,
+            pool = RayPool(setup, out_root, address=ray_address, actors=workers, timeout=timeout,
                            verbose=verbose)
         else:
-            pool = LocalPool(options, out_root, workers=workers or default_workers(options.device),
+            pool = LocalPool(setup, out_root, workers=workers or default_workers(options.device),
                              timeout=timeout, verbose=verbose)
         for event in pool.run(plan.todo, gate=gate):
             if isinstance(event, MeshRendered) and webdataset:
@@ -229,10 +238,10 @@ def batch_events(sources, out, options: RenderOptions, *, workers: int | None = 
         store.remove_empty_partial_root(out_root)
 
 
-def run_batch(sources, out, options: RenderOptions, **settings) -> BatchSummary:
+def run_batch(sources, out, settings: RenderOptions | RenderSetup, **run_settings) -> BatchSummary:
     """Run :func:`batch_events` to the end and return the :class:`BatchSummary`."""
     summary = BatchSummary()
-    for _ in batch_events(sources, out, options, summary=summary, **settings):
+    for _ in batch_events(sources, out, settings, summary=summary, **run_settings):
         pass
     return summary
 
@@ -284,11 +293,11 @@ def read_shard_mesh_views(out_root: str, item: BatchInput, done: dict) -> Iterat
         yield from shard_views(item, shards.iter_shard(path, record["keys"]))
 
 
-def stream_views(sources, out, options: RenderOptions, *, include_finished: bool = False,
-                 **settings) -> Iterator[StreamedView]:
+def stream_views(sources, out, settings: RenderOptions | RenderSetup, *, include_finished: bool = False,
+                 **run_settings) -> Iterator[StreamedView]:
     """Yield every (mesh, view) of a batch as float32 numpy arrays as soon as its mesh is finished.
 
-    The same run as :func:`batch_events` (same ``settings``), so the same resume and failure rules
+    The same run as :func:`batch_events` (same ``run_settings``), so the same resume and failure rules
     hold: a mesh finished by an earlier run is not rendered again (its views are yielded only with
     ``include_finished``), a failed mesh is recorded in failures.jsonl and skipped, and breaking out
     of the loop stops the workers.  With ``formats=("webdataset",)`` the views are packed into shards
@@ -296,13 +305,14 @@ def stream_views(sources, out, options: RenderOptions, *, include_finished: bool
     rendered, and yielded, again.
     """
     out_root = os.path.abspath(os.fspath(out))
+    setup = as_setup(settings)
     done = None
-    for event in batch_events(sources, out, options, **settings):
+    for event in batch_events(sources, out, setup, **run_settings):
         if isinstance(event, MeshRendered) and event.members is not None:
             yield from shard_views(event.item, shards.group_members(event.members))
         elif isinstance(event, MeshRendered) or (
                 include_finished and isinstance(event, MeshSkipped) and event.reason == "complete"):
-            if "webdataset" in options.formats:
+            if "webdataset" in setup.options.formats:
                 done = done if done is not None else shard_store.done_meshes(out_root)
                 yield from read_shard_mesh_views(out_root, event.item, done)
             else:

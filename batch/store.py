@@ -4,12 +4,12 @@ Layout of ``DIR`` (``--out``)::
 
     DIR/<name>/cameras.json ...      one finished mesh (whatever formats were asked for)
     DIR/.partial/<key>/              a mesh being rendered; moved to DIR/<name> in one rename
-    DIR/index.jsonl                  one line per finished mesh (index.shard-K-of-N.jsonl per shard)
-    DIR/failures.jsonl               one line per failed mesh (failures.shard-K-of-N.jsonl per shard)
+    DIR/index.jsonl                  one line per finished mesh (index.part-K-of-N.jsonl per --part)
+    DIR/failures.jsonl               one line per failed mesh (failures.part-K-of-N.jsonl per --part)
 
 A mesh is complete when ``DIR/<name>/cameras.json`` exists: the renderer writes cameras.json after
 every view, inside the partial folder, and the folder only appears under its name when everything
-in it is on disk.  Each journal has one writer (the run or shard that owns it); a line torn by a
+in it is on disk.  Each journal has one writer (the run or part that owns it); a line torn by a
 kill is dropped, and the file rewritten, when the next run starts.
 """
 
@@ -30,9 +30,9 @@ PARTIAL_FOLDER = ".partial"
 INDEX_STEM, FAILURES_STEM = "index", "failures"
 
 
-def journal_path(out_root: str, stem: str, shard: tuple[int, int] | None) -> str:
-    """``DIR/index.jsonl``, or ``DIR/index.shard-K-of-N.jsonl`` for shard (K, N) with N > 1."""
-    suffix = f".shard-{shard[0]}-of-{shard[1]}" if shard and shard[1] > 1 else ""
+def journal_path(out_root: str, stem: str, part: tuple[int, int] | None) -> str:
+    """``DIR/index.jsonl``, or ``DIR/index.part-K-of-N.jsonl`` for ``--part`` (K, N) with N > 1."""
+    suffix = f".part-{part[0]}-of-{part[1]}" if part and part[1] > 1 else ""
     return os.path.join(out_root, f"{stem}{suffix}.jsonl")
 
 
@@ -120,12 +120,16 @@ def read_jsonl(path: str) -> tuple[list[dict], bool]:
 
 
 def journal_files(out_root: str, stem: str) -> list[str]:
-    return sorted(glob.glob(os.path.join(glob.escape(out_root), f"{stem}.jsonl"))
-                  + glob.glob(os.path.join(glob.escape(out_root), f"{stem}.shard-*-of-*.jsonl")))
+    """Every journal ``stem`` of DIR: the run's and each part's (``.shard-K-of-N``: what runs before
+    ``--part`` was named so wrote)."""
+    folder = glob.escape(out_root)
+    return sorted(glob.glob(os.path.join(folder, f"{stem}.jsonl"))
+                  + glob.glob(os.path.join(folder, f"{stem}.part-*-of-*.jsonl"))
+                  + glob.glob(os.path.join(folder, f"{stem}.shard-*-of-*.jsonl")))
 
 
 def read_index(out_root: str) -> list[dict]:
-    """Every finished mesh listed in ``DIR/index*.jsonl`` (all shards), once per name.
+    """Every finished mesh listed in ``DIR/index*.jsonl`` (all parts), once per name.
 
     Each record has ``name``, ``path`` (the input), ``folder`` (relative to DIR), ``views``,
     ``normalization`` (the 4x4 ``object_to_world`` applied, or null), ``center``, ``radius``.
@@ -138,7 +142,7 @@ def read_index(out_root: str) -> list[dict]:
 
 
 def read_failures(out_root: str, done=None) -> list[dict]:
-    """Every failure in ``DIR/failures*.jsonl`` (all shards) whose mesh is not finished since
+    """Every failure in ``DIR/failures*.jsonl`` (all parts) whose mesh is not finished since
     (``done``: the names finished in the WebDataset layout; None: the folder layout)."""
     failures: dict[str, dict] = {}
     for path in journal_files(out_root, FAILURES_STEM):

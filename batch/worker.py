@@ -5,7 +5,8 @@ import into a fresh scene, render every view into a private partial folder, move
 place, then reset Blender and purge orphan data so memory stays flat over thousands of meshes.
 
 ``python -m depth_views.batch.worker`` speaks JSON lines: the first line on stdin is the set-up
-(pickled :class:`RenderOptions`, output folder, render threads), then one task a line; events go to
+(the pickled :class:`~depth_views.resolved.RenderSetup` the batch resolved once, output folder,
+render threads), then one task a line; events go to
 the original stdout (Blender's own prints are sent elsewhere).
 """
 
@@ -26,7 +27,7 @@ import bpy
 
 from ..render.allocator import keep_freed_memory
 from ..errors import DepthViewsError
-from ..options import RenderOptions
+from ..resolved import RenderSetup
 from ..outputs.shards import write_fragment
 from ..render.job import RenderJob
 from ..inputs.scene_import import load_input, reset_blender
@@ -83,7 +84,7 @@ def clear_blender() -> None:
     gc.collect()
 
 
-def render_one(path: str, name: str, out_root: str, options: RenderOptions, *, threads: int = 0,
+def render_one(path: str, name: str, out_root: str, setup: RenderSetup, *, threads: int = 0,
                on_view=None) -> dict:
     """Render input ``path`` into ``out_root/<name>``; return ``{"folder", "views", "seconds", "rss"}``.
 
@@ -102,7 +103,7 @@ def render_one(path: str, name: str, out_root: str, options: RenderOptions, *, t
             loaded.scene.render.threads_mode = "FIXED"
             loaded.scene.render.threads = threads
         stage = "check"
-        with RenderJob(loaded, partial, options) as job:
+        with RenderJob(loaded, partial, setup) as job:
             stage = "render"
             while not job.finished:
                 done = job.step()
@@ -148,12 +149,12 @@ def main() -> None:
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the batch's to handle, not ours
     events = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
-    setup = json.loads(sys.stdin.readline())
-    verbose = setup.get("verbose", False)
+    hand_over = json.loads(sys.stdin.readline())
+    verbose = hand_over.get("verbose", False)
     sys.stdout.flush()
     os.dup2(2 if verbose else os.open(os.devnull, os.O_WRONLY), 1)  # Blender's prints: not on our pipe
-    options = pickle.loads(base64.b64decode(setup["options"]))
-    out_root, threads = setup["out"], int(setup.get("threads", 0))
+    setup = pickle.loads(base64.b64decode(hand_over["setup"]))
+    out_root, threads = hand_over["out"], int(hand_over.get("threads", 0))
     # A worker only renders: keep freed render buffers instead of page-faulting them back in for
     # every view, as the render command does (batch workers lacked it: ~20 % more CPU per view).
     keep_freed_memory()
@@ -168,7 +169,7 @@ def main() -> None:
         task = json.loads(line)
         send(event="start", id=task["id"])
         try:
-            result = render_one(task["path"], task["name"], out_root, options, threads=threads,
+            result = render_one(task["path"], task["name"], out_root, setup, threads=threads,
                                 on_view=lambda done, total: send(event="view", id=task["id"], done=done,
                                                                  total=total))
         except TaskFailed as failure:

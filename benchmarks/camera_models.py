@@ -34,13 +34,14 @@ MODELS = {"perspective": {}, "orthographic": {}, "fisheye": {"fisheye_fov": 180.
 def _job_rate(path: str, out: str, options) -> dict:
     from depth_views.inputs.scene_import import load_input
     from depth_views.render.job import RenderJob
+    from depth_views.resolved import resolve
 
     import bpy
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     times, cropped = [], 0
     started = time.perf_counter()
-    with RenderJob(load_input(path), out, options) as job:
+    with RenderJob(load_input(path), out, resolve(options)) as job:
         while not job.finished:
             job.step()
             times.append(time.perf_counter())

@@ -94,7 +94,7 @@ def phase_write(args) -> dict:
     depths = payload_depths(args)
     formats = ("webdataset",) if args.layout == "webdataset" else ("exr",)
     options = RenderOptions(views=args.views, resolution=(args.resolution, args.resolution), formats=formats)
-    intrinsics = options.intrinsics()
+    intrinsics = options.lens_intrinsics()
     views = sample_views(sampling="fibonacci", n_views=args.views, center=np.zeros(3), radius=2.5)
     os.makedirs(args.out, exist_ok=True)
     output = None

@@ -29,7 +29,8 @@ import bpy  # noqa: E402
 from bench_meshes import ensure_mesh  # noqa: E402
 from depth_views.exr_io import read_depth, write_depth  # noqa: E402
 from depth_views.options import RenderOptions  # noqa: E402
-from depth_views.render.job import plan_views  # noqa: E402
+from depth_views.render.plan import plan_views  # noqa: E402
+from depth_views.resolved import resolve  # noqa: E402
 from depth_views.render.renderer import DepthRenderer  # noqa: E402
 from depth_views.inputs.scene_import import load_input  # noqa: E402
 
@@ -112,12 +113,11 @@ def main(argv=None) -> int:
     started = time.perf_counter()
     path = ensure_mesh(args.mesh, args.mesh_dir)
     loaded = load_input(path)
-    options = RenderOptions(views=args.views, resolution=(args.resolution, args.resolution), engine=args.engine)
-    plan = plan_views(loaded, options)
+    setup = resolve(RenderOptions(views=args.views, resolution=(args.resolution, args.resolution),
+                                  engine=args.engine, keep_transparency="no_override" in args.variant))
+    plan = plan_views(loaded, setup)
     imported = time.perf_counter()
-    renderer = DepthRenderer(plan.intrinsics, scene=loaded.scene, engine=args.engine,
-                             clip_start=plan.clip_start, clip_end=plan.clip_end,
-                             override_materials="no_override" not in args.variant)
+    renderer = DepthRenderer(setup, plan, scene=loaded.scene)
     stages = {"camera": [], "render_op": [], "read_back": [], "write_output": []}
     out = tempfile.mkdtemp(prefix="dv-profile-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
     with renderer:

@@ -121,10 +121,11 @@ import sys, json
 from depth_views.inputs.scene_import import load_input
 from depth_views.options import RenderOptions
 from depth_views.render.job import RenderJob
+from depth_views.resolved import resolve
 path, out, views, res, samples, keep = sys.argv[1:7]
 options = RenderOptions(views=int(views), resolution=(int(res), int(res)), passes=("depth", "rgb"),
                         rgb_samples=int(samples))
-with RenderJob(load_input(path), out, options) as job:
+with RenderJob(load_input(path), out, resolve(options)) as job:
     job.plan.views = job.plan.views[:int(keep)]
     while not job.finished:
         job.step()

@@ -62,7 +62,7 @@ def mesh_plan(path: str, resolution: int, n_views: int) -> dict:
     """Cameras exactly as ``depth-views render`` chooses them by default, as a job entry.
 
     Bounding-box centre, radius fitting the bounding sphere with a 10 % margin, fibonacci views,
-    clip range from the extent (see ``pipeline.plan_views``); the CLI is given the same numbers.
+    clip range from the extent (see ``depth_views.render.plan.plan_views``); the CLI is given the same numbers.
     """
     vertices = read_ply_vertices(path)
     box_min, box_max = vertices.min(axis=0), vertices.max(axis=0)

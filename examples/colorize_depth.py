@@ -11,7 +11,7 @@ import sys
 import numpy as np
 from PIL import Image
 
-from depth_views.exr_io import read_depth
+from depth_views import read_depth
 
 # Polynomial fit of the Turbo colour map (A. Mikhailov, Google, Apache-2.0), t in [0, 1].
 TURBO = np.array([

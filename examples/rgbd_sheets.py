@@ -29,22 +29,22 @@ def main(argv=None) -> int:
     parser.add_argument("--samples", type=int, default=32)
     args = parser.parse_args(argv)
     import assets  # tests/assets.py
-    from depth_views.cli import main as depth_views
+    import depth_views
+    from depth_views import RenderOptions
 
+    options = RenderOptions(views=args.views, resolution=(args.resolution, args.resolution),
+                            passes=("depth", "normal", "mask", "rgb"), formats=("exr", "contact_sheet"),
+                            rgb_samples=args.samples, rgb_lighting="white")
     work = tempfile.mkdtemp(prefix="depth-views-sheets-")
     try:
         for name in ASSETS:
             path = assets.sweethome_furniture(name, work)
-            command = ["render", path, "--out", os.path.join(work, "out"), "--views", str(args.views),
-                       "--resolution", str(args.resolution), str(args.resolution),
-                       "--passes", "depth,normal,mask,rgb", "--formats", "exr,contact_sheet",
-                       "--rgb-samples", str(args.samples), "--rgb-lighting", "white", "--quiet"]
-            print("depth-views", " ".join(command[:1] + [os.path.basename(path)] + command[2:]), flush=True)
-            if depth_views(command) != 0:
-                return 1
+            print("render", os.path.basename(path), options, flush=True)
+            folder = os.path.join(work, "out", name)
+            depth_views.render_mesh(path, folder, options)
             os.makedirs(args.docs, exist_ok=True)
             target = os.path.join(args.docs, f"rgbd_{name}.png")
-            shutil.copy(os.path.join(work, "out", name, "contact_sheet.png"), target)
+            shutil.copy(os.path.join(folder, "contact_sheet.png"), target)
             print("wrote", target, flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)

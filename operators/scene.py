@@ -10,12 +10,12 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
-from ..cameras.models import CameraModel
 from ..errors import DepthViewsError
-from ..options import RenderOptions
-from ..render.job import RenderJob, ViewPlan, plan_views, restore_transforms, saved_transforms
+from ..inputs.scene_import import render_geometry_objects
+from ..render.job import RenderJob, scene_input
+from ..render.plan import ViewPlan, plan_views, restore_transforms, saved_transforms
 from ..render.renderer import set_up_camera_model
-from ..inputs.scene_import import LoadedInput, render_geometry_objects, scene_units
+from ..resolved import RenderSetup, resolve
 
 PREVIEW_COLLECTION_NAME = "Depth Views Cameras"
 PREVIEW_TAG = "depth_views_preview"
@@ -43,12 +43,6 @@ def target_objects(scene, settings, selected_objects) -> list:
     return sorted(objects, key=lambda obj: obj.name)
 
 
-def scene_input(scene, objects) -> LoadedInput:
-    """The open scene as an input: named after the .blend file (or the scene), in Blender units."""
-    name = bpy.data.filepath or f"{scene.name}.blend"
-    return LoadedInput(name, scene, list(objects), units=scene_units(scene))
-
-
 def output_folder(settings) -> str:
     """The settings' output folder as an absolute path (``//`` is the .blend file's folder)."""
     if not settings.output_dir.strip():
@@ -62,13 +56,12 @@ def scene_job(scene, settings, selected_objects) -> RenderJob:
     Only the target objects are rendered; objects moved by Normalise are put back afterwards.
     """
     objects = target_objects(scene, settings, selected_objects)
-    options = settings.render_options(scene)
-    options.validate()
-    return RenderJob(scene_input(scene, objects), output_folder(settings), options,
+    setup = resolve(settings.render_options(scene))   # the panel's settings, checked and their camera file read once
+    return RenderJob(scene_input(scene, objects), output_folder(settings), setup,
                      restore_objects=True, only_objects=objects)
 
 
-def plan_scene_views(scene, objects, options: RenderOptions) -> ViewPlan:
+def plan_scene_views(scene, objects, setup: RenderSetup) -> ViewPlan:
     """Plan the views of ``objects`` as a render would, leaving every object where it was.
 
     With ``options.normalize`` the plan's poses are in the normalised frame; the returned plan's
@@ -76,7 +69,7 @@ def plan_scene_views(scene, objects, options: RenderOptions) -> ViewPlan:
     """
     saved = saved_transforms(objects)
     try:
-        return plan_views(scene_input(scene, objects), options)
+        return plan_views(scene_input(scene, objects), setup)
     finally:
         restore_transforms(saved)
 
@@ -118,13 +111,12 @@ def add_preview_cameras(scene, settings, selected_objects) -> list:
     "Depth Views Cameras", and render nothing themselves (hidden from render).
     """
     objects = target_objects(scene, settings, selected_objects)
-    options = settings.render_options(scene)
-    plan = plan_scene_views(scene, objects, options)
+    plan = plan_scene_views(scene, objects, resolve(settings.render_options(scene)))
     clear_preview_cameras(scene, keep_collection=True)
     collection = _preview_collection(scene, create=True)
     world_from_render = (np.linalg.inv(plan.object_to_world) if plan.object_to_world is not None
                          else np.eye(4))
-    model = plan.camera or CameraModel.perspective(plan.intrinsics)
+    model = plan.camera
     width = len(str(max(len(plan.views) - 1, 0)))
     created = []
     for view in plan.views:

@@ -1,6 +1,6 @@
 """Write one input's rendered passes in the chosen formats, a view at a time (no bpy).
 
-:class:`OutputWriter` is what :class:`depth_views.pipeline.RenderJob` calls: :meth:`~OutputWriter.write_view`
+:class:`OutputWriter` is what :class:`depth_views.render.job.RenderJob` calls: :meth:`~OutputWriter.write_view`
 writes every per-view file of a view (and returns their paths, relative to the output folder, for
 ``cameras.json``'s ``views[i].files``); :meth:`~OutputWriter.finish` writes the per-input files (npz,
 contact sheet, fused point cloud) and returns what ``cameras.json`` records about them.

@@ -154,7 +154,9 @@ class DEPTHVIEWS_PT_output(_SidebarPanel, bpy.types.Panel):
             if settings.rgb_engine == "cycles":
                 layout.prop(settings, "rgb_samples")
             layout.prop(settings, "rgb_exr")
-        layout.prop(settings, "opaque_depth")
+        row = layout.row()
+        row.use_property_split = False   # the whole width: room for the option's full name
+        row.prop(settings, "keep_transparency")
 
 
 class DEPTHVIEWS_PT_compositor(_SidebarPanel, bpy.types.Panel):

@@ -168,9 +168,9 @@ class DepthViewsSettings(bpy.types.PropertyGroup):
                              description="Cycles samples per pixel of the RGB pass (a count)")
     rgb_exr: BoolProperty(name="RGB EXR", default=DEFAULTS.rgb_exr,
                           description="Also write the RGB pass as a linear float32 EXR")
-    opaque_depth: BoolProperty(name="Opaque", default=DEFAULTS.opaque_depth,
-                               description="Opaque surfaces: treat every surface as opaque for depth, normal and mask; off: "
-                                           "transparent materials are seen through where alpha < 0.5")
+    keep_transparency: BoolProperty(name="Keep Transparency", default=DEFAULTS.keep_transparency,
+                                    description="Keep Transparency: depth, normal and mask see through transparent materials (alpha "
+                                                "below 0.5); off: every surface is opaque")
 
     # -- camera model (docs/camera-models.md) -----------------------------------------------------
     camera_model: EnumProperty(name="Camera Model", default=DEFAULTS.camera_model,
@@ -231,7 +231,7 @@ class DepthViewsSettings(bpy.types.PropertyGroup):
             preview_far=self.preview_far if self.preview_range == "fixed" else None,
             preview_invert=self.preview_invert, preview_colormap=self.preview_colormap,
             rgb_engine=self.rgb_engine, rgb_samples=self.rgb_samples, rgb_exr=self.rgb_exr,
-            opaque_depth=self.opaque_depth,
+            keep_transparency=self.keep_transparency,
             camera_model=self.camera_model, ortho_scale=None if self.ortho_scale_auto else self.ortho_scale,
             fisheye_fov=math.degrees(self.fisheye_fov),
             longitude_range=(math.degrees(self.longitude_min), math.degrees(self.longitude_max)),

@@ -1,8 +1,10 @@
-"""One input file to a folder of metric depth EXRs plus cameras: import, frame, render, write.
+"""One input to a folder of metric depth EXRs plus cameras (:class:`RenderJob`), or to numpy arrays
+in memory (:func:`render_views`): plan, render, write.
 
-Data flows one way: options -> camera set -> scene set-up -> render -> outputs.  The CLI, the Python
-API and the add-on all go through :class:`RenderJob` (directly, or via :func:`render_scene` /
-:func:`render_input`); none re-implements it.
+Data flows one way: settings -> resolved setup -> cameras -> scene -> render -> outputs.  The CLI, the
+Python API, the add-on and the batch workers all go through :class:`RenderJob` (directly, or via
+:func:`render_scene` / :func:`render_input`), each with the :class:`~depth_views.resolved.RenderSetup`
+its entry point resolved once; none re-implements it.
 """
 
 from __future__ import annotations
@@ -10,25 +12,22 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
 import bpy
-import numpy as np
 
-from ..cameras.exports import (COLMAP_FOLDER, MAX_COLMAP_POINTS, check_nerf_synthetic, colmap_text_model,
-                              nerf_synthetic_documents)
+from ..cameras.exports import COLMAP_FOLDER, MAX_COLMAP_POINTS, colmap_text_model, nerf_synthetic_documents
 from ..cameras.files import (CAMERAS_FILE, TRANSFORMS_FILE, cameras_document, transforms_document,
                              write_json_atomic, write_text_atomic)
-from ..cameras.models import CameraModel, auto_distance
-from ..cameras.ranges import vary_views
-from ..cameras.views import (Intrinsics, View, auto_radius, bounding_sphere, camera_inside_box,
-                             pixel_box_of_points, sample_views)
+from ..cameras.views import View
 from ..errors import DepthViewsError
-from ..options import RenderOptions, clip_range, depth_range_problem, normalization_matrix
+from ..inputs.scene_import import LoadedInput, load_input, render_geometry_objects, scene_units
+from ..options import RenderOptions
 from ..outputs.shards import SampleWriter
-from ..outputs.writer import OutputWriter, planned_view_files, view_file_name  # noqa: F401 (re-export)
-from .renderer import DepthRenderer
-from ..inputs.scene_import import MESH_SUFFIXES, LoadedInput, checked_geometry, load_input, transform_root_objects
+from ..outputs.writer import OutputWriter, planned_view_files
+from ..resolved import RenderSetup, as_setup
+from .plan import ViewPlan, plan_views, render_bounds, restore_transforms, saved_transforms
+from .renderer import DepthRenderer, ViewResult
 
 
 @dataclass
@@ -39,28 +38,6 @@ class InputReport:
     output_dir: str
     n_views: int
     seconds: float
-    warnings: list[str] = field(default_factory=list)
-
-
-@dataclass
-class ViewPlan:
-    """Everything decided before the first view renders: cameras, clip range, normalisation.
-
-    ``object_to_world`` is the normalising transform applied to the input (None when not normalised);
-    ``extra`` is what goes into cameras.json besides intrinsics and poses.
-    """
-
-    intrinsics: Intrinsics
-    views: list[View]
-    clip_start: float
-    clip_end: float
-    center: np.ndarray
-    radius: float
-    object_radius: float
-    object_to_world: np.ndarray | None
-    extra: dict = field(default_factory=dict)
-    vertices: np.ndarray | None = None   # world vertices of the input's geometry (after normalising)
-    camera: CameraModel | None = None    # the camera model (None: perspective from ``intrinsics``)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -76,133 +53,6 @@ def prepare_output_folder(folder: str, subfolders=("depth",)) -> None:
         raise DepthViewsError(f"{folder}: the output folder is not writable")
 
 
-def root_objects(objects) -> list:
-    """The topmost parents of ``objects``, each once, in first-seen order."""
-    roots = []
-    for obj in objects:
-        while obj.parent is not None:
-            obj = obj.parent
-        if obj not in roots:
-            roots.append(obj)
-    return roots
-
-
-def saved_transforms(objects) -> list:
-    """``(object, matrix_world)`` of the root objects of ``objects``: what ``--normalize`` moves."""
-    return [(obj, obj.matrix_world.copy()) for obj in root_objects(objects)]
-
-
-def restore_transforms(saved: list) -> None:
-    """Put back what :func:`saved_transforms` returned."""
-    for obj, matrix in saved:
-        obj.matrix_world = matrix
-
-
-def plan_views(loaded: LoadedInput, options: RenderOptions) -> ViewPlan:
-    """Decide cameras and clip range for ``loaded``; with ``options.normalize``, move its objects.
-
-    The normalising transform is applied to the root objects' ``matrix_world`` (callers that must
-    give the scene back unchanged, like the add-on, save and restore those matrices).
-    """
-    options.validate()
-    intrinsics = options.intrinsics()
-    vertices = checked_geometry(loaded)
-    extra: dict = {"input": os.path.basename(loaded.path), "blender_version": bpy.app.version_string}
-    object_to_world = None
-    if options.normalize:
-        object_to_world = normalization_matrix(*bounding_sphere(vertices))
-        transform_root_objects(root_objects(loaded.objects), object_to_world)
-        vertices = vertices @ object_to_world[:3, :3].T + object_to_world[:3, 3]
-        extra["object_to_world"] = object_to_world.tolist()
-    box_min, box_max = vertices.min(axis=0), vertices.max(axis=0)
-    center = np.asarray(options.center if options.center is not None else 0.5 * (box_min + box_max),
-                        dtype=np.float64)
-    extent = float(np.linalg.norm(vertices - center, axis=1).max())
-    if extent == 0:
-        raise DepthViewsError(f"{loaded.path}: the mesh has zero size (every vertex at one point)")
-    warnings: list[str] = []
-    if options.cameras_file:
-        intrinsics, views, camera, warnings = views_from_file(options, vertices, center)
-        distances = [view.radius for view in views]
-        radius = max(distances)
-        auto_near, auto_far = clip_range(min(distances), extent)[0], clip_range(radius, extent)[1]
-        extra["cameras_file"] = options.cameras_file
-    else:
-        camera = options.camera(object_radius=extent)
-        if options.radius is not None:
-            radius = options.radius
-        elif camera.name == "PINHOLE":
-            radius = auto_radius(extent, intrinsics, options.radius_margin)
-        else:
-            radius = auto_distance(camera, extent, options.radius_margin)
-        near_radius = radius
-        views = sample_views(sampling=options.sampling, n_views=options.views,
-                             center=center, radius=radius, seed=options.seed, grid=options.grid,
-                             elevation_range=options.elevation_range())
-        if options.radius_range is not None or options.fov_range is not None:
-            views = vary_views(views, center, seed=options.seed, radius_range=options.radius_range,
-                               fov_range=options.fov_range, width=intrinsics.width, height=intrinsics.height,
-                               sensor_mm=options.sensor)
-            extra.update({"radius_range": options.radius_range, "fov_range": options.fov_range})
-            near_radius = min(view.radius for view in views)
-            radius = max(view.radius for view in views)
-        for view in views:
-            if camera_inside_box(view.position, box_min, box_max):
-                raise DepthViewsError(
-                    f"{loaded.path}: camera {view.index} at radius {view.radius:g} is inside the object's bounding box "
-                    f"{box_min.round(4).tolist()}..{box_max.round(4).tolist()}; use a larger --radius or --radius auto")
-        auto_near, auto_far = clip_range(near_radius, extent)[0], clip_range(radius, extent)[1]
-    if "nerf_synthetic" in options.formats:
-        check_nerf_synthetic(intrinsics, views)
-    clip_start = options.clip_start if options.clip_start is not None else auto_near
-    clip_end = options.clip_end if options.clip_end is not None else max(auto_far, clip_start * 10)
-    problem = depth_range_problem(clip_start, radius, extent)
-    if problem:
-        raise DepthViewsError(f"{loaded.path}: {problem}")
-    extra.update({"center": center.tolist(), "radius": radius, "object_radius": extent,
-                  "bounding_box": [box_min.tolist(), box_max.tolist()],
-                  "clip_start": clip_start, "clip_end": clip_end, "engine": options.engine,
-                  "sampling": options.sampling, "seed": options.seed})
-    return ViewPlan(intrinsics=intrinsics, views=views, clip_start=clip_start, clip_end=clip_end,
-                    center=center, radius=radius, object_radius=extent,
-                    object_to_world=object_to_world, extra=extra, vertices=vertices, camera=camera, warnings=warnings)
-
-
-def views_from_file(options: RenderOptions, vertices: np.ndarray, center) -> tuple:
-    """(intrinsics, views, camera model, warnings) of ``options.cameras_file`` (docs/camera-files.md).
-
-    The options' own intrinsics (--resolution/--lens/--fov/--intrinsics) serve frames that carry none
-    (.npy poses) and give NeRF-synthetic files without an image size their size.  A view that cannot see
-    the object (inside it, or looking away) renders empty, with a warning naming it.
-    """
-    intrinsics, views, model = options.camera_file_views(center)
-    box_min, box_max = vertices.min(axis=0), vertices.max(axis=0)
-    warnings = []
-    for view in views:
-        where = f"{options.cameras_file}: view {view.index} ({view.source})"
-        if camera_inside_box(view.position, box_min, box_max):
-            warnings.append(f"{where}: the camera is inside the object's bounding box; the view may be empty")
-        elif model is None and pixel_box_of_points(vertices, view.intrinsics.K, view.world_to_camera,
-                                                   view.intrinsics.width, view.intrinsics.height) is None:
-            camera_z = (vertices @ view.world_to_camera[:3, :3].T + view.world_to_camera[:3, 3])[:, 2]
-            if camera_z.max() <= 0 or np.all(camera_z > 0):
-                warnings.append(f"{where}: the object is not in view; that view is empty")
-    return intrinsics, views, model or CameraModel.perspective(intrinsics), warnings
-
-
-def render_bounds(loaded: LoadedInput, plan: ViewPlan) -> np.ndarray | None:
-    """Points whose convex hull holds everything the render shows, or None when that is not known.
-
-    A mesh file's imported objects are plain meshes, so their vertices do; a .blend file or the
-    add-on's scene can hold instances, particles or objects hidden in the viewport that the vertex
-    list misses, so they render the whole frame.
-    """
-    path = loaded.path or ""
-    if os.path.splitext(path)[1].lower() not in MESH_SUFFIXES or not os.path.isfile(path):
-        return None
-    return plan.vertices
-
-
 class RenderJob:
     """Render one loaded scene into ``output_dir`` a view at a time.
 
@@ -216,9 +66,12 @@ class RenderJob:
     the render while the job runs.
     """
 
-    def __init__(self, loaded: LoadedInput, output_dir: str, options: RenderOptions, *,
+    def __init__(self, loaded: LoadedInput, output_dir: str, setup: RenderSetup, *,
                  restore_objects: bool = False, only_objects=None):
-        self.loaded, self.output_dir, self.options = loaded, output_dir, options
+        if not isinstance(setup, RenderSetup):
+            raise TypeError(f"RenderJob takes a RenderSetup (depth_views.resolved.resolve), not {type(setup).__name__}")
+        self.loaded, self.output_dir, self.setup = loaded, output_dir, setup
+        self.options = setup.options
         self.restore_objects = restore_objects
         self.only_objects = only_objects
         self.plan: ViewPlan | None = None
@@ -243,7 +96,7 @@ class RenderJob:
 
     @property
     def total(self) -> int:
-        return len(self.plan.views) if self.plan else self.options.views
+        return len(self.plan.views) if self.plan else self.setup.n_views
 
     @property
     def finished(self) -> bool:
@@ -268,7 +121,7 @@ class RenderJob:
             # One pose for every view and pass: the frame is set before planning, never changed after.
             self._saved_frame = scene.frame_current
             scene.frame_set(self.options.frame)
-        self.plan = plan = plan_views(self.loaded, self.options)
+        self.plan = plan = plan_views(self.loaded, self.setup)
         plan.extra["frame"] = scene.frame_current
         plan.extra["pose"] = (f"animation frame {scene.frame_current} (--frame)" if self.options.frame is not None
                               else f"the pose the file opens in (scene frame {scene.frame_current})")
@@ -280,15 +133,8 @@ class RenderJob:
         self.files = [planned_view_files(v.index, n_views, options) for v in plan.views]
         if not self.in_memory:
             prepare_output_folder(self.output_dir, sorted({os.path.dirname(p) for p in self.files[0].values()}))
-        self._renderer = DepthRenderer(
-            plan.intrinsics, scene=self.loaded.scene, engine=options.engine,
-            device=options.device, clip_start=plan.clip_start, clip_end=plan.clip_end,
-            only_objects=self.only_objects, override_materials=options.opaque_depth,
-            passes=[p for p in options.wanted_passes() if p in ("depth", "normal", "mask", "rgb")],
-            rgb_engine=options.rgb_engine, rgb_samples=options.rgb_samples,
-            rgb_denoise=options.rgb_denoise, alpha_threshold=options.alpha_threshold,
-            bounds_points=render_bounds(self.loaded, plan), camera_model=plan.camera, rgb_bounces=options.rgb_bounces,
-            rgb_noise_threshold=options.rgb_noise_threshold, rgb_lighting=options.rgb_lighting)
+        self._renderer = DepthRenderer(self.setup, plan, scene=self.loaded.scene, only_objects=self.only_objects,
+                                       bounds_points=render_bounds(self.loaded, plan))
         self._renderer.__enter__()
         if self.in_memory:
             self._writer = SampleWriter(options, plan.intrinsics, n_views, units=self.loaded.units,
@@ -387,14 +233,15 @@ class RenderJob:
             self._saved_frame = None
 
 
-def render_scene(loaded: LoadedInput, output_dir: str, options: RenderOptions, *,
+def render_scene(loaded: LoadedInput, output_dir: str, settings: RenderOptions | RenderSetup, *,
                  on_view: Callable[[int, int], None] | None = None, **job_settings) -> InputReport:
     """Render every view of an already loaded scene into ``output_dir``; write cameras last.
 
+    ``settings``: :class:`RenderOptions` (resolved here, once) or a :class:`RenderSetup`.
     ``on_view(done, total)`` is called after each view is written.  ``job_settings`` are
     :class:`RenderJob`'s keyword arguments.
     """
-    with RenderJob(loaded, output_dir, options, **job_settings) as job:
+    with RenderJob(loaded, output_dir, as_setup(settings), **job_settings) as job:
         while not job.finished:
             done = job.step()
             if on_view:
@@ -402,25 +249,61 @@ def render_scene(loaded: LoadedInput, output_dir: str, options: RenderOptions, *
         return job.finish()
 
 
-def render_input(path: str, output_dir: str, options: RenderOptions, *,
+def render_input(path: str, output_dir: str, settings: RenderOptions | RenderSetup, *,
                  on_view: Callable[[int, int], None] | None = None) -> InputReport:
-    """Load ``path`` into a fresh Blender scene and render it into ``output_dir``.
+    """Load ``path`` (a mesh or .blend file) into a fresh Blender scene and render it into ``output_dir``.
 
-    Raises :class:`DepthViewsError` naming the file for anything the user can fix.
+    ``settings``: :class:`RenderOptions` (resolved here, once) or a :class:`RenderSetup`.  Raises
+    :class:`DepthViewsError` naming the file for anything the user can fix.
     """
-    options.validate()
-    return render_scene(load_input(path), output_dir, options, on_view=on_view)
+    setup = as_setup(settings)
+    return render_scene(load_input(path), output_dir, setup, on_view=on_view)
 
 
-def render_input_samples(path: str, name: str, options: RenderOptions, *,
+def render_input_samples(path: str, name: str, setup: RenderSetup, *,
                          on_view: Callable[[int, int], None] | None = None):
     """``--formats webdataset``: render ``path`` in memory; return ``(InputReport, tar members)``,
     the members keyed by mesh ``name`` (see :mod:`depth_views.outputs.shards`)."""
-    options.validate()
-    with RenderJob(load_input(path), "", options) as job:
+    with RenderJob(load_input(path), "", setup) as job:
         while not job.finished:
             done = job.step()
             if on_view:
                 on_view(done, job.total)
         report = job.finish()
         return report, job.members(name, path)
+
+
+def scene_input(scene=None, objects=None) -> LoadedInput:
+    """The open scene (default: the context's) as an input: ``objects`` (default: every geometry object
+    it renders), named after the .blend file (or the scene), in Blender units."""
+    scene = scene or bpy.context.scene
+    objects = list(objects) if objects is not None else render_geometry_objects(scene)
+    name = bpy.data.filepath or f"{scene.name}.blend"
+    return LoadedInput(name, scene, objects, units=scene_units(scene))
+
+
+def render_views(settings: RenderOptions | RenderSetup, *, scene=None, objects=None,
+                 views: list[View] | None = None, mesh: str | None = None) -> Iterator[ViewResult]:
+    """Render views into numpy arrays, one :class:`ViewResult` at a time; no files.
+
+    What renders: the open scene (``scene``, default the context's), only ``objects`` when given
+    (default: every geometry object it renders), or, with ``mesh``, that mesh or .blend file loaded into
+    a fresh scene (a mesh file's vertices then bound the render: Cycles skips the pixels they cannot
+    cover, as the CLI does).  The same plan as a render to a folder: ``settings`` (:class:`RenderOptions`
+    or a :class:`RenderSetup`) choose the cameras (sampled around the objects, a camera file's, or the
+    given ``views``), passes and engine.  The scene, and the objects moved by ``normalize``, are
+    restored when the generator finishes or is closed.
+    """
+    setup = as_setup(settings)
+    if mesh is not None and (scene is not None or objects is not None):
+        raise DepthViewsError("render_views: give a mesh file, or a scene and its objects, not both")
+    loaded = load_input(mesh) if mesh is not None else scene_input(scene, objects)
+    saved = saved_transforms(loaded.objects)
+    try:
+        plan = plan_views(loaded, setup, views=views)
+        with DepthRenderer(setup, plan, scene=loaded.scene, bounds_points=render_bounds(loaded, plan),
+                           only_objects=loaded.objects if objects is not None else None) as renderer:
+            for view in plan.views:
+                yield renderer.view_result(view)
+    finally:
+        restore_transforms(saved)

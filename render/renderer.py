@@ -14,7 +14,6 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
-from typing import Iterator, Sequence
 
 import bpy
 import numpy as np
@@ -27,11 +26,9 @@ from ..compositor.compat import (compositor_switch, cycles_has_denoiser, eevee_e
                                 enable_material_nodes, enable_world_nodes, panorama_settings, prefer_multilayer_scratch,
                                 set_compositor_switch)
 from ..errors import DepthViewsError
-from ..options import RGB_LIGHTINGS
+from ..resolved import RenderSetup
 from ..exr_io import read_channels, read_depth
 
-ENGINES = ("cycles", "workbench", "eevee")
-DEVICES = ("cpu", "gpu")
 GPU_BACKENDS = ("OPTIX", "CUDA", "HIP", "ONEAPI", "METAL")
 OVERRIDE_MATERIAL_NAME = "DepthViews Depth Override"
 CAMERA_NAME = "DepthViews Camera"
@@ -153,17 +150,20 @@ def set_up_camera_model(camera_data, model: CameraModel, intrinsics: Intrinsics 
 
 
 class DepthRenderer:
-    """Context manager that sets ``scene`` up for depth-only rendering and restores it afterwards.
+    """Context manager that sets ``scene`` up for depth rendering and restores it afterwards.
 
-    ``engine`` is one of ``cycles`` (default; exact planar depth at pixel centres), ``workbench`` or
-    ``eevee``; ``device`` is ``cpu`` or ``gpu`` (Cycles only).  Clip distances are in scene units.
-    ``only_objects`` (a list of objects) hides every other object of the scene from the render.
+    Everything it does comes from the run's :class:`~depth_views.resolved.RenderSetup` (its options:
+    engine, device, passes, transparency, colour settings) and the input's
+    :class:`~depth_views.render.plan.ViewPlan` (intrinsics, camera model, clip range in scene units).
+    ``engine`` is ``cycles`` (exact planar depth at pixel centres), ``workbench`` or ``eevee``;
+    ``device`` is ``cpu`` or ``gpu`` (Cycles only).  ``only_objects`` (a list of objects) hides every
+    other object of the scene from the render.
 
-    ``passes`` (any of ``depth``, ``normal``, ``mask``, ``rgb``; depth is always made) chooses what
-    :meth:`render_passes` returns.  Depth, normal and mask come from one exact render (Cycles, 1
-    sample at the pixel centre, emission override: with ``override_materials`` every surface is
-    opaque; without it, materials keep their transparency and Cycles writes depth, normal and object
-    index at the first surface whose alpha reaches ``alpha_threshold``).  ``rgb`` is a second render
+    The options' ``passes`` (of ``depth``, ``normal``, ``mask``, ``rgb``; depth is always made) choose
+    what :meth:`render_passes` returns.  Depth, normal and mask come from one exact render (Cycles, 1
+    sample at the pixel centre, emission override: every surface is opaque unless
+    ``keep_transparency``, where materials keep their transparency and Cycles writes depth, normal and
+    object index at the first surface whose alpha reaches ``alpha_threshold``).  ``rgb`` is a second render
     of the same view with the scene's own materials, in a colour scene that shares the objects (see
     :meth:`_set_up_rgb_scene`): ``rgb_engine`` (cycles, workbench, eevee), ``rgb_samples`` samples,
     denoised when ``rgb_denoise`` and the build has OpenImageDenoise, ``rgb_bounces`` light bounces,
@@ -177,48 +177,27 @@ class DepthRenderer:
     renders.
     """
 
-    def __init__(self, intrinsics: Intrinsics, *, scene=None, engine: str = "cycles",
-                 device: str = "cpu", clip_start: float = 0.01, clip_end: float = 1000.0,
-                 override_materials: bool = True, exr_codec: str = "NONE", only_objects=None,
-                 passes=("depth",), rgb_engine: str = "cycles", rgb_samples: int = 64,
-                 rgb_denoise: bool = True, alpha_threshold: float = 0.5,
-                 bounds_points=None, camera_model: CameraModel | None = None, rgb_bounces: int = 3,
-                 rgb_noise_threshold: float = 0.0, rgb_lighting: str = "auto"):
-        if engine not in ENGINES:
-            raise DepthViewsError(f"--engine {engine!r}: choose one of {', '.join(ENGINES)}")
-        unknown = [p for p in passes if p not in RENDER_PASSES]
-        if unknown:
-            raise DepthViewsError(f"passes {unknown}: the renderer makes {', '.join(RENDER_PASSES)}")
-        if ("normal" in passes or "mask" in passes) and engine != "cycles":
-            raise DepthViewsError(f"normal and mask passes need --engine cycles (got {engine})")
-        if rgb_engine not in ENGINES:
-            raise DepthViewsError(f"--rgb-engine {rgb_engine!r}: choose one of {', '.join(ENGINES)}")
-        if rgb_lighting not in RGB_LIGHTINGS:
-            raise DepthViewsError(f"--rgb-lighting {rgb_lighting!r}: choose one of {', '.join(RGB_LIGHTINGS)}")
-        if device not in DEVICES:
-            raise DepthViewsError(f"--device {device!r}: choose one of {', '.join(DEVICES)}")
-        if not 0 < clip_start < clip_end:
-            raise DepthViewsError(
-                f"--clip-start {clip_start:g} / --clip-end {clip_end:g}: need 0 < clip start < clip end")
+    def __init__(self, setup: RenderSetup, plan, *, scene=None, only_objects=None, bounds_points=None):
+        options = setup.options
         self.scene = scene or bpy.context.scene
-        self.intrinsics = intrinsics
-        self.camera_model = camera_model or CameraModel.perspective(intrinsics)
-        if (self.camera_model.width, self.camera_model.height) != (intrinsics.width, intrinsics.height):
+        self.intrinsics = plan.intrinsics
+        self.camera_model = plan.camera
+        if (self.camera_model.width, self.camera_model.height) != (self.intrinsics.width, self.intrinsics.height):
             raise DepthViewsError("the camera model's image size differs from the intrinsics'")
-        if self.camera_model.is_panoramic and (engine != "cycles" or ("rgb" in passes and rgb_engine != "cycles")):
-            raise DepthViewsError(f"a {self.camera_model.name} camera renders with Cycles only "
-                                  f"(got --engine {engine}, --rgb-engine {rgb_engine})")
-        self.engine, self.device = engine, device
-        self.clip_start, self.clip_end = clip_start, clip_end
-        self.override_materials = override_materials
-        self.exr_codec = exr_codec
+        self.engine, self.device = options.engine, options.device
+        self.clip_start, self.clip_end = plan.clip_start, plan.clip_end
+        if not 0 < self.clip_start < self.clip_end:
+            raise DepthViewsError(f"--clip-start {self.clip_start:g} / --clip-end {self.clip_end:g}: "
+                                  "need 0 < clip start < clip end")
+        self.keep_transparency = options.keep_transparency
+        self.exr_codec = "NONE"   # the scratch EXRs live on tmpfs for one view: no time spent compressing
         self.only_objects = None if only_objects is None else list(only_objects)
-        self.passes = tuple(p for p in RENDER_PASSES if p == "depth" or p in passes)
-        self.rgb_engine, self.rgb_samples = rgb_engine, int(rgb_samples)
-        self.rgb_denoise, self.alpha_threshold = rgb_denoise, float(alpha_threshold)
+        self.passes = tuple(p for p in RENDER_PASSES if p == "depth" or p in options.passes)
+        self.rgb_engine, self.rgb_samples = options.rgb_engine, int(options.rgb_samples)
+        self.rgb_denoise, self.alpha_threshold = options.rgb_denoise, float(options.alpha_threshold)
         self.rgb_denoised = False
-        self.rgb_bounces, self.rgb_noise_threshold = int(rgb_bounces), float(rgb_noise_threshold)
-        self.rgb_lighting = self.rgb_lighting_used = rgb_lighting
+        self.rgb_bounces, self.rgb_noise_threshold = int(options.rgb_bounces), float(options.rgb_noise_threshold)
+        self.rgb_lighting = self.rgb_lighting_used = options.rgb_lighting
         self._rgb_scene = None
         self._rays_valid = None  # (H, W) bool of the camera model, once a fisheye colour view needs it
         self.object_ids: dict[int, str] = {}
@@ -282,7 +261,7 @@ class DepthRenderer:
             _set(scene.cycles, samples=1, use_adaptive_sampling=False, use_denoising=False,
                  use_preview_denoising=False, max_bounces=0, diffuse_bounces=0, glossy_bounces=0,
                  transmission_bounces=0, volume_bounces=0,
-                 transparent_max_bounces=0 if self.override_materials else 64,
+                 transparent_max_bounces=64 if self.keep_transparency else 0,
                  filter_width=0.01, device="GPU" if self.device == "gpu" else "CPU")
             view_layer.pass_alpha_threshold = self.alpha_threshold
             if self.device == "gpu":
@@ -295,7 +274,7 @@ class DepthRenderer:
             scene.display.render_aa = "OFF"
         else:
             render.engine = eevee_engine_id()
-        if self.override_materials and self.engine == "cycles":
+        if not self.keep_transparency and self.engine == "cycles":
             material = _depth_override_material()
             self._made.append(material)
             view_layer.material_override = material
@@ -590,6 +569,12 @@ class DepthRenderer:
                 out["rgb"][~self._camera_rays_valid()] = 0.0
         return out
 
+    def view_result(self, view: View) -> ViewResult:
+        """Render ``view`` into a :class:`ViewResult` (every pass of :attr:`passes`, the view's K and camera)."""
+        model = self.camera_model
+        K = self.view_intrinsics(view).K if model.name == "PINHOLE" else model.K
+        return ViewResult(view=view, K=K, camera_model=model, **self.render_passes(view))
+
     def _camera_rays_valid(self) -> np.ndarray:
         """(H, W) bool: the pixels the camera model has a ray for (cached; the model is fixed per render)."""
         if self._rays_valid is None:
@@ -629,16 +614,3 @@ def _single_channel(channels: dict) -> str:
     if len(channels) == 1:
         return next(iter(channels))
     raise DepthViewsError(f"object index EXR has channels {sorted(channels)}; expected one")
-
-
-def render_views(views: Sequence[View], intrinsics: Intrinsics, **settings) -> Iterator[ViewResult]:
-    """Yield a :class:`ViewResult` per view of the current scene (or ``scene=``), in order.
-
-    ``settings`` are :class:`DepthRenderer`'s keyword arguments.  The scene is restored when the
-    generator finishes or is closed.
-    """
-    with DepthRenderer(intrinsics, **settings) as renderer:
-        for view in views:
-            model = renderer.camera_model
-            K = renderer.view_intrinsics(view).K if model.name == "PINHOLE" else model.K
-            yield ViewResult(view=view, K=K, camera_model=model, **renderer.render_passes(view))

@@ -1,4 +1,5 @@
-"""Ours through the in-memory API: ``load_input`` then ``render.render_views`` into numpy arrays.
+"""Ours in memory: ``load_input``, the given views planned (``plan_views``) and rendered by ``DepthRenderer``
+into numpy arrays, with the mesh's vertices bounding the render (what ``render_views`` does for a scene).
 
 Job keys used: ``meshes`` (list of {path, views, width, height, lens_mm, sensor_mm, clip_start,
 clip_end}), ``engine``, ``threads`` (0 = Blender's automatic thread count), ``save_dir``.
@@ -14,10 +15,13 @@ clock = Clock()
 import bpy  # noqa: E402
 import numpy as np  # noqa: E402
 
+from depth_views.cameras import View  # noqa: E402
+from depth_views.inputs.scene_import import load_input  # noqa: E402
+from depth_views.options import RenderOptions  # noqa: E402
 from depth_views.render.allocator import keep_freed_memory  # noqa: E402
-from depth_views.cameras import Intrinsics, View  # noqa: E402
-from depth_views.render.renderer import render_views  # noqa: E402
-from depth_views.inputs.scene_import import load_input, world_vertices_and_face_count  # noqa: E402
+from depth_views.render.plan import plan_views, render_bounds  # noqa: E402
+from depth_views.render.renderer import DepthRenderer  # noqa: E402
+from depth_views.resolved import resolve  # noqa: E402
 
 clock.mark("imported")
 
@@ -32,19 +36,21 @@ def main() -> None:
         loaded.scene.render.threads_mode = "FIXED" if threads else "AUTO"
         if threads:
             loaded.scene.render.threads = threads
-        intrinsics = Intrinsics(item["width"], item["height"], lens_mm=item["lens_mm"], sensor_mm=item["sensor_mm"])
+        setup = resolve(RenderOptions(resolution=(item["width"], item["height"]), lens=item["lens_mm"],
+                                      sensor=item["sensor_mm"], engine=job.get("engine", "cycles"),
+                                      clip_start=item["clip_start"], clip_end=item["clip_end"]))
         views = [View(v["index"], v["azimuth_deg"], v["elevation_deg"], v["radius"],
                       np.asarray(v["camera_to_world"]), np.asarray(v["world_to_camera"])) for v in item["views"]]
-        # a mesh file's vertices bound everything it renders: Cycles renders only the pixels they cover
-        vertices, _ = world_vertices_and_face_count(loaded.objects)
+        plan = plan_views(loaded, setup, views=views)
         clock.mark(f"loaded:{os.path.basename(item['path'])}")
-        for result in render_views(views, intrinsics, scene=loaded.scene, engine=job.get("engine", "cycles"),
-                                   clip_start=item["clip_start"], clip_end=item["clip_end"],
-                                   bounds_points=vertices):
-            clock.view()
-            if save_dir:
-                stem = os.path.splitext(os.path.basename(item["path"]))[0]
-                np.save(os.path.join(save_dir, f"{stem}_{result.view.index:04d}.npy"), result.depth)
+        # a mesh file's vertices bound everything it renders: Cycles renders only the pixels they cover
+        with DepthRenderer(setup, plan, scene=loaded.scene, bounds_points=render_bounds(loaded, plan)) as renderer:
+            for view in plan.views:
+                result = renderer.view_result(view)
+                clock.view()
+                if save_dir:
+                    stem = os.path.splitext(os.path.basename(item["path"]))[0]
+                    np.save(os.path.join(save_dir, f"{stem}_{result.view.index:04d}.npy"), result.depth)
     write_result({"system": "ours-api", "blender": bpy.app.version_string, **clock.as_dict()})
 
 

@@ -19,8 +19,8 @@ from depth_views import compositor  # noqa: E402
 from depth_views.cameras import sample_views  # noqa: E402
 from depth_views.cli import main  # noqa: E402
 from depth_views.exr_io import read_depth, read_header  # noqa: E402
-from depth_views.render.job import render_scene  # noqa: E402
-from depth_views.operators.scene import (PREVIEW_COLLECTION_NAME, scene_input, scene_job,  # noqa: E402
+from depth_views.render.job import render_scene, scene_input  # noqa: E402
+from depth_views.operators.scene import (PREVIEW_COLLECTION_NAME, scene_job,  # noqa: E402
                                        target_objects)
 
 

@@ -141,13 +141,13 @@ def test_shards_render_every_input_exactly_once(dataset, tmp_path):
     out = tmp_path / "out"
     rendered = []
     for k in range(3):
-        summary = run_batch(str(dataset), out, SMALL, workers=1, shard=(k, 3))
+        summary = run_batch(str(dataset), out, SMALL, workers=1, part=(k, 3))
         rendered.append(summary.rendered)
         assert summary.inputs == summary.rendered
     assert sum(rendered) == 4
     assert sorted(finished_folders(out)) == ["asym", "boxes/flat", "boxes/tall", "plane"]
     journals = sorted(f for f in os.listdir(out) if f.startswith("index"))
-    assert journals == [f"index.shard-{k}-of-3.jsonl" for k in range(3) if rendered[k]]
+    assert journals == [f"index.part-{k}-of-3.jsonl" for k in range(3) if rendered[k]]
     names = [e["name"] for j in journals for e in map(json.loads, open(out / j))]
     assert sorted(names) == ["asym", "boxes/flat", "boxes/tall", "plane"]
     assert run_batch(str(dataset), out, SMALL, workers=1).skipped == 4

@@ -1,4 +1,4 @@
-"""The bpy-free half of the batch: sources, output names, shards, journals, resume decisions."""
+"""The bpy-free half of the batch: sources, output names, parts (--part K/N), journals, resume decisions."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from depth_views.batch import store
-from depth_views.batch.inputs import (collect_inputs, output_names, parse_shard, select_shard,
-                                      shard_of, source_paths)
+from depth_views.batch.inputs import (collect_inputs, output_names, parse_part, select_part,
+                                      part_of, source_paths)
 from depth_views.batch.run import plan_batch
 from depth_views.cli import build_parser, options_from_args
 from depth_views.errors import DepthViewsError
@@ -108,28 +108,28 @@ def test_output_names_collide_case_insensitively():
 @given(names=st.lists(st.text(alphabet="abcXYZ/._-", min_size=1, max_size=12), min_size=1, max_size=40,
                       unique=True),
        n=st.integers(1, 7))
-def test_shards_cover_every_input_exactly_once(names, n):
+def test_parts_cover_every_input_exactly_once(names, n):
     from depth_views.batch.inputs import BatchInput
 
     inputs = [BatchInput(f"/data/{i}.obj", name) for i, name in enumerate(names)]
-    shards = [select_shard(inputs, (k, n)) for k in range(n)]
-    assert sorted(i.name for shard in shards for i in shard) == sorted(names)
-    assert all(shard_of(i.name, n) == k for k, shard in enumerate(shards) for i in shard)
+    parts = [select_part(inputs, (k, n)) for k in range(n)]
+    assert sorted(i.name for part in parts for i in part) == sorted(names)
+    assert all(part_of(i.name, n) == k for k, part in enumerate(parts) for i in part)
 
 
-def test_shard_membership_does_not_depend_on_the_other_inputs():
-    assert [shard_of(f"mesh{i}", 4) for i in range(8)] == [shard_of(f"mesh{i}", 4) for i in range(8)]
-    assert len({shard_of(f"mesh{i}", 4) for i in range(64)}) == 4
+def test_part_membership_does_not_depend_on_the_other_inputs():
+    assert [part_of(f"mesh{i}", 4) for i in range(8)] == [part_of(f"mesh{i}", 4) for i in range(8)]
+    assert len({part_of(f"mesh{i}", 4) for i in range(64)}) == 4
 
 
 @pytest.mark.parametrize("text", ["3", "1/0", "4/4", "-1/4", "a/b"])
-def test_bad_shards_are_refused(text):
-    with pytest.raises(DepthViewsError, match="--shard"):
-        parse_shard(text)
+def test_bad_parts_are_refused(text):
+    with pytest.raises(DepthViewsError, match="--part"):
+        parse_part(text)
 
 
-def test_parse_shard():
-    assert parse_shard("0/8") == (0, 8) and parse_shard("7/8") == (7, 8)
+def test_parse_part():
+    assert parse_part("0/8") == (0, 8) and parse_part("7/8") == (7, 8)
 
 
 def test_torn_journal_lines_are_dropped_and_the_file_repaired(tmp_path):
@@ -186,30 +186,35 @@ def test_plan_skips_finished_and_failed_meshes_unless_retried(tmp_path):
     assert store.read_failures(str(out)) == []
 
 
-def test_sharded_runs_write_their_own_journals(tmp_path):
+def test_parts_write_their_own_journals(tmp_path):
     assert store.journal_path(str(tmp_path), "index", None).endswith("index.jsonl")
     assert store.journal_path(str(tmp_path), "index", (0, 1)).endswith("index.jsonl")
-    assert store.journal_path(str(tmp_path), "failures", (2, 5)).endswith("failures.shard-2-of-5.jsonl")
+    assert store.journal_path(str(tmp_path), "failures", (2, 5)).endswith("failures.part-2-of-5.jsonl")
     for k in range(2):
         journal = store.Journal(store.journal_path(str(tmp_path), "index", (k, 2)))
         journal.append({"name": f"m{k}", "views": 1})
         journal.close()
-    assert sorted(e["name"] for e in store.read_index(str(tmp_path))) == ["m0", "m1"]
+    # a journal written before --part got its name (.shard-K-of-N) is still read
+    old = store.Journal(str(tmp_path / "index.shard-1-of-3.jsonl"))
+    old.append({"name": "m2", "views": 1})
+    old.close()
+    assert sorted(e["name"] for e in store.read_index(str(tmp_path))) == ["m0", "m1", "m2"]
 
 
 def test_batch_command_takes_the_render_options():
     args = build_parser().parse_args(
         ["batch", "data/", "--out", "o", "--views", "6", "--resolution", "64", "48", "--normalize",
-         "--workers", "2", "--shard", "1/3", "--timeout", "30", "--sampling", "grid", "--grid", "3", "2"])
+         "--workers", "2", "--part", "1/3", "--timeout", "30", "--sampling", "grid", "--grid", "3", "2"])
     options = options_from_args(args)
     assert (options.views, options.resolution, options.normalize, options.grid) == (6, (64, 48), True, (3, 2))
-    assert (args.workers, args.shard, args.timeout, args.ray) == (2, (1, 3), 30.0, None)
+    assert (args.workers, args.part, args.timeout, args.ray) == (2, (1, 3), 30.0, None)
     render_dests = {a.dest for a in build_parser()._subparsers._group_actions[0].choices["render"]._actions}
     batch_dests = {a.dest for a in build_parser()._subparsers._group_actions[0].choices["batch"]._actions}
     assert render_dests - {"inputs"} <= batch_dests
     assert build_parser().parse_args(["batch", "d", "--out", "o", "--ray"]).ray == "auto"
+    assert build_parser().parse_args(["batch", "d", "--out", "o", "--shard", "2/3"]).part == (2, 3)   # its old name
     with pytest.raises(SystemExit):
-        build_parser().parse_args(["batch", "d", "--out", "o", "--shard", "3/3"])
+        build_parser().parse_args(["batch", "d", "--out", "o", "--part", "3/3"])
 
 
 def test_progress_lines_and_bar(capsys):

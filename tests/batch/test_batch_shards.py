@@ -297,13 +297,13 @@ def test_docs_datasets_commands_run(tmp_path, monkeypatch):
     assert ran >= 2
 
 
-def test_job_array_shards_write_each_view_once(dataset, tmp_path):
+def test_job_array_parts_write_each_view_once(dataset, tmp_path):
     out = tmp_path / "out"
     for k in range(2):
         assert main(["batch", str(dataset), "--out", str(out), *ARGS, "--formats", "webdataset",
-                     "--shard", f"{k}/2"]) == 0
+                     "--part", f"{k}/2"]) == 0
     assert_exactly_once(out)
-    assert sorted(os.listdir(out)) == ["dataset.json", "index.shard-0-of-2.jsonl", "index.shard-1-of-2.jsonl",
+    assert sorted(os.listdir(out)) == ["dataset.json", "index.part-0-of-2.jsonl", "index.part-1-of-2.jsonl",
                                        "shards"]
 
 

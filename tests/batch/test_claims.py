@@ -51,6 +51,15 @@ def test_two_runs_with_other_options_on_one_folder_are_refused(tmp_path):
     claims_module.check_dataset_options(str(tmp_path), RenderOptions(views=3, device="gpu"))
     with pytest.raises(DepthViewsError, match="other options .*views: 3 here, 4 now"):
         claims_module.check_dataset_options(str(tmp_path), RenderOptions(views=4))
+    # a folder made before an option got its present name: compared under the new name
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / claims_module.DATASET_FILE).write_text(json.dumps({"format": "depth_views.dataset", "options": {
+        "views": 3, "opaque_depth": True, "pinhole": [30.0, 30.0, 15.5, 11.5]}}))
+    claims_module.check_dataset_options(str(old), RenderOptions(views=3, intrinsics=(30.0, 30.0, 15.5, 11.5)))
+    with pytest.raises(DepthViewsError, match="keep_transparency: False here, True now"):
+        claims_module.check_dataset_options(str(old), RenderOptions(views=3, keep_transparency=True,
+                                                                    intrinsics=(30.0, 30.0, 15.5, 11.5)))
 
 
 def test_journal_appends_survive_a_torn_line_from_another_writer(tmp_path):

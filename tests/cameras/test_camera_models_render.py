@@ -165,24 +165,27 @@ def test_panorama_settings_are_found_on_this_blender():
 @pytest.mark.parametrize("width, height", [(48, 40), (37, 53)])
 def test_orthographic_cropped_border_render_equals_the_full_frame(tmp_path, width, height):
     """The render border applies to orthographic views, and changes no pixel; panoramic views never crop."""
-    from depth_views.cameras import Intrinsics, sample_views
-    from depth_views.cameras.models import CameraModel
+    from depth_views.cameras import sample_views
     from depth_views.inputs.scene_import import load_input
+    from depth_views.options import RenderOptions
+    from depth_views.render.plan import plan_views
     from depth_views.render.renderer import DepthRenderer
+    from depth_views.resolved import resolve
 
     mesh = asymmetric_mesh()
     loaded = load_input(write_mesh(mesh, tmp_path / "asym.ply"))
     views = sample_views(sampling="fibonacci", n_views=4, center=mesh.bounds.mean(axis=0), radius=6.0)
-    intrinsics = Intrinsics(width, height)
-    for model, least in ((CameraModel.orthographic(width, height, 5.0), 3),
-                         (CameraModel.orthographic(width, height, 2.5), 1),   # the object leaves the frame
-                         (CameraModel.fisheye(width, height, 120.0), 0)):
-        settings = dict(clip_start=0.1, clip_end=50.0, scene=loaded.scene, passes=("depth", "normal", "mask"),
-                        camera_model=model)
-        with DepthRenderer(intrinsics, **settings) as renderer:
+    for camera, least in (({"camera_model": "orthographic", "ortho_scale": 5.0}, 3),
+                          ({"camera_model": "orthographic", "ortho_scale": 2.5}, 1),   # the object leaves the frame
+                          ({"camera_model": "fisheye", "fisheye_fov": 120.0}, 0)):
+        setup = resolve(RenderOptions(resolution=(width, height), clip_start=0.1, clip_end=50.0,
+                                      passes=("depth", "normal", "mask"), **camera))
+        plan = plan_views(loaded, setup, views=views)
+        model = plan.camera
+        with DepthRenderer(setup, plan, scene=loaded.scene) as renderer:
             full = [renderer.render_passes(view) for view in views]
         cropped = 0
-        with DepthRenderer(intrinsics, bounds_points=mesh.vertices, **settings) as renderer:
+        with DepthRenderer(setup, plan, scene=loaded.scene, bounds_points=mesh.vertices) as renderer:
             for view, a in zip(views, full):
                 b = renderer.render_passes(view)
                 cropped += renderer._crop_box not in (None, (0, width, 0, height))

@@ -18,7 +18,7 @@ def test_cli_reads_passes_and_formats_comma_or_space_separated():
     assert options.passes == ("normal", "distance", "mask")
     assert options.formats == ("exr", "png16", "contact_sheet")
     assert options.wanted_passes() == ("depth", "distance", "normal", "mask")
-    assert (options.png16_scale, options.preview_near, options.rgb_samples, options.opaque_depth) == (1e-3, 1.0, 8, False)
+    assert (options.png16_scale, options.preview_near, options.rgb_samples, options.keep_transparency) == (1e-3, 1.0, 8, True)
     defaults = options_from_args(build_parser().parse_args(["render", "x.obj", "--out", "o"]))
     assert (defaults.passes, defaults.formats) == (("depth",), ("exr",))
     assert planned_view_files(3, 24, defaults) == {"depth": "depth/0003.exr"}

@@ -35,7 +35,7 @@ def test_render_options_validate_names_the_option():
                            (RenderOptions(sampling="grid", grid=(2, 2), views=5), "4 views")]:
         with pytest.raises(DepthViewsError, match=words):
             options.validate()
-    assert RenderOptions(fov=90.0, resolution=(100, 50)).intrinsics().K[0, 0] == pytest.approx(50.0)
+    assert RenderOptions(fov=90.0, resolution=(100, 50)).lens_intrinsics().K[0, 0] == pytest.approx(50.0)
 
 
 def test_options_validate_passes_and_formats():

@@ -184,7 +184,7 @@ def test_output_writer_writes_every_chosen_format_and_load_views_reads_them(tmp_
                             formats=("exr", "png16", "preview", "npz", "contact_sheet", "ply", "fused_ply"),
                             resolution=(32, 24))
     options.validate()
-    intrinsics = options.intrinsics()
+    intrinsics = options.lens_intrinsics()
     views = sample_views(sampling="fibonacci", n_views=3, center=(0, 0, 0), radius=4.0)
     writer = OutputWriter(str(tmp_path), options, intrinsics, 3, units="m", center=np.zeros(3),
                           object_radius=1.0, object_ids={1: "thing"})
@@ -239,8 +239,8 @@ def test_transforms_json_points_at_png16_depth_when_there_is_no_exr():
     options.validate()
     views = sample_views(sampling="fibonacci", n_views=2, center=(0, 0, 0), radius=3.0)
     files = [planned_view_files(v.index, 2, options) for v in views]
-    document = transforms_document(options.intrinsics(), views, files, png16_scale=2e-4)
+    document = transforms_document(options.lens_intrinsics(), views, files, png16_scale=2e-4)
     assert document["depth_unit_scale_factor"] == 2e-4
     assert document["frames"][1]["depth_file_path"] == "depth_png16/0001.png"
-    exr = transforms_document(options.intrinsics(), views, [{"depth": "depth/0000.exr"}] * 2)
+    exr = transforms_document(options.lens_intrinsics(), views, [{"depth": "depth/0000.exr"}] * 2)
     assert exr["depth_unit_scale_factor"] == 1.0 and exr["frames"][0]["file_path"] == "depth/0000.exr"

@@ -45,16 +45,17 @@ def test_uv_sphere_is_closed_and_on_the_sphere():
 
 
 def test_benchmark_cameras_are_the_ones_the_cli_chooses(tmp_path):
-    """The references get their cameras from run.mesh_plan; it must match pipeline.plan_views."""
+    """The references get their cameras from run.mesh_plan; it must match render.plan.plan_views."""
     pytest.importorskip("bpy")
     import run
     from depth_views.options import RenderOptions
-    from depth_views.render.job import plan_views
     from depth_views.inputs.scene_import import load_input
+    from depth_views.render.plan import plan_views
+    from depth_views.resolved import resolve
 
     path = meshes.write_ply(str(tmp_path / "scan.ply"), *meshes.scan_like())
     item = run.mesh_plan(path, 128, 6)
-    plan = plan_views(load_input(path), RenderOptions(views=6, resolution=(128, 128)))
+    plan = plan_views(load_input(path), resolve(RenderOptions(views=6, resolution=(128, 128))))
     assert np.allclose(item["K"], plan.intrinsics.K)
     assert np.isclose(item["radius"], plan.radius) and np.allclose(item["center"], plan.center)
     assert np.isclose(item["clip_start"], plan.clip_start) and np.isclose(item["clip_end"], plan.clip_end)

@@ -17,7 +17,7 @@ NOT_PACKAGE = {"tests", "benchmarks", "tools", "examples", "docs", "wheels", "ar
 FLOORS = {
     "errors": 0,
     "cameras": 1, "exr_io": 1,            # pure numpy: camera maths and files; EXR read/write
-    "options": 2,                         # the settings every later stage reads
+    "options": 2, "resolved": 2,          # the settings, and the setup resolved from them once per run
     "inputs": 3,                          # pre-import guards, the OFF reader, Blender's importers
     "compositor": 4,                      # the one place that knows each Blender's node API
     "outputs": 5,                         # writers for what a render gives (pure numpy)
@@ -26,9 +26,10 @@ FLOORS = {
     "panels": 8, "operators": 8, "addon": 8,   # the add-on UI and registration
     "datasets": 8,                        # reading rendered views back for training (pure numpy)
     "cli": 9, "__main__": 9, "": 9,       # entry points ("" is the package's own __init__)
+    "api": 9,                             # the front door: the supported Python API in one place
 }
 # Modules that must work without Blender (the readers and the maths): no bpy/mathutils import at all.
-NO_BLENDER = ("errors", "options", "cameras", "exr_io", "outputs", "inputs.mesh_check", "inputs.mesh_scan",
+NO_BLENDER = ("errors", "options", "resolved", "api", "cameras", "exr_io", "outputs", "inputs.mesh_check", "inputs.mesh_scan",
               "inputs.off_format", "render.allocator", "cli", "datasets")
 BLENDER_MODULES = {"bpy", "mathutils", "bmesh", "gpu", "bl_math"}
 
@@ -95,7 +96,7 @@ def test_every_module_has_a_floor_and_the_root_keeps_only_shared_modules_and_ent
     unplaced = sorted(m for m in MODULES if m.split(".")[0] not in FLOORS)
     assert not unplaced, f"modules outside every stage (give them a floor in FLOORS or move them): {unplaced}"
     root_modules = sorted(m for m in MODULES if "." not in m and m and not os.path.exists(os.path.join(ROOT, m)))
-    assert root_modules == ["__main__", "addon", "cli", "errors", "options"], root_modules
+    assert root_modules == ["__main__", "addon", "api", "cli", "errors", "options", "resolved"], root_modules
 
 
 @pytest.mark.parametrize("module", sorted(MODULES))

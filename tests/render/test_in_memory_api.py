@@ -1,4 +1,5 @@
-"""The in-memory Python API (render_views): the same depth as the written files, no files left, the scene\nrestored; and depth from the other engines."""
+"""The in-memory Python API (render_views): the same depth as the written files, no files left, the scene
+restored; and depth from the other engines."""
 
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ bpy = pytest.importorskip("bpy")
 
 from meshes import asymmetric_mesh, write_mesh  # noqa: E402
 
-from depth_views.cameras.files import load_cameras  # noqa: E402
-from depth_views.cameras import Intrinsics, View  # noqa: E402
+import depth_views  # noqa: E402
+from depth_views import RenderOptions, View, load_cameras  # noqa: E402
 from depth_views.cli import main  # noqa: E402
 from depth_views.exr_io import read_depth  # noqa: E402
-from depth_views.render.renderer import render_views, scratch_folder_root  # noqa: E402
+from depth_views.render.renderer import scratch_folder_root  # noqa: E402
 from depth_views.inputs.scene_import import load_input  # noqa: E402
 
 
@@ -25,19 +26,21 @@ def test_in_memory_views_equal_the_written_files_and_leave_no_files(tmp_path):
     assert main(["render", path, "--out", str(tmp_path / "out"), "--views", "3",
                  "--resolution", "40", "30", "--quiet"]) == 0
     cameras = load_cameras(tmp_path / "out" / "asym")
-    views = [View(v["index"], v["azimuth_deg"], v["elevation_deg"], v["radius"], v["camera_to_world"],
-                  v["world_to_camera"]) for v in cameras["views"]]
     scratch_before = set(glob.glob(os.path.join(scratch_folder_root() or "/tmp", "depth-views-*")))
     load_input(path)
-    results = list(render_views(views, Intrinsics(40, 30), clip_start=cameras["clip_start"],
-                                clip_end=cameras["clip_end"]))
-    assert [r.view.index for r in results] == [0, 1, 2]
-    for result, view in zip(results, cameras["views"]):
-        assert result.depth.dtype == np.float32 and result.depth.shape == (30, 40)
-        assert np.array_equal(result.K, cameras["K"])
-        assert np.array_equal(result.world_to_camera, view["world_to_camera"])
-        written = read_depth(tmp_path / "out" / "asym" / view["files"]["depth"])
-        assert np.array_equal(result.depth, written)
+    # the same options plan the same cameras; given views render as given (here: the files' own)
+    views = [View(v["index"], v["azimuth_deg"], v["elevation_deg"], v["radius"], v["camera_to_world"],
+                  v["world_to_camera"]) for v in cameras["views"]]
+    for results in (list(depth_views.render_views(RenderOptions(views=3, resolution=(40, 30)))),
+                    list(depth_views.render_views(RenderOptions(resolution=(40, 30), clip_start=cameras["clip_start"],
+                                                                clip_end=cameras["clip_end"]), views=views))):
+        assert [r.view.index for r in results] == [0, 1, 2]
+        for result, view in zip(results, cameras["views"]):
+            assert result.depth.dtype == np.float32 and result.depth.shape == (30, 40)
+            assert np.array_equal(result.K, cameras["K"])
+            assert np.array_equal(result.world_to_camera, view["world_to_camera"])
+            written = read_depth(tmp_path / "out" / "asym" / view["files"]["depth"])
+            assert np.array_equal(result.depth, written)
     assert set(glob.glob(os.path.join(scratch_folder_root() or "/tmp", "depth-views-*"))) == scratch_before
     assert bpy.context.scene.camera is None and not bpy.data.materials
 
@@ -48,7 +51,7 @@ def test_closing_the_generator_early_restores_the_scene(tmp_path):
     engine_before = scene.render.engine
     view = View(0, 0.0, 0.0, 10.0, np.array([[0, 0, 1, 10], [1, 0, 0, 1.5], [0, 1, 0, 2.5], [0, 0, 0, 1.0]]),
                 np.eye(4))
-    generator = render_views([view, view], Intrinsics(16, 16))
+    generator = depth_views.render_views(RenderOptions(resolution=(16, 16)), views=[view, view])
     first = next(generator)
     assert np.isfinite(first.depth).any()
     generator.close()

@@ -45,8 +45,11 @@ def test_cropped_border_render_equals_full_frame_and_settings_are_restored(tmp_p
     bpy = pytest.importorskip("bpy")
     from meshes import asymmetric_mesh, write_mesh
 
-    from depth_views.render.renderer import render_views
     from depth_views.inputs.scene_import import load_input
+    from depth_views.options import RenderOptions
+    from depth_views.render.plan import plan_views
+    from depth_views.render.renderer import DepthRenderer
+    from depth_views.resolved import resolve
 
     mesh = asymmetric_mesh()
     loaded = load_input(write_mesh(mesh, tmp_path / "asym.ply"))
@@ -58,9 +61,13 @@ def test_cropped_border_render_equals_full_frame_and_settings_are_restored(tmp_p
     views = (sample_views(sampling="fibonacci", n_views=4, center=center, radius=4.0)
              + sample_views(sampling="fibonacci", n_views=4, center=center, radius=9.0))
     intrinsics = Intrinsics(width, height)
-    settings = dict(clip_start=0.1, clip_end=50.0, scene=loaded.scene, passes=("depth", "normal", "mask"))
-    full = list(render_views(views, intrinsics, **settings))
-    bordered = list(render_views(views, intrinsics, bounds_points=mesh.vertices, **settings))
+    setup = resolve(RenderOptions(resolution=(width, height), clip_start=0.1, clip_end=50.0,
+                                  passes=("depth", "normal", "mask")))
+    plan = plan_views(loaded, setup, views=views)
+    with DepthRenderer(setup, plan, scene=loaded.scene) as renderer:
+        full = [renderer.view_result(view) for view in views]
+    with DepthRenderer(setup, plan, scene=loaded.scene, bounds_points=mesh.vertices) as renderer:
+        bordered = [renderer.view_result(view) for view in views]
     cropped = 0
     for view, a, b in zip(views, full, bordered):
         assert np.isfinite(a.depth).any()
@@ -78,15 +85,17 @@ def test_only_mesh_files_promise_their_vertices_bound_the_render(tmp_path):
     pytest.importorskip("bpy")
     from meshes import asymmetric_mesh, write_blend, write_mesh
 
-    from depth_views.options import RenderOptions
-    from depth_views.render.job import plan_views, render_bounds
     from depth_views.inputs.scene_import import LoadedInput, load_input
+    from depth_views.options import RenderOptions
+    from depth_views.render.plan import plan_views, render_bounds
+    from depth_views.resolved import resolve
 
     mesh = asymmetric_mesh()
     loaded = load_input(write_mesh(mesh, tmp_path / "asym.obj"))
-    plan = plan_views(loaded, RenderOptions(views=2, resolution=(16, 16)))
+    setup = resolve(RenderOptions(views=2, resolution=(16, 16)))
+    plan = plan_views(loaded, setup)
     assert np.allclose(render_bounds(loaded, plan), mesh.vertices, atol=1e-6)
     blend = load_input(write_blend(mesh, tmp_path / "asym.blend"))
-    assert render_bounds(blend, plan_views(blend, RenderOptions(views=2, resolution=(16, 16)))) is None
+    assert render_bounds(blend, plan_views(blend, setup)) is None
     scene_only = LoadedInput("Scene", loaded.scene, loaded.objects)          # the add-on's kind of input
     assert render_bounds(scene_only, plan) is None

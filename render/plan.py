@@ -1,0 +1,177 @@
+"""Planning one input: its cameras, clip range and normalisation, decided before the first view renders.
+
+:func:`plan_views` takes the run's :class:`~depth_views.resolved.RenderSetup` (never the raw options)
+and a loaded input, and returns a :class:`ViewPlan`: the views (sampled around the object, a camera
+file's, or given by the caller), the clip range that keeps the whole object, and the normalising
+transform applied with ``--normalize``.  Needs bpy (it reads the loaded objects).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import bpy
+import numpy as np
+
+from ..cameras.exports import check_nerf_synthetic
+from ..cameras.models import CameraModel, auto_distance
+from ..cameras.ranges import vary_views
+from ..cameras.views import (Intrinsics, View, auto_radius, bounding_sphere, camera_inside_box,
+                             pixel_box_of_points, sample_views)
+from ..errors import DepthViewsError
+from ..inputs.scene_import import MESH_SUFFIXES, LoadedInput, checked_geometry, transform_root_objects
+from ..options import clip_range, depth_range_problem, normalization_matrix
+from ..resolved import RenderSetup
+
+
+@dataclass
+class ViewPlan:
+    """Everything decided before the first view renders: cameras, clip range, normalisation.
+
+    ``object_to_world`` is the normalising transform applied to the input (None when not normalised);
+    ``extra`` is what goes into cameras.json besides intrinsics and poses.
+    """
+
+    intrinsics: Intrinsics
+    views: list[View]
+    clip_start: float
+    clip_end: float
+    center: np.ndarray
+    radius: float
+    object_radius: float
+    object_to_world: np.ndarray | None
+    camera: CameraModel
+    extra: dict = field(default_factory=dict)
+    vertices: np.ndarray | None = None   # world vertices of the input's geometry (after normalising)
+    warnings: list[str] = field(default_factory=list)
+
+
+def root_objects(objects) -> list:
+    """The topmost parents of ``objects``, each once, in first-seen order."""
+    roots = []
+    for obj in objects:
+        while obj.parent is not None:
+            obj = obj.parent
+        if obj not in roots:
+            roots.append(obj)
+    return roots
+
+
+def saved_transforms(objects) -> list:
+    """``(object, matrix_world)`` of the root objects of ``objects``: what ``--normalize`` moves."""
+    return [(obj, obj.matrix_world.copy()) for obj in root_objects(objects)]
+
+
+def restore_transforms(saved: list) -> None:
+    """Put back what :func:`saved_transforms` returned."""
+    for obj, matrix in saved:
+        obj.matrix_world = matrix
+
+
+def plan_views(loaded: LoadedInput, setup: RenderSetup, views: list[View] | None = None) -> ViewPlan:
+    """Decide cameras and clip range for ``loaded``; with ``--normalize``, move its objects.
+
+    ``views`` (optional) are the caller's own cameras, rendered as given like a camera file's.  The
+    normalising transform is applied to the root objects' ``matrix_world`` (callers that must give
+    the scene back unchanged, like the add-on, save and restore those matrices).
+    """
+    options = setup.options
+    intrinsics = setup.intrinsics
+    vertices = checked_geometry(loaded)
+    extra: dict = {"input": os.path.basename(loaded.path), "blender_version": bpy.app.version_string}
+    object_to_world = None
+    if options.normalize:
+        object_to_world = normalization_matrix(*bounding_sphere(vertices))
+        transform_root_objects(root_objects(loaded.objects), object_to_world)
+        vertices = vertices @ object_to_world[:3, :3].T + object_to_world[:3, 3]
+        extra["object_to_world"] = object_to_world.tolist()
+    box_min, box_max = vertices.min(axis=0), vertices.max(axis=0)
+    center = np.asarray(options.center if options.center is not None else 0.5 * (box_min + box_max),
+                        dtype=np.float64)
+    extent = float(np.linalg.norm(vertices - center, axis=1).max())
+    if extent == 0:
+        raise DepthViewsError(f"{loaded.path}: the mesh has zero size (every vertex at one point)")
+    warnings: list[str] = []
+    camera = setup.camera(object_radius=extent)
+    if views is not None or setup.from_file:
+        where = options.cameras_file if views is None else "views"
+        views = setup.views_around(center) if views is None else list(views)
+        if not views:
+            raise DepthViewsError("no views to render (an empty list of views)")
+        warnings = empty_view_warnings(where, views, vertices, camera)
+        distances = [float(np.linalg.norm(view.position - center)) for view in views]
+        radius = max(distances)
+        auto_near, auto_far = clip_range(min(distances), extent)[0], clip_range(radius, extent)[1]
+        if options.cameras_file:
+            extra["cameras_file"] = options.cameras_file
+    else:
+        if options.radius is not None:
+            radius = options.radius
+        elif camera.name == "PINHOLE":
+            radius = auto_radius(extent, intrinsics, options.radius_margin)
+        else:
+            radius = auto_distance(camera, extent, options.radius_margin)
+        near_radius = radius
+        views = sample_views(sampling=options.sampling, n_views=options.views,
+                             center=center, radius=radius, seed=options.seed, grid=options.grid,
+                             elevation_range=options.elevation_range())
+        if options.radius_range is not None or options.fov_range is not None:
+            views = vary_views(views, center, seed=options.seed, radius_range=options.radius_range,
+                               fov_range=options.fov_range, width=intrinsics.width, height=intrinsics.height,
+                               sensor_mm=options.sensor)
+            extra.update({"radius_range": options.radius_range, "fov_range": options.fov_range})
+            near_radius = min(view.radius for view in views)
+            radius = max(view.radius for view in views)
+        for view in views:
+            if camera_inside_box(view.position, box_min, box_max):
+                raise DepthViewsError(
+                    f"{loaded.path}: camera {view.index} at radius {view.radius:g} is inside the object's bounding box "
+                    f"{box_min.round(4).tolist()}..{box_max.round(4).tolist()}; use a larger --radius or --radius auto")
+        auto_near, auto_far = clip_range(near_radius, extent)[0], clip_range(radius, extent)[1]
+    if "nerf_synthetic" in options.formats:
+        check_nerf_synthetic(intrinsics, views)
+    clip_start = options.clip_start if options.clip_start is not None else auto_near
+    clip_end = options.clip_end if options.clip_end is not None else max(auto_far, clip_start * 10)
+    problem = depth_range_problem(clip_start, radius, extent)
+    if problem:
+        raise DepthViewsError(f"{loaded.path}: {problem}")
+    extra.update({"center": center.tolist(), "radius": radius, "object_radius": extent,
+                  "bounding_box": [box_min.tolist(), box_max.tolist()],
+                  "clip_start": clip_start, "clip_end": clip_end, "engine": options.engine,
+                  "sampling": options.sampling, "seed": options.seed})
+    return ViewPlan(intrinsics=intrinsics, views=views, clip_start=clip_start, clip_end=clip_end,
+                    center=center, radius=radius, object_radius=extent, object_to_world=object_to_world,
+                    camera=camera, extra=extra, vertices=vertices, warnings=warnings)
+
+
+def empty_view_warnings(where: str, views: list[View], vertices: np.ndarray, camera: CameraModel) -> list[str]:
+    """Warnings naming the given views (a camera file's, or the caller's) that cannot see the object:
+    inside its bounding box, or (a pinhole view) looking away from it.  Such a view renders empty."""
+    box_min, box_max = vertices.min(axis=0), vertices.max(axis=0)
+    warnings = []
+    for view in views:
+        name = f"{where}: view {view.index}" + (f" ({view.source})" if view.source else "")
+        if camera_inside_box(view.position, box_min, box_max):
+            warnings.append(f"{name}: the camera is inside the object's bounding box; the view may be empty")
+        elif camera.name == "PINHOLE":
+            intrinsics = view.intrinsics or camera.intrinsics
+            if pixel_box_of_points(vertices, intrinsics.K, view.world_to_camera,
+                                   intrinsics.width, intrinsics.height) is None:
+                camera_z = (vertices @ view.world_to_camera[:3, :3].T + view.world_to_camera[:3, 3])[:, 2]
+                if camera_z.max() <= 0 or np.all(camera_z > 0):
+                    warnings.append(f"{name}: the object is not in view; that view is empty")
+    return warnings
+
+
+def render_bounds(loaded: LoadedInput, plan: ViewPlan) -> np.ndarray | None:
+    """Points whose convex hull holds everything the render shows, or None when that is not known.
+
+    A mesh file's imported objects are plain meshes, so their vertices do; a .blend file or the
+    add-on's scene can hold instances, particles or objects hidden in the viewport that the vertex
+    list misses, so they render the whole frame.
+    """
+    path = loaded.path or ""
+    if os.path.splitext(path)[1].lower() not in MESH_SUFFIXES or not os.path.isfile(path):
+        return None
+    return plan.vertices
