@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import collections
 import glob
-import os
 import re
 import shutil
 import subprocess
