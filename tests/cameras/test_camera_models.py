@@ -155,7 +155,7 @@ def test_cameras_json_states_model_and_per_view_overrides():
     ({"camera_model": "fisheye", "engine": "eevee"}, "--camera-model fisheye needs --engine cycles"),
     ({"camera_model": "pinhole"}, "--camera-model 'pinhole': choose one of"),
     # the pinhole-only features of camera files and exports (docs/camera-files.md)
-    ({"camera_model": "fisheye", "pinhole": (40.0, 30.0, 20.0, 10.0)}, "--camera-model fisheye: cannot go with --intrinsics"),
+    ({"camera_model": "fisheye", "intrinsics": (40.0, 30.0, 20.0, 10.0)}, "--camera-model fisheye: cannot go with --intrinsics"),
     ({"camera_model": "orthographic", "fov_range": (30.0, 50.0)}, "cannot go with --fov LOW:HIGH"),
     ({"camera_model": "equirectangular", "cameras_file": "/x/transforms.json"}, "cannot go with --cameras"),
     ({"camera_model": "orthographic", "formats": ("exr", "colmap")}, "cannot go with --formats colmap"),
