@@ -44,8 +44,7 @@ from ..cameras.models import CameraModel
 from ..cameras.views import Intrinsics, View
 from ..errors import DepthViewsError
 from ..options import RenderOptions
-from .geometry import planar_to_distance, surface_mask, world_coordinates
-from .images import srgb8
+from .derived import derive_view
 
 SHARDS_FOLDER = "shards"
 SHARD_GLOB = "shard-*.tar"
@@ -114,28 +113,20 @@ class SampleWriter:
         self.warnings: list[str] = []
 
     def write_view(self, view: View, rendered: dict) -> dict:
-        from .writer import _unit_normals  # the folder writer's exact normalisation
-
+        """Encode ``view``'s passes (``rendered`` as for :func:`~.derived.derive_view`) in memory."""
         model = self.camera_model
         pinhole = model.name == "PINHOLE"
         camera = model.geometry_camera(view.intrinsics or self.intrinsics)  # the view's K, or the model
         K = camera if pinhole else model.K
-        depth = np.asarray(rendered["depth"], dtype=np.float32)
-        encoded = {"depth.npz": npz_bytes("depth", depth)}
-        if "distance" in self.passes:
-            encoded["distance.npz"] = npz_bytes("distance", planar_to_distance(depth, camera)
-                                                .astype(np.float32))
-        if "normal" in self.passes:
-            encoded["normal.npz"] = npz_bytes("normal", _unit_normals(rendered["normal"], surface_mask(depth)))
-        if "xyz" in self.passes:
-            encoded["xyz.npz"] = npz_bytes("xyz", world_coordinates(depth, camera, view.world_to_camera))
-        if "mask" in self.passes:
-            encoded["mask.npz"] = npz_bytes("mask", np.asarray(rendered["mask"]).astype(np.uint16))
-        if "rgb" in self.passes:
-            linear = np.asarray(rendered["rgb"], dtype=np.float32)
-            encoded["rgb.png"] = png_bytes(srgb8(linear))
+        derived = derive_view(rendered, camera, view.world_to_camera, self.passes)
+        encoded = {"depth.npz": npz_bytes("depth", derived.depth)}
+        for name in ("distance", "normal", "xyz", "mask"):
+            if getattr(derived, name) is not None:
+                encoded[f"{name}.npz"] = npz_bytes(name, getattr(derived, name))
+        if derived.rgb is not None:
+            encoded["rgb.png"] = png_bytes(derived.rgb)
             if self.options.rgb_exr:
-                encoded["rgb_linear.npz"] = npz_bytes("rgb_linear", linear)
+                encoded["rgb_linear.npz"] = npz_bytes("rgb_linear", derived.rgb_linear)
         meta = {"view_index": view.index, "K": None if K is None else K.tolist(),
                 "world_to_camera": view.world_to_camera.tolist(),
                 "camera_to_world": view.camera_to_world.tolist(), "normalization": self.object_to_world,

@@ -53,3 +53,30 @@ def test_shard_members_are_the_main_branchs(reference, today, case):
         assert len(actual[kind]) == 3 * 8 + 1   # 7 passes and json per view, cameras.json once
         for (name, record), (_, got) in zip(expected[kind], actual[kind]):
             compare(record, got, same_libraries(reference), f"{case} {kind} {name}")
+
+
+def test_a_render_stores_the_same_arrays_in_both_layouts(tmp_path):
+    """examples/suzanne.obj rendered into folders and into shards: every pass read back is the same
+    array, bit for bit (both writers store one derivation)."""
+    pytest.importorskip("bpy")
+    import numpy as np
+
+    from depth_views.cli import main
+    from depth_views.datasets import DepthViews
+
+    common = ["--views", "3", "--resolution", "32", "24", "--passes", ",".join(writer_reference.PASSES),
+              "--rgb-samples", "4", "--rgb-exr", "--normalize", "--quiet"]
+    assert main(["render", writer_reference.MESH, "--out", str(tmp_path / "folders"), *common,
+                 "--formats", "exr"]) == 0
+    assert main(["render", writer_reference.MESH, "--out", str(tmp_path / "wds"), *common,
+                 "--formats", "webdataset"]) == 0
+    folders = {s["view_index"]: s for s in DepthViews(str(tmp_path / "folders"))}
+    shards = {s["view_index"]: s for s in DepthViews(str(tmp_path / "wds"))}
+    assert sorted(folders) == sorted(shards) == [0, 1, 2]
+    for index, stored in shards.items():
+        assert np.isposinf(stored["depth"]).any() and np.isfinite(stored["depth"]).any()
+        for name in ("depth", "distance", "normal", "mask", "xyz", "rgb", "rgb_linear", "K", "world_to_camera"):
+            np.testing.assert_array_equal(stored[name], folders[index][name], err_msg=f"view {index} {name}")
+        surface = np.isfinite(stored["depth"])
+        assert np.allclose(np.linalg.norm(stored["normal"][surface], axis=-1), 1, atol=1e-6)
+        assert not stored["normal"][~surface].any() and np.isnan(stored["xyz"][~surface]).all()
