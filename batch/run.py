@@ -181,7 +181,8 @@ def batch_events(sources, out, options: RenderOptions, *, workers: int | None = 
 
         if webdataset:
             output = shard_store.ShardedOutput(out_root, index, max_views=shard_views, max_bytes=shard_bytes,
-                                               on_done=lambda entry: claims.release(entry["name"]))
+                                               on_done=lambda entry: claims.release(entry["name"]),
+                                               owner=claims.owner_id, heartbeat=claims.heartbeat)
         if use_ray:
             from .ray_pool import RayPool
             pool = RayPool(options, out_root, address=ray_address, actors=workers, timeout=timeout,

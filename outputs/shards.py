@@ -31,7 +31,6 @@ import errno
 import io
 import json
 import os
-import platform
 import re
 import tarfile
 import time
@@ -45,11 +44,13 @@ from ..cameras.views import Intrinsics, View
 from ..errors import DepthViewsError
 from ..options import RenderOptions
 from .derived import derive_view
+from .ownership import Heartbeat, Owner
 
 SHARDS_FOLDER = "shards"
 SHARD_GLOB = "shard-*.tar"
 SHARD_NAME = re.compile(r"^shard-(\d{6,})\.tar$")
-TEMPORARY_PREFIX = ".tmp-"
+TEMPORARY_PREFIX = ".tmp-"   # a shard being written: .tmp-<host>-<pid>-<8 hex>.tar (outputs/ownership.py)
+TEMPORARY_SUFFIX = ".tar"
 DEFAULT_SHARD_BYTES = 1 << 30
 CAMERAS_MEMBER = "cameras.json"
 
@@ -246,10 +247,6 @@ def shard_meshes(path: str) -> list[dict]:
     return list(meshes.values())
 
 
-def owner_token() -> str:
-    return f"{platform.node()}-{os.getpid()}"
-
-
 class ShardWriter:
     """Packs whole meshes into ``DIR/shards/shard-NNNNNN.tar``, each up to ``max_views`` views or
     ``max_bytes`` bytes (a mesh is never split; a mesh bigger than the target gets a shard alone).
@@ -257,13 +254,17 @@ class ShardWriter:
     ``on_finished(shard_path, meshes)`` is called once a shard has its final name, with the records
     passed to :meth:`add`.  A full disk or another write error raises :class:`DepthViewsError`, after
     the temporary shard is removed; finished shards are never opened for writing.
+
+    The temporary shard's name names its ``owner`` (default: this process); ``heartbeat`` (the run's
+    :class:`~.ownership.Heartbeat`) keeps it fresh for runs on other hosts while it is open.
     """
 
     def __init__(self, out_root: str, *, max_views: int | None = None, max_bytes: int | None = None,
-                 on_finished=None):
+                 on_finished=None, owner: Owner | None = None, heartbeat: Heartbeat | None = None):
         self.folder = os.path.join(os.path.abspath(out_root), SHARDS_FOLDER)
         self.max_views, self.max_bytes = max_views, max_bytes or DEFAULT_SHARD_BYTES
         self.on_finished = on_finished
+        self.owner, self.heartbeat = owner or Owner.this_run(), heartbeat
         try:
             os.makedirs(self.folder, exist_ok=True)
         except OSError as error:
@@ -274,8 +275,10 @@ class ShardWriter:
         self.finished: list[str] = []
 
     def _open(self) -> None:
-        self._temporary = os.path.join(self.folder, f"{TEMPORARY_PREFIX}{owner_token()}-{uuid.uuid4().hex[:8]}.tar")
+        self._temporary = os.path.join(self.folder, self.owner.temporary_name(TEMPORARY_PREFIX, TEMPORARY_SUFFIX))
         self._file = open(self._temporary, "wb")
+        if self.heartbeat is not None:
+            self.heartbeat.add(self._temporary)
         self._tar = tarfile.open(fileobj=self._file, mode="w", format=tarfile.PAX_FORMAT)
         self._meshes, self._views, self._bytes = [], 0, 0
 
@@ -323,7 +326,7 @@ class ShardWriter:
         except OSError as error:
             self.abort()
             raise self._write_error(error) from None
-        self._tar = self._file = self._temporary = None
+        self._forget_temporary()
         self.finished.append(final)
         if self.on_finished:
             self.on_finished(final, self._meshes)
@@ -363,8 +366,13 @@ class ShardWriter:
                 pass
         if self._temporary:
             _remove(self._temporary)
-        self._tar = self._file = self._temporary = None
+        self._forget_temporary()
         self._meshes = []
+
+    def _forget_temporary(self) -> None:
+        if self.heartbeat is not None and self._temporary:
+            self.heartbeat.discard(self._temporary)
+        self._tar = self._file = self._temporary = None
 
 
 def decode_member(extension: str, data: bytes):
