@@ -410,17 +410,3 @@ def render_input(path: str, output_dir: str, options: RenderOptions, *,
     """
     options.validate()
     return render_scene(load_input(path), output_dir, options, on_view=on_view)
-
-
-def render_input_samples(path: str, name: str, options: RenderOptions, *,
-                         on_view: Callable[[int, int], None] | None = None):
-    """``--formats webdataset``: render ``path`` in memory; return ``(InputReport, tar members)``,
-    the members keyed by mesh ``name`` (see :mod:`depth_views.outputs.shards`)."""
-    options.validate()
-    with RenderJob(load_input(path), "", options) as job:
-        while not job.finished:
-            done = job.step()
-            if on_view:
-                on_view(done, job.total)
-        report = job.finish()
-        return report, job.members(name, path)
