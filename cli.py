@@ -417,9 +417,11 @@ def run_render_shards(args: argparse.Namespace, options: RenderOptions) -> int:
     in a finished shard, or being rendered by another live run on DIR, is not rendered again."""
     from .batch import store
     from .batch.events import MeshFailed, MeshRendered, MeshSkipped
+    from .batch.in_process import blender_worker
     from .batch.inputs import BatchInput
     from .batch.run import BatchSummary, batch_events
 
+    blender_worker()   # no bpy: one line, before DIR records the options of a run that cannot render
     names = output_folder_names(args.inputs)
     inputs = [BatchInput(os.path.abspath(path), name) for path, name in zip(args.inputs, names)]
     given = {name: (number, path) for number, (path, name) in enumerate(zip(args.inputs, names), start=1)}

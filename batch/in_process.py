@@ -20,6 +20,17 @@ from .events import MeshFailed, MeshRendered, MeshStarted, ViewRendered
 from .inputs import BatchInput
 
 
+def blender_worker():
+    """The :mod:`.worker` module (which imports bpy); :class:`DepthViewsError` when there is no bpy."""
+    try:
+        from . import worker
+    except ImportError as error:
+        raise DepthViewsError(
+            f"rendering needs Blender's Python module bpy ({error}); install it with "
+            "pip install 'depth_views[blender]' or run inside Blender") from None
+    return worker
+
+
 @contextlib.contextmanager
 def silenced_stdout_fd():
     """Send what Blender prints to file descriptor 1 (render progress, importer logs) to /dev/null."""
@@ -47,13 +58,7 @@ class InProcessPool:
     worker = 1   # the number its events carry (LocalPool numbers its workers from 1)
 
     def __init__(self, options: RenderOptions, out_root: str, *, verbose: bool = False):
-        try:
-            from . import worker
-        except ImportError as error:
-            raise DepthViewsError(
-                f"rendering needs Blender's Python module bpy ({error}); install it with "
-                "pip install 'depth_views[blender]' or run inside Blender") from None
-        self._worker = worker
+        self._worker = blender_worker()
         self.options, self.out_root, self.verbose = options, os.path.abspath(out_root), verbose
 
     def run(self, items: list[BatchInput], gate=None) -> Iterator:
