@@ -402,22 +402,6 @@ def options_from_args(args: argparse.Namespace) -> RenderOptions:
         frame=args.frame)
 
 
-@contextlib.contextmanager
-def silenced_stdout_fd():
-    """Send what Blender prints to file descriptor 1 (render progress, importer logs) to /dev/null."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.close(devnull)
-    try:
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
 def _error(message: str) -> None:
     print(f"{PROG}: error: {message}", file=sys.stderr, flush=True)
 
@@ -426,50 +410,59 @@ EXIT_CLAIMED = 3   # batch: nothing failed, but other live runs on DIR still hel
 
 
 def run_render_shards(args: argparse.Namespace, setup: RenderSetup) -> int:
-    """``render --formats webdataset``: the inputs go into DIR/shards as in a batch; an input already
-    in a finished shard is not rendered again."""
-    from .batch import shard_store, store
-    from .batch.claims import check_dataset_options
-    from .batch.run import check_shard_size, prepare_output_root
-    from .render.job import render_input_samples
+    """``render --formats webdataset``: the batch's run over the inputs, named by their stems and
+    rendered in this process (claims, index, resume and failures.jsonl as in a batch): an input already
+    in a finished shard, or being rendered by another live run on DIR, is not rendered again."""
+    from .batch import store
+    from .batch.events import MeshFailed, MeshRendered, MeshSkipped
+    from .batch.in_process import blender_worker
+    from .batch.inputs import BatchInput
+    from .batch.run import BatchSummary, batch_events
 
-    check_shard_size(setup, args.shard_views, args.shard_size)
-    out_root = prepare_output_root(args.out)
-    check_dataset_options(out_root, setup.options)
-    index = store.Journal(store.journal_path(out_root, store.INDEX_STEM, None))
-    shard_store.remove_orphan_shards(out_root)
-    done = shard_store.done_meshes(out_root, index)
-    output = shard_store.ShardedOutput(out_root, index, max_views=args.shard_views, max_bytes=args.shard_size)
-    started, failed, skipped = time.perf_counter(), [], 0
+    blender_worker()   # no bpy: one line, before DIR records the options of a run that cannot render
     names = output_folder_names(args.inputs)
+    inputs = [BatchInput(os.path.abspath(path), name) for path, name in zip(args.inputs, names)]
+    given = {name: (number, path) for number, (path, name) in enumerate(zip(args.inputs, names), start=1)}
+    out_root = os.path.abspath(args.out)
+    keep_freed_memory()   # this process renders: as in run_render
+    summary, rendered, shard_of = BatchSummary(), set(), {}
+
+    def line(name: str, text: str) -> None:
+        if not args.quiet:
+            number, path = given[name]
+            print(f"[{number}/{len(inputs)}] {path}: {text}", flush=True)
+
+    events = batch_events(inputs, out_root, setup, in_process=True, retry_failed=True, verbose=args.verbose,
+                          summary=summary, shard_views=args.shard_views, shard_bytes=args.shard_size)
     try:
-        for number, (path, name) in enumerate(zip(args.inputs, names), start=1):
-            if name in done:
-                skipped += 1
-                if not args.quiet:
-                    print(f"[{number}/{len(args.inputs)}] {path}: already in {done[name]['shard']}", flush=True)
-                continue
-            try:
-                with contextlib.nullcontext() if args.verbose else silenced_stdout_fd():
-                    report, members = render_input_samples(path, name, setup)
-            except Exception as error:  # one input's failure must not stop the others
-                failed.append(path)
-                _error(str(error) if isinstance(error, DepthViewsError) else
-                       f"{path}: unexpected failure: {type(error).__name__}: {(str(error).strip().splitlines() or [''])[-1]}")
-                continue
-            output.add(name, path, members)
-            if not args.quiet:
-                print(f"[{number}/{len(args.inputs)}] {path}: {report.n_views} views ({report.seconds:.1f} s)",
-                      flush=True)
-        output.close()
+        for event in events:
+            name = event.item.name
+            if isinstance(event, MeshRendered):
+                rendered.add(name)
+                line(name, f"{event.views} views ({event.seconds:.1f} s)")
+            elif isinstance(event, MeshFailed):
+                _error(event.error)
+            elif isinstance(event, MeshSkipped) and event.reason == "complete":
+                if name not in shard_of:
+                    shard_of.update((r["name"], r["shard"]) for r in store.read_index(out_root) if r.get("shard"))
+                line(name, f"already in {shard_of.get(name, 'a finished shard')}")
+            elif isinstance(event, MeshSkipped) and event.reason == "claimed":
+                line(name, "another run on this folder is rendering it")
+    except KeyboardInterrupt:
+        _error("interrupted; the finished shards are kept: run the same command again to resume")
+        return 130
     finally:
-        output.abort()
-    rendered = len(args.inputs) - len(failed) - skipped
-    print(f"{PROG}: rendered {rendered} of {len(args.inputs)} inputs into {output.writer.folder} "
-          f"({len(output.writer.finished)} shards) in {time.perf_counter() - started:.1f} s"
-          + (f"; {skipped} already there" if skipped else "") + (f"; {len(failed)} failed" if failed else ""),
-          flush=True)
-    return 1 if failed else 0
+        events.close()
+    shards_written = {r["shard"] for r in store.read_index(out_root) if r.get("name") in rendered and r.get("shard")
+                      and os.path.exists(os.path.join(out_root, *r["shard"].split("/")))}
+    print(f"{PROG}: rendered {summary.rendered} of {summary.inputs} inputs into {os.path.join(out_root, 'shards')} "
+          f"({len(shards_written)} shards) in {summary.seconds:.1f} s"
+          + (f"; {summary.skipped} already there" if summary.skipped else "")
+          + (f"; {summary.claimed} left to another run" if summary.claimed else "")
+          + (f"; {summary.failed} failed" if summary.failed else ""), flush=True)
+    if summary.failed:
+        return 1
+    return EXIT_CLAIMED if summary.claimed else 0
 
 
 def run_render(args: argparse.Namespace) -> int:
@@ -479,6 +472,8 @@ def run_render(args: argparse.Namespace) -> int:
     out_root = os.path.abspath(args.out)
     if os.path.exists(out_root) and not os.path.isdir(out_root):
         raise DepthViewsError(f"{out_root}: --out is a file, not a folder")
+    from .batch.in_process import silenced_stdout_fd   # Blender's prints off the terminal (as the batch's)
+
     try:
         from .render.job import render_input
     except ImportError as error:

@@ -4,7 +4,8 @@
 and NFSv3+) before a mesh is rendered, and holds the owner's host, pid and run id; the owner touches
 its claims every :data:`HEARTBEAT_SECONDS` and removes each once the mesh is in the index (or in
 failures.jsonl).  A claim whose owner is gone (same host: the pid is not alive; another host: no
-heartbeat for ``stale_seconds``) is taken over with one rename, which only one run can win.
+heartbeat for ``stale_seconds``) is taken over with one rename, which only one run can win.  Who an
+owner is, how a claim file names it and when it is gone: :mod:`depth_views.outputs.ownership`.
 
 ``DIR/dataset.json`` records the render options of the first run; a run with other options on the
 same DIR is refused (the options are part of the dataset).
@@ -16,18 +17,15 @@ import dataclasses
 import hashlib
 import json
 import os
-import platform
-import threading
 import time
 import uuid
 
 from ..errors import DepthViewsError
 from ..options import RenderOptions
-from .shard_store import STALE_SECONDS, owner_gone
+from ..outputs.ownership import HEARTBEAT_SECONDS, STALE_SECONDS, Heartbeat, Owner, claim_owner
 
 CLAIMS_FOLDER = ".claims"
 DATASET_FILE = "dataset.json"
-HEARTBEAT_SECONDS = 20.0
 NOT_CONTENT = ("device",)  # options that do not change what is written
 RENAMED_OPTIONS = {"opaque_depth": ("keep_transparency", lambda opaque: not opaque), "pinhole": ("intrinsics", None)}
 """Options a dataset.json of an earlier version records under their old names: new name, value mapping."""
@@ -80,31 +78,20 @@ class Claims:
 
     def __init__(self, out_root: str, *, stale_seconds: float = STALE_SECONDS,
                  heartbeat_seconds: float = HEARTBEAT_SECONDS):
+        """The run's claims; :attr:`heartbeat` also keeps other files of the run fresh (its open shard)."""
         self.folder = os.path.join(out_root, CLAIMS_FOLDER)
         self.stale_seconds, self.heartbeat_seconds = stale_seconds, heartbeat_seconds
-        self.host, self.pid, self.run = platform.node(), os.getpid(), uuid.uuid4().hex
+        self.owner_id = Owner.this_run()
+        self.host, self.pid, self.run = self.owner_id.host, self.owner_id.pid, self.owner_id.run
         self.held: dict[str, str] = {}
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
         try:
             os.makedirs(self.folder, exist_ok=True)
         except OSError as error:
             raise DepthViewsError(f"{self.folder}: cannot create ({error.strerror})") from None
-        self._thread = threading.Thread(target=self._beat, daemon=True)
-        self._thread.start()
+        self.heartbeat = Heartbeat(heartbeat_seconds)
 
     def path(self, name: str) -> str:
         return os.path.join(self.folder, hashlib.sha1(name.encode("utf-8")).hexdigest()[:24] + ".claim")
-
-    def _beat(self) -> None:
-        while not self._stop.wait(self.heartbeat_seconds):
-            with self._lock:
-                paths = list(self.held.values())
-            for path in paths:
-                try:
-                    os.utime(path)
-                except OSError:
-                    pass
 
     def _create(self, name: str, path: str) -> bool:
         try:
@@ -115,16 +102,18 @@ class Claims:
             os.makedirs(self.folder, exist_ok=True)
             return self._create(name, path)
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump({"name": name, "host": self.host, "pid": self.pid, "run": self.run,
-                       "time": time.time()}, stream)
-        with self._lock:
-            self.held[name] = path
+            json.dump(self.owner_id.claim_record(name), stream)
+        self.held[name] = path
+        self.heartbeat.add(path)
         return True
 
     def owner(self, path: str) -> dict | None:
+        """The claim file's record plus its ``mtime``; None when it is gone or not a JSON object."""
         try:
             with open(path, encoding="utf-8") as stream:
                 owner = json.load(stream)
+            if not isinstance(owner, dict):
+                return None
             owner["mtime"] = os.path.getmtime(path)
             return owner
         except (OSError, ValueError):
@@ -146,7 +135,8 @@ class Claims:
                 continue
             if owner.get("run") == self.run:
                 return None
-            if not owner_gone(owner.get("host", ""), int(owner.get("pid", 0)), owner["mtime"], self.stale_seconds):
+            named = claim_owner(owner)
+            if named is not None and not named.gone(owner["mtime"], self.stale_seconds):
                 return owner
             taken = f"{path}.{self.run}.stale"
             try:
@@ -164,8 +154,9 @@ class Claims:
         return self.owner(path) or {"host": "?", "pid": 0}
 
     def release(self, name: str) -> None:
-        with self._lock:
-            path = self.held.pop(name, None)
+        path = self.held.pop(name, None)
+        if path:
+            self.heartbeat.discard(path)
         if path and (self.owner(path) or {}).get("run") == self.run:
             try:
                 os.remove(path)
@@ -173,7 +164,7 @@ class Claims:
                 pass
 
     def close(self) -> None:
-        self._stop.set()
+        self.heartbeat.close()
         for name in list(self.held):
             self.release(name)
         try:

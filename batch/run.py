@@ -98,7 +98,10 @@ def plan_batch(sources, out_root: str, *, part=None, retry_failed: bool = False,
     meshes in finished shards; None: the folder layout (a mesh is done when its folder is)."""
     if isinstance(sources, (str, os.PathLike)):
         sources = [sources]
-    all_inputs = collect_inputs([os.fspath(s) for s in sources], exclude=out_root)
+    if sources and all(isinstance(s, BatchInput) for s in sources):   # already named (the render command)
+        all_inputs = list(sources)
+    else:
+        all_inputs = collect_inputs([os.fspath(s) for s in sources], exclude=out_root)
     inputs = select_part(all_inputs, part)
     failed_before = {r["name"]: r for r in store.read_failures(out_root, done)}
     todo, skipped = [], []
@@ -117,13 +120,16 @@ def batch_events(sources, out, settings: RenderOptions | RenderSetup, *, workers
                  retry_failed: bool = False, ray_address: str | None = None, use_ray: bool = False,
                  verbose: bool = False, summary: BatchSummary | None = None,
                  plan_ready=None, shard_views: int | None = None, shard_bytes: int | None = None,
-                 shard: tuple[int, int] | None = None) -> Iterator:
+                 shard: tuple[int, int] | None = None, in_process: bool = False) -> Iterator:
     """Render every input of ``sources`` into folder ``out``; yield events as they happen.
 
-    ``sources``: folders, glob patterns, list files or mesh files; ``settings``: :class:`RenderOptions`
-    (resolved here, once) or a :class:`RenderSetup`, which the workers receive.  ``workers`` local worker
-    processes (default :func:`default_workers`), or, with ``use_ray``, Ray actors on the cluster at
-    ``ray_address`` (None: ``RAY_ADDRESS`` or a local Ray).  ``part=(k, n)`` keeps part k of n (a job array's task; ``shard=`` is its old name).
+    ``sources``: folders, glob patterns, list files or mesh files, or :class:`BatchInput` items that
+    already have their output names; ``settings``: :class:`RenderOptions` (resolved here, once) or a
+    :class:`RenderSetup`, which the workers receive.  ``workers`` local worker processes (default
+    :func:`default_workers`), or, with ``use_ray``, Ray actors on the cluster at ``ray_address``
+    (None: ``RAY_ADDRESS`` or a local Ray), or, with ``in_process``, this process alone
+    (:class:`~.in_process.InProcessPool`; no ``timeout``).  ``part=(k, n)`` keeps part k of n (a job
+    array's task; ``shard=`` is its old name).
     ``timeout`` (s) bounds each mesh.  ``summary`` is filled in as the run goes; ``plan_ready(plan)``
     is called once the inputs are known.  Bad settings raise :class:`DepthViewsError`; bad inputs
     become :class:`MeshFailed` events and lines in failures.jsonl.
@@ -143,6 +149,8 @@ def batch_events(sources, out, settings: RenderOptions | RenderSetup, *, workers
         raise DepthViewsError(f"--workers {workers}: must be at least 1")
     if timeout is not None and not timeout > 0:
         raise DepthViewsError(f"--timeout {timeout:g}: must be a positive number of seconds")
+    if in_process and (use_ray or timeout is not None):
+        raise DepthViewsError("in_process renders in this process: no Ray, no --timeout")
     started = time.perf_counter()
     summary = summary if summary is not None else BatchSummary()
     webdataset = "webdataset" in options.formats
@@ -190,11 +198,15 @@ def batch_events(sources, out, settings: RenderOptions | RenderSetup, *, workers
 
         if webdataset:
             output = shard_store.ShardedOutput(out_root, index, max_views=shard_views, max_bytes=shard_bytes,
-                                               on_done=lambda entry: claims.release(entry["name"]))
+                                               on_done=lambda entry: claims.release(entry["name"]),
+                                               owner=claims.owner_id, heartbeat=claims.heartbeat)
         if use_ray:
             from .ray_pool import RayPool
             pool = RayPool(setup, out_root, address=ray_address, actors=workers, timeout=timeout,
                            verbose=verbose)
+        elif in_process:
+            from .in_process import InProcessPool
+            pool = InProcessPool(setup, out_root, verbose=verbose)
         else:
             pool = LocalPool(setup, out_root, workers=workers or default_workers(options.device),
                              timeout=timeout, verbose=verbose)
@@ -279,6 +291,8 @@ def read_mesh_views(out_root: str, item: BatchInput) -> Iterator[StreamedView]:
 
 
 def shard_views(item: BatchInput, samples) -> Iterator[StreamedView]:
+    """The views of mesh ``item`` from its WebDataset ``samples``: ``(key, {extension: bytes})``, one
+    per view, as :func:`~depth_views.outputs.shards.iter_shard` and ``group_members`` give them."""
     for key, members in samples:
         sample = shards.decode_sample(key, members)
         yield StreamedView(item.path, item.name, sample["view_index"], sample["depth"], sample["K"],

@@ -18,49 +18,26 @@ from __future__ import annotations
 import glob
 import json
 import os
-import platform
-import time
 
 from ..errors import DepthViewsError
 from ..outputs import shards
+from ..outputs.ownership import temporary_owner
 from . import store
 
-STALE_SECONDS = 600.0
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def owner_gone(host: str, pid: int, mtime: float, stale_seconds: float = STALE_SECONDS) -> bool:
-    """Whether the run ``host``/``pid`` that last touched a file at ``mtime`` is gone: on this host,
-    its process is not alive; on another host, the file is older than ``stale_seconds``."""
-    if host == platform.node():
-        return not pid_alive(pid)
-    return time.time() - mtime > stale_seconds
-
-
 def remove_orphan_shards(out_root: str) -> int:
-    """Delete the temporary shards of runs that are gone (a kill -9, a full disk); return how many."""
+    """Delete the temporary shards of runs that are gone (a kill -9, a full disk); return how many.
+    Which run owns one and when it is gone: :mod:`depth_views.outputs.ownership`."""
     removed = 0
     folder = os.path.join(out_root, shards.SHARDS_FOLDER)
-    for path in glob.glob(os.path.join(glob.escape(folder), shards.TEMPORARY_PREFIX + "*.tar")):
-        owner = os.path.basename(path)[len(shards.TEMPORARY_PREFIX):-len(".tar")]
-        parts = owner.rsplit("-", 2)
-        if len(parts) != 3 or not parts[1].isdigit():
+    for path in glob.glob(os.path.join(glob.escape(folder), shards.TEMPORARY_PREFIX + "*" + shards.TEMPORARY_SUFFIX)):
+        owner = temporary_owner(os.path.basename(path), shards.TEMPORARY_PREFIX, shards.TEMPORARY_SUFFIX)
+        if owner is None:
             continue
-        host, pid = parts[0], int(parts[1])
         try:
             mtime = os.path.getmtime(path)
         except OSError:
             continue
-        if owner_gone(host, pid, mtime):
+        if owner.gone(mtime):
             try:
                 os.remove(path)
                 removed += 1
@@ -153,10 +130,11 @@ class ShardedOutput:
     """The run's side of the WebDataset layout: packs meshes into shards and writes their index lines."""
 
     def __init__(self, out_root: str, index: store.Journal, *, max_views: int | None = None,
-                 max_bytes: int | None = None, on_done=None):
+                 max_bytes: int | None = None, on_done=None, owner=None, heartbeat=None):
+        """``owner``/``heartbeat``: the run's (its :class:`~.claims.Claims`'), for the open shard."""
         self.out_root, self.index, self.on_done = out_root, index, on_done
         self.writer = shards.ShardWriter(out_root, max_views=max_views, max_bytes=max_bytes,
-                                         on_finished=self._finished)
+                                         on_finished=self._finished, owner=owner, heartbeat=heartbeat)
 
     def _finished(self, path: str, meshes: list[dict]) -> None:
         shard, size = relative_shard(self.out_root, path), os.path.getsize(path)

@@ -6,7 +6,10 @@
 - :mod:`.images`: 8-bit sRGB colour, uint16 object-id masks, binary alpha.
 - :mod:`.pointcloud`: binary PLY point clouds.
 - :mod:`.loading`: :func:`load_views` for a whole output folder.
+- :mod:`.derived`: :func:`~.derived.derive_view`, a view's stored arrays (distance, unit normals, xyz,
+  sRGB) derived once for both writers.
 - :mod:`.writer`: :class:`~.writer.OutputWriter`, which writes a view's passes in the chosen formats.
+- :mod:`.shards`: WebDataset samples and tar shards; :mod:`.ownership`: who owns a temporary shard or a claim.
 """
 
 from .colormaps import COLORMAPS, apply_colormap

@@ -31,7 +31,6 @@ import errno
 import io
 import json
 import os
-import platform
 import re
 import tarfile
 import time
@@ -44,13 +43,14 @@ from ..cameras.models import CameraModel
 from ..cameras.views import Intrinsics, View
 from ..errors import DepthViewsError
 from ..options import RenderOptions
-from .geometry import planar_to_distance, surface_mask, world_coordinates
-from .images import srgb8
+from .derived import derive_view
+from .ownership import Heartbeat, Owner
 
 SHARDS_FOLDER = "shards"
 SHARD_GLOB = "shard-*.tar"
 SHARD_NAME = re.compile(r"^shard-(\d{6,})\.tar$")
-TEMPORARY_PREFIX = ".tmp-"
+TEMPORARY_PREFIX = ".tmp-"   # a shard being written: .tmp-<host>-<pid>-<8 hex>.tar (outputs/ownership.py)
+TEMPORARY_SUFFIX = ".tar"
 DEFAULT_SHARD_BYTES = 1 << 30
 CAMERAS_MEMBER = "cameras.json"
 
@@ -114,28 +114,20 @@ class SampleWriter:
         self.warnings: list[str] = []
 
     def write_view(self, view: View, rendered: dict) -> dict:
-        from .writer import _unit_normals  # the folder writer's exact normalisation
-
+        """Encode ``view``'s passes (``rendered`` as for :func:`~.derived.derive_view`) in memory."""
         model = self.camera_model
         pinhole = model.name == "PINHOLE"
         camera = model.geometry_camera(view.intrinsics or self.intrinsics)  # the view's K, or the model
         K = camera if pinhole else model.K
-        depth = np.asarray(rendered["depth"], dtype=np.float32)
-        encoded = {"depth.npz": npz_bytes("depth", depth)}
-        if "distance" in self.passes:
-            encoded["distance.npz"] = npz_bytes("distance", planar_to_distance(depth, camera)
-                                                .astype(np.float32))
-        if "normal" in self.passes:
-            encoded["normal.npz"] = npz_bytes("normal", _unit_normals(rendered["normal"], surface_mask(depth)))
-        if "xyz" in self.passes:
-            encoded["xyz.npz"] = npz_bytes("xyz", world_coordinates(depth, camera, view.world_to_camera))
-        if "mask" in self.passes:
-            encoded["mask.npz"] = npz_bytes("mask", np.asarray(rendered["mask"]).astype(np.uint16))
-        if "rgb" in self.passes:
-            linear = np.asarray(rendered["rgb"], dtype=np.float32)
-            encoded["rgb.png"] = png_bytes(srgb8(linear))
+        derived = derive_view(rendered, camera, view.world_to_camera, self.passes)
+        encoded = {"depth.npz": npz_bytes("depth", derived.depth)}
+        for name in ("distance", "normal", "xyz", "mask"):
+            if getattr(derived, name) is not None:
+                encoded[f"{name}.npz"] = npz_bytes(name, getattr(derived, name))
+        if derived.rgb is not None:
+            encoded["rgb.png"] = png_bytes(derived.rgb)
             if self.options.rgb_exr:
-                encoded["rgb_linear.npz"] = npz_bytes("rgb_linear", linear)
+                encoded["rgb_linear.npz"] = npz_bytes("rgb_linear", derived.rgb_linear)
         meta = {"view_index": view.index, "K": None if K is None else K.tolist(),
                 "world_to_camera": view.world_to_camera.tolist(),
                 "camera_to_world": view.camera_to_world.tolist(), "normalization": self.object_to_world,
@@ -255,10 +247,6 @@ def shard_meshes(path: str) -> list[dict]:
     return list(meshes.values())
 
 
-def owner_token() -> str:
-    return f"{platform.node()}-{os.getpid()}"
-
-
 class ShardWriter:
     """Packs whole meshes into ``DIR/shards/shard-NNNNNN.tar``, each up to ``max_views`` views or
     ``max_bytes`` bytes (a mesh is never split; a mesh bigger than the target gets a shard alone).
@@ -266,13 +254,17 @@ class ShardWriter:
     ``on_finished(shard_path, meshes)`` is called once a shard has its final name, with the records
     passed to :meth:`add`.  A full disk or another write error raises :class:`DepthViewsError`, after
     the temporary shard is removed; finished shards are never opened for writing.
+
+    The temporary shard's name names its ``owner`` (default: this process); ``heartbeat`` (the run's
+    :class:`~.ownership.Heartbeat`) keeps it fresh for runs on other hosts while it is open.
     """
 
     def __init__(self, out_root: str, *, max_views: int | None = None, max_bytes: int | None = None,
-                 on_finished=None):
+                 on_finished=None, owner: Owner | None = None, heartbeat: Heartbeat | None = None):
         self.folder = os.path.join(os.path.abspath(out_root), SHARDS_FOLDER)
         self.max_views, self.max_bytes = max_views, max_bytes or DEFAULT_SHARD_BYTES
         self.on_finished = on_finished
+        self.owner, self.heartbeat = owner or Owner.this_run(), heartbeat
         try:
             os.makedirs(self.folder, exist_ok=True)
         except OSError as error:
@@ -283,8 +275,10 @@ class ShardWriter:
         self.finished: list[str] = []
 
     def _open(self) -> None:
-        self._temporary = os.path.join(self.folder, f"{TEMPORARY_PREFIX}{owner_token()}-{uuid.uuid4().hex[:8]}.tar")
+        self._temporary = os.path.join(self.folder, self.owner.temporary_name(TEMPORARY_PREFIX, TEMPORARY_SUFFIX))
         self._file = open(self._temporary, "wb")
+        if self.heartbeat is not None:
+            self.heartbeat.add(self._temporary)
         self._tar = tarfile.open(fileobj=self._file, mode="w", format=tarfile.PAX_FORMAT)
         self._meshes, self._views, self._bytes = [], 0, 0
 
@@ -332,7 +326,7 @@ class ShardWriter:
         except OSError as error:
             self.abort()
             raise self._write_error(error) from None
-        self._tar = self._file = self._temporary = None
+        self._forget_temporary()
         self.finished.append(final)
         if self.on_finished:
             self.on_finished(final, self._meshes)
@@ -372,8 +366,13 @@ class ShardWriter:
                 pass
         if self._temporary:
             _remove(self._temporary)
-        self._tar = self._file = self._temporary = None
+        self._forget_temporary()
         self._meshes = []
+
+    def _forget_temporary(self) -> None:
+        if self.heartbeat is not None and self._temporary:
+            self.heartbeat.discard(self._temporary)
+        self._tar = self._file = self._temporary = None
 
 
 def decode_member(extension: str, data: bytes):

@@ -19,6 +19,8 @@ Per-view files (``NNNN`` = view index)::
     ply/NNNN.ply              ply      the view's points in the world frame
 
 Per input: ``views.npz`` (npz), ``contact_sheet.png`` (contact_sheet), ``points.ply`` (fused_ply).
+
+The arrays come from :func:`~.derived.derive_view`, as the shard writer's do; this module encodes them.
 """
 
 from __future__ import annotations
@@ -33,9 +35,10 @@ from ..cameras.views import Intrinsics, View
 from ..errors import DepthViewsError
 from ..exr_io import write_channels, write_depth
 from ..options import RenderOptions
-from .geometry import backproject, normals_world_to_camera, planar_to_distance, surface_mask, world_coordinates
+from .derived import derive_view
+from .geometry import backproject, normals_world_to_camera
 from .loading import NORMAL_CAMERA_CHANNELS, NORMAL_WORLD_CHANNELS
-from .images import srgb8, write_alpha_png, write_mask_png, write_rgb_png
+from .images import write_alpha_png, write_mask_png, write_rgb_png
 from .png16 import MAX_COUNT, clipping_message, encode_png16, save_image_atomically, save_png16_counts
 from .pointcloud import write_ply
 from .preview import (colour_preview, contact_label, contact_sheet, depth_preview, mask_preview, normal_preview,
@@ -133,23 +136,11 @@ class OutputWriter:
         K = self.camera_model.geometry_camera(view.intrinsics or self.intrinsics)  # the view's K, or the model
         files = planned_view_files(view.index, self.n_views, options)
         path = {key: os.path.join(self.output_dir, rel) for key, rel in files.items()}
-        depth = np.asarray(rendered["depth"], dtype=np.float32)
-        hit = surface_mask(depth)
+        derived = derive_view(rendered, K, view.world_to_camera, self.passes)
+        depth, hit, arrays = derived.depth, derived.hit, derived.arrays()
         camera = {"K": K if not self._model_metadata else None, "world_to_camera": view.world_to_camera,
                   "camera_to_world": view.camera_to_world}
         base = {"view_index": view.index, "units": self.units, **self._model_metadata}
-        arrays = {"depth": depth}
-        if "distance" in self.passes:
-            arrays["distance"] = planar_to_distance(depth, K)
-        if "normal" in self.passes:
-            arrays["normal"] = _unit_normals(rendered["normal"], hit)
-        if "mask" in self.passes:
-            arrays["mask"] = np.asarray(rendered["mask"]).astype(np.uint16)
-        if "xyz" in self.passes:
-            arrays["xyz"] = world_coordinates(depth, K, view.world_to_camera)
-        if "rgb" in self.passes:
-            arrays["rgb_linear"] = np.asarray(rendered["rgb"], dtype=np.float32)
-            arrays["rgb"] = srgb8(arrays["rgb_linear"])
 
         if "depth" in path:
             write_depth(path["depth"], depth, **camera, metadata={"depth_kind": self.camera_model.depth_kind, **base},
@@ -300,16 +291,6 @@ class OutputWriter:
         if files:
             extra["files"] = files
         return files, extra
-
-
-def _unit_normals(normals, hit: np.ndarray) -> np.ndarray:
-    """float32 (H, W, 3): non-zero vectors scaled to unit length where ``hit``, zero elsewhere."""
-    normals = np.asarray(normals, dtype=np.float64)
-    if normals.shape != hit.shape + (3,):
-        raise DepthViewsError(f"normal pass has shape {normals.shape}, expected {hit.shape + (3,)}")
-    length = np.linalg.norm(normals, axis=-1, keepdims=True)
-    out = np.where((length > 0) & hit[..., None], normals / np.where(length > 0, length, 1.0), 0.0)
-    return out.astype(np.float32)
 
 
 def _thumbnail(image: np.ndarray, max_side: int = 256) -> np.ndarray:

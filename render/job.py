@@ -260,19 +260,6 @@ def render_input(path: str, output_dir: str, settings: RenderOptions | RenderSet
     return render_scene(load_input(path), output_dir, setup, on_view=on_view)
 
 
-def render_input_samples(path: str, name: str, setup: RenderSetup, *,
-                         on_view: Callable[[int, int], None] | None = None):
-    """``--formats webdataset``: render ``path`` in memory; return ``(InputReport, tar members)``,
-    the members keyed by mesh ``name`` (see :mod:`depth_views.outputs.shards`)."""
-    with RenderJob(load_input(path), "", setup) as job:
-        while not job.finished:
-            done = job.step()
-            if on_view:
-                on_view(done, job.total)
-        report = job.finish()
-        return report, job.members(name, path)
-
-
 def scene_input(scene=None, objects=None) -> LoadedInput:
     """The open scene (default: the context's) as an input: ``objects`` (default: every geometry object
     it renders), named after the .blend file (or the scene), in Blender units."""

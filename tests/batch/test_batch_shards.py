@@ -232,7 +232,9 @@ def test_render_command_and_stream_views_write_shards(dataset, tmp_path, capsys)
     assert sorted(s["name"] for s in DepthViews(str(out))) == ["asym", "asym", "plane", "plane"]
     assert main(["render", *inputs, "--out", str(out), "--views", "2", "--resolution", "40", "32",
                  "--formats", "webdataset"]) == 0
-    assert "already in shards/shard-000000.tar" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert printed.count("already in shards/shard-000000.tar") == 2
+    assert "rendered 0 of 2 inputs" in printed and "(0 shards)" in printed and "; 2 already there" in printed
     options = RenderOptions(views=VIEWS, resolution=(40, 32), formats=("webdataset",))
     streamed = list(stream_views(str(dataset), str(tmp_path / "stream"), options, workers=1))
     assert sorted((v.name, v.index) for v in streamed) == sorted((n, i) for n in NAMES for i in range(VIEWS))
@@ -328,3 +330,67 @@ def test_shards_and_folders_carry_the_xyz_pass_and_the_camera_model_alike(tmp_pa
         np.testing.assert_array_equal(sample["depth"], folder[index]["depth"])
         np.testing.assert_allclose(sample["xyz"], folder[index]["xyz"], rtol=0, atol=1e-6)
         assert np.array_equal(np.isfinite(sample["depth"]), np.isfinite(sample["xyz"][..., 0]))
+
+
+RENDER_NAMES = ["asym", "flat", "plane", "tall.v2"]   # the render command names its inputs by their stems
+
+
+def render_inputs(dataset) -> list[str]:
+    return [str(dataset / "asym.ply"), str(dataset / "boxes" / "flat.obj"), str(dataset / "plane.stl"),
+            str(dataset / "boxes" / "tall.v2.obj")]
+
+
+def test_render_command_honours_another_runs_claim_and_resumes(dataset, tmp_path, capfd):
+    """``render --formats webdataset`` is the batch's run: a mesh another live run claimed is left to
+    it (exit 3), taken over once that run is gone; a failed input goes to failures.jsonl and is tried
+    again by the next render."""
+    import hashlib
+    import platform
+    import shutil
+
+    out = tmp_path / "out"
+    inputs = render_inputs(dataset) + [str(tmp_path / "missing.obj")]
+    common = ["--out", str(out), "--views", str(VIEWS), "--resolution", "40", "32", "--formats", "webdataset"]
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])   # "another run"
+    try:
+        (out / ".claims").mkdir(parents=True)
+        claim = out / ".claims" / (hashlib.sha1(b"flat").hexdigest()[:24] + ".claim")
+        claim.write_text(json.dumps({"name": "flat", "host": platform.node(), "pid": holder.pid, "run": "other",
+                                     "time": time.time()}))
+        assert main(["render", *inputs, *common]) == 1   # one input is missing
+        printed, errors = capfd.readouterr()
+        assert f"[2/5] {inputs[1]}: another run on this folder is rendering it" in printed
+        assert "rendered 3 of 5 inputs" in printed and "; 1 left to another run; 1 failed" in printed
+        assert errors.strip() == f"depth-views: error: {tmp_path / 'missing.obj'}: no such file"
+        assert sorted(e["name"] for e in read_index(str(out))) == ["asym", "plane", "tall.v2"]
+        assert [(f["name"], f["stage"]) for f in read_failures(str(out))] == [("missing", "import")]
+        assert claim.exists()   # never taken from a live run
+        assert main(["render", *render_inputs(dataset), *common]) == 3
+        assert "rendered 0 of 4 inputs" in capfd.readouterr().out
+    finally:
+        holder.kill()
+        holder.wait()
+    # the holder is gone: its claim is taken over; the missing input is there now and is tried again
+    shutil.copy(dataset / "boxes" / "flat.obj", tmp_path / "missing.obj")
+    assert main(["render", *inputs, *common, "--quiet"]) == 0
+    printed = capfd.readouterr().out
+    assert "rendered 2 of 5 inputs" in printed and "; 3 already there" in printed and "failed" not in printed
+    assert read_failures(str(out)) == [] and not claim.exists()
+    assert_exactly_once(out, RENDER_NAMES + ["missing"])
+
+
+def test_two_concurrent_render_commands_never_render_a_mesh_twice(dataset, tmp_path):
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "depth_views", "render", *render_inputs(dataset), "--out", str(out),
+               "--views", str(VIEWS), "--resolution", "40", "32", "--formats", "webdataset"]
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [(run.wait(timeout=600), *run.communicate()) for run in runs]
+    for code, stdout, stderr in results:
+        assert code in (0, 3), stderr   # 3: the other run still held some meshes at the end
+        assert "error" not in stderr, stderr
+    rendered = [int(stdout.split("depth-views: rendered ")[1].split(" ")[0]) for _, stdout, _ in results]
+    assert sum(rendered) == 4, [r[1] for r in results]   # no mesh rendered twice
+    assert_exactly_once(out, RENDER_NAMES)
+    again = run_cli("render", *render_inputs(dataset), "--out", str(out), "--views", str(VIEWS),
+                    "--resolution", "40", "32", "--formats", "webdataset", "--quiet")
+    assert again.returncode == 0 and "rendered 0 of 4 inputs" in again.stdout and "4 already there" in again.stdout
