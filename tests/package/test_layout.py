@@ -28,8 +28,8 @@ FLOORS = {
     "cli": 9, "__main__": 9, "": 9,       # entry points ("" is the package's own __init__)
 }
 # Modules that must work without Blender (the readers and the maths): no bpy/mathutils import at all.
-NO_BLENDER = ("errors", "options", "cameras", "exr_io", "outputs", "inputs.mesh_check", "inputs.mesh_scan",
-              "inputs.off_format", "render.allocator", "cli", "datasets")
+NO_BLENDER = ("errors", "options", "cameras", "exr_io", "outputs", "inputs.mesh_guard", "render.allocator", "cli",
+              "datasets")
 BLENDER_MODULES = {"bpy", "mathutils", "bmesh", "gpu", "bl_math"}
 
 
