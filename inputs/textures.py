@@ -21,6 +21,7 @@ import tempfile
 
 import bpy
 
+
 def _base_name(path: str) -> str:
     """The last component of ``path`` whether it uses ``/`` or Windows ``\\`` separators."""
     return re.split(r"[\\/]", path.strip().strip('"'))[-1]

@@ -20,7 +20,7 @@ import numpy as np
 
 from ...errors import DepthViewsError
 from . import reading
-from .reading import count_non_finite_rows, spaces_and_tabs_only, table_or_none
+from .reading import count_non_finite_rows, table_or_none
 
 MTLLIB = re.compile(rb"^[ \t]*mtllib[ \t]+([^\r\n]+?)[ \t]*\r?$", re.M)
 """An ``mtllib`` line; the group is the rest of the line (one name, as Blender's importer reads it)."""
@@ -70,7 +70,7 @@ def guard_obj(path, handle, found) -> None:
 def _count_vertices(bodies: list[bytes], chunk: bytes) -> int | None:
     """Non-finite rows among the first three values of the ``v`` lines (``bodies``: the rest of each
     line) of ``chunk``; None where one of them is not a number."""
-    table = table_or_none(bodies, np.float64, columns=(0, 1, 2)) if spaces_and_tabs_only(bodies) else None
+    table = table_or_none(bodies, np.float64, columns=(0, 1, 2), spaces_and_tabs=True)
     if table is not None:
         return count_non_finite_rows(table)
     try:  # exactly: lines with fewer than three values are not counted; float() decides what a number is

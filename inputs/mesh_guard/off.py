@@ -109,7 +109,7 @@ def _faces(path, lines: list[str], n_faces: int, n_vertices: int) -> list[tuple[
         indices = table[:, 1:1 + size]
         if (size >= 3 and table.shape[1] >= 1 + size and np.all(table[:, 0] == size)
                 and indices.min() >= 0 and indices.max() < n_vertices):
-            return list(map(tuple, indices.tolist()))
+            return list(zip(*indices.T.tolist()))
     faces = []
     for f in range(n_faces):
         fields = lines[f].split() if f < len(lines) else []

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import mmap
 import os
-import re
 import warnings
 
 import numpy as np
@@ -57,37 +56,35 @@ def line_batches(handle):
             yield lines[start:start + LINE_BATCH]
 
 
-_NOT_ASCII_SPACE = re.compile(rb"[\x1c-\x1f\x85\xa0]")
+_NOT_BYTES_SPACE = (b"\x1c", b"\x1d", b"\x1e", b"\x1f", b"\x85", b"\xa0")  # white space to numpy, not to bytes.split
 
 
-def table_or_none(lines, dtype, columns=None):
-    """``lines`` (whitespace-separated numbers) as a 2-D array, or None where they are not a table of
+def table_or_none(lines, dtype, columns=None, *, spaces_and_tabs=False):
+    r"""``lines`` (whitespace-separated numbers) as a 2-D array, or None where they are not a table of
     numbers of ``dtype`` (ragged, a non-number, an overflow).  ``columns``: read only these.
 
     The fast path of every text format: numpy's C parser.  Where it says no, the caller's exact
     (slower) reading decides, and words the refusal.  Byte lines holding a character that numpy
     takes for white space but ``bytes.split`` does not (``\x1c``-``\x1f``, ``\x85``, ``\xa0``) are
-    left to that exact reading too.
+    left to that exact reading too, and so are, with ``spaces_and_tabs``, lines whose values are
+    separated by other white space than spaces and tabs (as the ``[ \t]+`` of a line regex needs; a
+    ``\r`` may end a line).
     """
     if not lines:
         return None
-    if isinstance(lines[0], bytes) and _NOT_ASCII_SPACE.search(b"".join(lines)):
-        return None
+    if isinstance(lines[0], bytes):
+        joined = b"\n".join(lines)
+        if any(space in joined for space in _NOT_BYTES_SPACE):
+            return None
+        if spaces_and_tabs and (b"\x0b" in joined or b"\x0c" in joined or (
+                b"\r" in joined and joined.count(b"\r") != joined.count(b"\r\n") + joined.endswith(b"\r"))):
+            return None
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         try:
             return np.loadtxt(lines, dtype=dtype, ndmin=2, comments=None, usecols=columns)
         except (ValueError, TypeError, OverflowError, UnicodeError, Warning):
             return None
-
-
-def spaces_and_tabs_only(lines: list[bytes]) -> bool:
-    """Whether the values of ``lines`` are separated by spaces and tabs only (a ``\r`` only at a line's
-    end), as the ``[ \t]+`` of a line regex needs; other white space is left to the exact reading."""
-    joined = b"\n".join(lines)
-    if b"\x0b" in joined or b"\x0c" in joined:
-        return False
-    return b"\r" not in joined or joined.count(b"\r") == joined.count(b"\r\n") + joined.endswith(b"\r")
 
 
 def count_non_finite_rows(values: np.ndarray) -> int:

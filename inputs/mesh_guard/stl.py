@@ -16,7 +16,7 @@ import numpy as np
 
 from ...errors import DepthViewsError
 from . import reading
-from .reading import count_non_finite_rows, spaces_and_tabs_only, table_or_none
+from .reading import count_non_finite_rows, table_or_none
 
 RECORD = np.dtype([("normal", "<f4", 3), ("corners", "<f4", (3, 3)), ("attribute", "<u2")])
 
@@ -58,7 +58,7 @@ def _count_ascii(chunk: bytes) -> int | None:
     """Non-finite corners among the ``vertex x y z`` lines of ``chunk`` (whole lines), None where one
     of their first three values is not a number."""
     bodies = _VERTEX_BODY.findall(b"\n" + chunk)
-    table = table_or_none(bodies, np.float64, columns=(0, 1, 2)) if spaces_and_tabs_only(bodies) else None
+    table = table_or_none(bodies, np.float64, columns=(0, 1, 2), spaces_and_tabs=True)
     if table is not None or not bodies:
         return count_non_finite_rows(table) if bodies else 0
     try:  # exactly: lines with fewer than three values are not vertices; float() decides what a number is
