@@ -1,6 +1,6 @@
 """How fast the pre-import guard reads a big mesh, and how often it opens it (prints a table).
 
-    python benchmarks/mesh_guard.py [--triangles 1000000] [--reps 3] [--folder DIR] [--formats obj ply ...]
+    python benchmarks/mesh_guard_speed.py [--triangles 1000000] [--reps 3] [--folder DIR] [--formats obj ply ...]
 
 Writes a grid of about ``--triangles`` triangles (numpy only, cached in ``--folder``, default a
 folder under the system temp dir) as OBJ (with an ``mtllib`` line), binary and ASCII PLY, binary and
