@@ -13,8 +13,8 @@ importer is the only other reader of the file.
 One module per format: :mod:`.obj`, :mod:`.ply` (the one PLY header parser and type table),
 :mod:`.stl`, :mod:`.off` (also the OFF reader: Blender has none), :mod:`.gltf`; :mod:`.reading`
 holds the chunked and memory-mapped reading they share.  Each reads its file once, streaming or
-memory-mapped; declared counts are checked against the file size before anything is allocated for
-them.  Pure Python + numpy (no bpy).
+memory-mapped; nothing is allocated for a count a header declares before the file size (or, for OFF,
+its lines) shows that the file holds it.  Pure Python + numpy (no bpy).
 """
 
 from __future__ import annotations
