@@ -24,8 +24,7 @@ import numpy as np
 from mathutils import Matrix
 
 from ..errors import DepthViewsError
-from .mesh_check import check_mesh_file
-from .off_format import read_off
+from .mesh_guard import MeshFileFacts, guard_mesh_file
 from .textures import obj_import_path, resolve_images
 from ..options import MESH_SUFFIXES, SUPPORTED_SUFFIXES  # noqa: F401  (defined there for the batch too)
 
@@ -51,8 +50,8 @@ def reset_blender() -> None:
     bpy.ops.wm.read_factory_settings(use_empty=True)
 
 
-def _import_off(path: str) -> None:
-    vertices, faces = read_off(path)
+def _import_off(path: str, facts: MeshFileFacts) -> None:
+    vertices, faces = facts.parsed_mesh  # read by the guard (Blender has no OFF importer)
     name = os.path.splitext(os.path.basename(path))[0]
     mesh = bpy.data.meshes.new(name)
     mesh.from_pydata(vertices.tolist(), [], faces)
@@ -61,10 +60,10 @@ def _import_off(path: str) -> None:
     bpy.context.scene.collection.objects.link(obj)
 
 
-def _run_importer(path: str, suffix: str) -> None:
+def _run_importer(path: str, suffix: str, facts: MeshFileFacts) -> None:
     axes = {"forward_axis": "Y", "up_axis": "Z", "global_scale": 1.0}
     if suffix == ".obj":
-        with obj_import_path(path) as import_path:
+        with obj_import_path(path, facts.material_libraries) as import_path:
             bpy.ops.wm.obj_import(filepath=import_path, **axes)
     elif suffix == ".ply":
         bpy.ops.wm.ply_import(filepath=path, **axes)
@@ -77,7 +76,7 @@ def _run_importer(path: str, suffix: str) -> None:
             bpy.ops.import_scene.fbx(filepath=path, use_manual_orientation=True, axis_forward="Y",
                                      axis_up="Z", global_scale=1.0)
     elif suffix == ".off":
-        _import_off(path)
+        _import_off(path, facts)
 
 
 @contextlib.contextmanager
@@ -183,8 +182,11 @@ def importer_log_captured():
 def load_input(path) -> LoadedInput:
     """Reset Blender and load ``path`` (a mesh file or a .blend) with world = the file's own frame.
 
+    A mesh file is read once by the guard (:func:`.mesh_guard.guard_mesh_file`), which refuses what
+    the importer would crash on, hang on or silently alter and hands on what the import needs (an
+    OBJ's material libraries, an OFF's mesh); then Blender's importer reads it: at most two opens.
     Raises :class:`DepthViewsError` naming the file when it is missing, of an unsupported type,
-    or when the importer fails or brings in no geometry.
+    refused by the guard, or when the importer fails or brings in no geometry.
     """
     path = os.path.abspath(os.fspath(path))
     suffix = os.path.splitext(path)[1].lower()
@@ -199,12 +201,12 @@ def load_input(path) -> LoadedInput:
         raise DepthViewsError(f"{path}: the file is not readable (permission denied)")
     if suffix == ".blend":
         return _open_blend(path)
-    check_mesh_file(path)  # refuses files the importer would crash or hang on, or silently alter
+    facts = guard_mesh_file(path)  # refuses files the importer would crash or hang on, or silently alter
     reset_blender()
     before = set(bpy.data.objects)
     try:
         with importer_log_captured():
-            _run_importer(path, suffix)
+            _run_importer(path, suffix, facts)
     except RuntimeError as error:
         raise DepthViewsError(f"{path}: Blender's importer failed ({_first_line(error)})") from None
     imported = [obj for obj in bpy.data.objects if obj not in before]

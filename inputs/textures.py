@@ -6,6 +6,9 @@ file beside it (``chair.obj.mtl``).  Blender's importers look where the path say
 bare name beside the OBJ/MTL).  This module looks further, beside the input file (by name, then
 case-insensitively), and for what is still missing: names it, and cuts the image out of its
 material so that the colour shows the material's own base colour instead of Blender's magenta.
+An OBJ's ``mtllib`` names come from the guard's read of the file
+(:attr:`depth_views.inputs.mesh_guard.MeshFileFacts.material_libraries`); this module never opens
+the OBJ itself.
 """
 
 from __future__ import annotations
@@ -17,8 +20,6 @@ import shutil
 import tempfile
 
 import bpy
-
-MTLLIB = re.compile(rb"^[ \t]*mtllib[ \t]+([^\r\n]+?)[ \t]*$", re.MULTILINE)
 
 
 def _base_name(path: str) -> str:
@@ -45,16 +46,6 @@ def find_beside(folder: str, name: str) -> str | None:
     return None
 
 
-def obj_material_libraries(path: str) -> list[str]:
-    """The MTL names an OBJ file's ``mtllib`` lines give, in order (bytes decoded as UTF-8)."""
-    with open(path, "rb") as stream:
-        data = stream.read()
-    names = []
-    for match in MTLLIB.finditer(data):
-        names.append(match.group(1).decode("utf-8", errors="replace"))
-    return names
-
-
 def _mtl_found_by_blender(obj_path: str, name: str) -> bool:
     """Whether Blender's OBJ importer finds MTL ``name``: the path as written (relative to the OBJ), or
     its bare name beside the OBJ."""
@@ -63,13 +54,14 @@ def _mtl_found_by_blender(obj_path: str, name: str) -> bool:
     return os.path.isfile(as_written) or os.path.isfile(os.path.join(folder, _base_name(name)))
 
 
-def mtl_substitutes(obj_path: str) -> dict[str, str]:
-    """``{mtllib name: file}`` for each MTL the importer would miss but that lies beside the OBJ:
-    its name in another case, ``<name>.obj.mtl`` or ``<name>.mtl`` (where ``<name>`` is the OBJ's)."""
+def mtl_substitutes(obj_path: str, material_libraries) -> dict[str, str]:
+    """``{mtllib name: file}`` for each of the OBJ's ``material_libraries`` (its ``mtllib`` names) that
+    the importer would miss but that lies beside the OBJ: its name in another case, ``<name>.obj.mtl``
+    or ``<name>.mtl`` (where ``<name>`` is the OBJ's)."""
     folder = os.path.dirname(obj_path)
     stem = os.path.basename(obj_path)
     found = {}
-    for name in obj_material_libraries(obj_path):
+    for name in material_libraries:
         if _mtl_found_by_blender(obj_path, name):
             continue
         for candidate in (name, stem + ".mtl", os.path.splitext(stem)[0] + ".mtl"):
@@ -81,14 +73,15 @@ def mtl_substitutes(obj_path: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def obj_import_path(obj_path: str):
-    """The path to give Blender's OBJ importer so that it finds every MTL :func:`mtl_substitutes` finds.
+def obj_import_path(obj_path: str, material_libraries):
+    """The path to give Blender's OBJ importer so that it finds every MTL :func:`mtl_substitutes` finds
+    for the OBJ's ``material_libraries``.
 
     Usually ``obj_path`` itself; otherwise a temporary folder of links: the OBJ under its own name,
     each substitute under the name the OBJ asks for (Blender then finds it by that bare name).
     Textures the MTL names relatively are then found by :func:`resolve_images`, beside the input.
     """
-    substitutes = mtl_substitutes(obj_path)
+    substitutes = mtl_substitutes(obj_path, material_libraries)
     if not substitutes:
         yield obj_path
         return

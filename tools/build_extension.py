@@ -135,6 +135,7 @@ def allowlisted_files(root: str = ROOT) -> list[str]:
             setuptools = tomllib.load(stream)["tool"]["setuptools"]
         # package-dir maps the top package to the root, so "depth_views.batch" lives in batch/
         folders = sorted(p.split(".", 1)[1].replace(".", "/") for p in setuptools["packages"] if "." in p)
+        folders = [f for f in folders if not any(f.startswith(other + "/") for other in folders)]  # walked whole
     except (OSError, KeyError, tomllib.TOMLDecodeError) as error:
         raise BuildError(f"{root} is not a git checkout and its pyproject.toml lists no packages ({error})")
     files = sorted(name for name in os.listdir(root) if os.path.isfile(os.path.join(root, name)))

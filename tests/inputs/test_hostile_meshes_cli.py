@@ -72,7 +72,7 @@ def test_whole_corpus_in_one_run(mesh_corpus, tmp_path, capfd):
 
 @pytest.mark.parametrize("name", ["billion_vertices_binary.ply", "billion_faces.ply"])
 def test_a_ply_count_that_used_to_abort_blender_is_one_line_in_a_subprocess(mesh_corpus, tmp_path, name):
-    """Before mesh_check these aborted the whole process (std::out_of_range); run them for real."""
+    """Before the mesh guard these aborted the whole process (std::out_of_range); run them for real."""
     import subprocess
     import sys
 

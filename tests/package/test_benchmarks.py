@@ -94,3 +94,21 @@ def test_datasets_benchmark_counts_the_files_each_layout_creates(tmp_path):
     assert [c.strip() for c in rows["folders"]] == ["12", "6"]
     # webdataset: one shard and index.jsonl, in shards/
     assert [c.strip() for c in rows["webdataset"]] == ["2", "1"]
+
+
+def test_mesh_guard_benchmark_writes_the_grid_in_every_format_and_the_guard_opens_each_once(tmp_path, capsys):
+    import mesh_guard_speed as guard_benchmark
+    from depth_views.inputs.mesh_guard import guard_mesh_file
+
+    vertices, faces = guard_benchmark.grid_mesh(200)
+    assert len(faces) == 200 and len(vertices) == 121 and faces.min() == 0 and faces.max() == len(vertices) - 1
+    assert guard_benchmark.main(["--triangles", "200", "--reps", "1", "--folder", str(tmp_path)]) == 0
+    rows = [line.split("|") for line in capsys.readouterr().out.splitlines() if line.startswith("| grid_")]
+    assert len(rows) == len(guard_benchmark.FORMATS) and all(row[-2].strip() == "1" for row in rows)
+    for name in os.listdir(tmp_path):
+        facts = guard_mesh_file(tmp_path / name)
+        assert facts.non_finite == 0
+        if name.endswith(".off"):
+            assert np.allclose(facts.parsed_mesh[0], vertices, atol=1e-6) and len(facts.parsed_mesh[1]) == 200
+        if name.endswith(".obj"):
+            assert facts.material_libraries == ("grid.mtl",)

@@ -29,8 +29,8 @@ FLOORS = {
     "api": 9,                             # the front door: the supported Python API in one place
 }
 # Modules that must work without Blender (the readers and the maths): no bpy/mathutils import at all.
-NO_BLENDER = ("errors", "options", "resolved", "api", "cameras", "exr_io", "outputs", "inputs.mesh_check", "inputs.mesh_scan",
-              "inputs.off_format", "render.allocator", "cli", "datasets")
+NO_BLENDER = ("errors", "options", "resolved", "api", "cameras", "exr_io", "outputs", "inputs.mesh_guard",
+              "render.allocator", "cli", "datasets")
 BLENDER_MODULES = {"bpy", "mathutils", "bmesh", "gpu", "bl_math"}
 
 

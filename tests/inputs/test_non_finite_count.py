@@ -1,12 +1,13 @@
-"""Tests for depth_views.inputs.mesh_scan on files written by trimesh, by hand and with numpy (no bpy)."""
+"""The guard's count of non-finite vertices (mesh_guard.count_non_finite_vertices) on files written by
+trimesh, by hand and with numpy (no bpy)."""
 
 import numpy as np
 import pytest
 import trimesh
 
-from depth_views.inputs import mesh_scan
 from depth_views.errors import DepthViewsError
-from depth_views.inputs.mesh_scan import count_non_finite_vertices
+from depth_views.inputs import mesh_guard
+from depth_views.inputs.mesh_guard import count_non_finite_vertices, reading
 
 # Two triangles that share no vertex, so the per-corner STL count equals the per-vertex count.
 GOOD = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 0, 1], [0, 1, 1]], dtype=float)
@@ -72,7 +73,7 @@ def test_tiny_chunks_give_the_same_count(tmp_path, writer, monkeypatch):
     bad = [0, 7, 150, 299]
     vertices[bad, [0, 1, 2, 0]] = [np.nan, np.inf, -np.inf, np.nan]
     path = mesh_file(tmp_path, writer, vertices, faces=np.arange(300).reshape(100, 3))
-    monkeypatch.setattr(mesh_scan, "CHUNK_BYTES", 37)
+    monkeypatch.setattr(reading, "CHUNK_BYTES", 37)
     assert count_non_finite_vertices(path) == len(bad)
 
 
@@ -170,7 +171,8 @@ def test_ascii_ply_with_face_element_before_vertex(tmp_path):
 
 
 def test_binary_ply_element_before_vertex(tmp_path):
-    """A fixed-size element before ``vertex`` is skipped; a list element there is not guessed."""
+    """A fixed-size element before ``vertex`` is skipped; a list element there is walked record by record
+    (a face that refers to a vertex beyond the count is refused before the vertices are read)."""
     vertices = np.array([(0, 0, 0), (np.nan, 0, 0)], dtype=[("x", "<f4"), ("y", "<f4"), ("z", "<f4")])
     fixed = np.array([(1, 2.0), (3, 4.0), (5, 6.0)], dtype=[("id", "<i2"), ("w", "<f8")])
     path = tmp_path / "fixed_first.ply"
@@ -183,7 +185,10 @@ def test_binary_ply_element_before_vertex(tmp_path):
                                [("face", 1, ["list uchar int vertex_indices"]),
                                 ("vertex", 2, ["float x", "float y", "float z"])],
                                bytes([3]) + np.arange(3, dtype="<i4").tobytes() + vertices.tobytes()))
-    assert count_non_finite_vertices(path) is None
+    assert count_non_finite_vertices(path) is None   # the face refers to vertex 2 of 2
+    path.write_bytes(path.read_bytes().replace(bytes([3]) + np.arange(3, dtype="<i4").tobytes(),
+                                               bytes([3]) + np.array([0, 1, 1], "<i4").tobytes()))
+    assert count_non_finite_vertices(path) == 1
 
 
 def test_truncated_binary_stl_never_raises(tmp_path):
@@ -262,7 +267,7 @@ def test_suffix_case_is_ignored(tmp_path):
     path = tmp_path / "MESH.OBJ"
     path.write_text("v nan 0 0\n")
     assert count_non_finite_vertices(path) == 1
-    assert mesh_scan.SCANNED_SUFFIXES == (".obj", ".ply", ".stl", ".off")
+    assert mesh_guard.GUARDED_SUFFIXES == (".obj", ".ply", ".stl", ".off", ".glb", ".gltf")
 
 
 def test_missing_file_raises_naming_it(tmp_path):

@@ -1,4 +1,4 @@
-"""mesh_check: the pre-import refusal of meshes Blender would crash on, hang on or silently alter (no bpy)."""
+"""mesh_guard: the pre-import refusal of meshes Blender would crash on, hang on or silently alter (no bpy)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import make_corpus
 from depth_views.errors import DepthViewsError
-from depth_views.inputs.mesh_check import check_mesh_file
+from depth_views.inputs.mesh_guard import guard_mesh_file
 
 FUZZ_EXAMPLES = int(os.environ.get("DEPTH_VIEWS_FUZZ_EXAMPLES", "200"))
 
@@ -47,7 +47,7 @@ def test_corpus_files_are_refused_before_import_with_one_line(mesh_corpus):
     for name, words in REFUSED_BEFORE_IMPORT.items():
         path = str(folder / name)
         with pytest.raises(DepthViewsError) as caught:
-            check_mesh_file(path)
+            guard_mesh_file(path)
         message = str(caught.value)
         assert message.startswith(path + ": ") and words in message and "\n" not in message, message
 
@@ -56,7 +56,7 @@ def test_good_corpus_files_pass(mesh_corpus):
     folder, cases = mesh_corpus
     for case in cases:
         if case.expect is None:
-            check_mesh_file(folder / case.name)
+            guard_mesh_file(folder / case.name)
 
 
 def good_meshes(folder):
@@ -88,7 +88,7 @@ def good_meshes(folder):
 
 def test_valid_layouts_pass(tmp_path):
     for name in good_meshes(tmp_path):
-        check_mesh_file(tmp_path / name)
+        guard_mesh_file(tmp_path / name)
 
 
 def test_files_written_by_trimesh_pass(tmp_path):
@@ -98,9 +98,9 @@ def test_files_written_by_trimesh_pass(tmp_path):
     mesh = asymmetric_mesh()
     for name in ("a.ply", "a.obj", "a.stl", "a.glb", "a.off"):
         mesh.export(str(tmp_path / name))
-        check_mesh_file(tmp_path / name)
+        guard_mesh_file(tmp_path / name)
     (tmp_path / "ascii.ply").write_bytes(trimesh.exchange.ply.export_ply(mesh, encoding="ascii"))
-    check_mesh_file(tmp_path / "ascii.ply")
+    guard_mesh_file(tmp_path / "ascii.ply")
 
 
 @pytest.mark.parametrize("text, words", [
@@ -116,7 +116,7 @@ def test_ply_header_lines_that_crash_blender_are_refused(tmp_path, text, words):
     path = tmp_path / "bad header.ply"
     path.write_text(good.replace(line[text.split()[0]], text, 1))
     with pytest.raises(DepthViewsError, match=words):
-        check_mesh_file(path)
+        guard_mesh_file(path)
 
 
 @pytest.mark.parametrize("old, new, words", [
@@ -132,7 +132,7 @@ def test_ascii_ply_data_blender_would_misread_is_refused(tmp_path, old, new, wor
     path = tmp_path / "bad data.ply"
     path.write_bytes(data.replace(old, new, 1))
     with pytest.raises(DepthViewsError, match=words):
-        check_mesh_file(path)
+        guard_mesh_file(path)
 
 
 def test_declared_counts_are_checked_against_the_size_without_reading(tmp_path, monkeypatch):
@@ -142,7 +142,7 @@ def test_declared_counts_are_checked_against_the_size_without_reading(tmp_path, 
     path.write_bytes(make_corpus.ply_bytes(vertices, faces, face_count=2_000_000_000))
     monkeypatch.setattr(np, "frombuffer", None)  # no data may be read for such a file
     with pytest.raises(DepthViewsError, match="more than the file can hold"):
-        check_mesh_file(path)
+        guard_mesh_file(path)
 
 
 class Seeds(dict):
@@ -169,6 +169,6 @@ def test_fuzzed_meshes_raise_only_depth_views_error_naming_the_file(seeds, tmp_p
     path = tmp_path / ("fuzzed mesh é" + os.path.splitext(seed)[1])
     path.write_bytes(bytes(buffer[:int(cut * len(buffer))]))
     try:
-        check_mesh_file(path)
+        guard_mesh_file(path)
     except DepthViewsError as error:
         assert str(error).startswith(str(path) + ": ") and "\n" not in str(error), str(error)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from depth_views.errors import DepthViewsError
-from depth_views.inputs.off_format import read_off
+from depth_views.inputs.mesh_guard.off import read_off
 
 
 def test_off_reader_matches_trimesh_on_a_real_mesh(tmp_path):
