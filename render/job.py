@@ -15,14 +15,15 @@ from typing import Callable
 import bpy
 import numpy as np
 
-from ..cameras.exports import (COLMAP_FOLDER, MAX_COLMAP_POINTS, check_nerf_synthetic, colmap_text_model,
-                              nerf_synthetic_documents)
-from ..cameras.files import (CAMERAS_FILE, TRANSFORMS_FILE, cameras_document, transforms_document,
-                             write_json_atomic, write_text_atomic)
-from ..cameras.models import CameraModel, auto_distance
-from ..cameras.ranges import vary_views
-from ..cameras.views import (Intrinsics, View, auto_radius, bounding_sphere, camera_inside_box,
-                             pixel_box_of_points, sample_views)
+from ..cameras.atomic_write import write_json_atomic, write_text_atomic
+from ..cameras.cameras_json import CAMERAS_FILE, cameras_document
+from ..cameras.colmap import COLMAP_FOLDER, MAX_COLMAP_POINTS, colmap_text_model
+from ..cameras.framing import auto_distance, auto_radius, bounding_sphere, camera_inside_box, pixel_box_of_points
+from ..cameras.intrinsics import Intrinsics
+from ..cameras.models import CameraModel
+from ..cameras.nerfstudio import TRANSFORMS_FILE, check_nerf_synthetic, nerf_synthetic_documents, transforms_document
+from ..cameras.sphere import sample_views, vary_views
+from ..cameras.views import View
 from ..errors import DepthViewsError
 from ..options import RenderOptions, clip_range, depth_range_problem, normalization_matrix
 from ..outputs.shards import SampleWriter

@@ -12,7 +12,7 @@ bpy = pytest.importorskip("bpy")
 
 from meshes import asymmetric_mesh, write_mesh  # noqa: E402
 
-from depth_views.cameras.files import load_cameras  # noqa: E402
+from depth_views.cameras.cameras_json import load_cameras  # noqa: E402
 from depth_views.cameras import Intrinsics, View  # noqa: E402
 from depth_views.cli import main  # noqa: E402
 from depth_views.exr_io import read_depth  # noqa: E402
