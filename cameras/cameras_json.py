@@ -170,12 +170,12 @@ def read_cameras_json(path: str, document: dict) -> CameraSet:
         if model == "EQUIRECTANGULAR":  # no K: its longitude/latitude ranges say where each pixel looks
             angle_ranges = tuple(_angle_range(path, where, key, view.get(key, document.get(key)), full) for key, full in
                                  (("longitude_range_deg", FULL_LONGITUDE), ("latitude_range_deg", FULL_LATITUDE)))
-            K = np.eye(3)
+            K = np.eye(3).tolist()
         else:
             K = view.get("K", document.get("K"))
             if K is None:
                 raise reader_error(path, where, "no 3x3 K")
-            K = number_matrix(path, where, "K", K, ((3, 3),))
+            K = number_matrix(path, where, "K", K, ((3, 3),)).tolist()  # Python floats, named as such in messages
         if "world_to_camera" not in view:
             raise reader_error(path, where, "no world_to_camera")
         world_to_camera = number_matrix(path, where, "world_to_camera", view["world_to_camera"], ((4, 4),))
@@ -183,6 +183,6 @@ def read_cameras_json(path: str, document: dict) -> CameraSet:
         camera_to_world = checked_pose(path, where, np.linalg.inv(BLENDER_TO_OPENCV_AXES @ world_to_camera))
         frames.append(CameraFrame(name=str(name or f"view_{index}"), camera_to_world=camera_to_world,
                                   model=model, angle_ranges=angle_ranges, width=width, height=height,
-                                  fx=focal_length(path, where, "fx", K[0, 0]), fy=focal_length(path, where, "fy", K[1, 1]),
-                                  cx=finite_number(path, where, "cx", K[0, 2]), cy=finite_number(path, where, "cy", K[1, 2])))
+                                  fx=focal_length(path, where, "fx", K[0][0]), fy=focal_length(path, where, "fy", K[1][1]),
+                                  cx=finite_number(path, where, "cx", K[0][2]), cy=finite_number(path, where, "cy", K[1][2])))
     return CameraSet(path=path, kind="depth_views", frames=frames)

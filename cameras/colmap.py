@@ -15,6 +15,7 @@ empty); the readers skip the 2D points (images files are read as a stream, in bo
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import struct
@@ -111,8 +112,9 @@ def _colmap_frame(path, cameras, image_id, q, t, camera_id, name) -> CameraFrame
         raise reader_error(path, where, f"camera {camera_id} is not in the cameras file")
     camera = cameras[camera_id]
     q = np.array([finite_number(path, where, "quaternion", v) for v in q])
-    if not 0.5 < np.linalg.norm(q) < 2.0:
-        raise reader_error(path, where, f"quaternion {q.tolist()} is not a rotation (norm {np.linalg.norm(q):.3g})")
+    norm = math.hypot(*q)
+    if not 0.5 < norm < 2.0:
+        raise reader_error(path, where, f"quaternion {q.tolist()} is not a rotation (norm {norm:.3g})")
     translation = [finite_number(path, where, "translation", v) for v in t]
     checked_position(path, where, translation)  # a rotation keeps lengths: |t| is the camera's distance
     world_to_camera = np.eye(4)
@@ -166,19 +168,6 @@ def _is_points_line(line: bytes, complete: bool) -> bool:
     return not complete or len(line.split()) % 3 == 0
 
 
-def _image_line_items(text: str) -> list[str] | None:
-    """The items of an image line ``IMAGE_ID QW QX QY QZ TX TY TZ CAMERA_ID NAME``, or None."""
-    items = text.split()
-    if len(items) < 10:
-        return None
-    try:
-        int(items[0]), int(items[8])
-        [float(x) for x in items[1:8]]
-    except ValueError:
-        return None
-    return items
-
-
 def read_colmap_text(folder: str) -> CameraSet:
     """The images of a COLMAP text model (``cameras.txt`` + ``images.txt`` in ``folder``), in file order.
 
@@ -187,7 +176,7 @@ def read_colmap_text(folder: str) -> CameraSet:
     :data:`~.limits.MAX_VIEWS` images or a header count that differs from the lines is refused.
     """
     cameras_path, images_path = os.path.join(folder, "cameras.txt"), os.path.join(folder, "images.txt")
-    cameras, camera_lines, stated = {}, {}, None
+    cameras, camera_lines, listed, stated = {}, {}, [], None
     stream, _ = open_regular(cameras_path, MAX_CAMERA_FILE_BYTES)
     with stream:
         for number, line, complete in _lines(stream):
@@ -208,16 +197,17 @@ def read_colmap_text(folder: str) -> CameraSet:
                 camera_id = int(items[0])
             except ValueError:
                 raise reader_error(cameras_path, where, f"CAMERA_ID {shown(items[0])} is not an integer") from None
-            if camera_id in cameras:
+            if camera_id in camera_lines:
                 raise reader_error(cameras_path, f"camera {camera_id}", f"is defined twice (lines "
                                                                         f"{camera_lines[camera_id]} and {number})")
-            check_count(cameras_path, len(cameras) + 1, "cameras")
-            cameras[camera_id] = _colmap_camera(cameras_path, f"camera {camera_id}", items[1], items[2], items[3],
-                                                items[4:])
+            check_count(cameras_path, len(camera_lines) + 1, "cameras")
             camera_lines[camera_id] = number
-    _check_header_count(cameras_path, "cameras", stated, len(cameras))
+            listed.append((camera_id, items))
+    _check_header_count(cameras_path, "cameras", stated, len(listed))
+    for camera_id, items in listed:  # counted and unique: now the values
+        cameras[camera_id] = _colmap_camera(cameras_path, f"camera {camera_id}", items[1], items[2], items[3], items[4:])
 
-    frames, image_lines, stated = [], {}, None
+    listed, image_lines, stated = [], {}, None
     points_of = None  # the image whose POINTS2D line comes next
     stream, _ = open_regular(images_path, MAX_COLMAP_IMAGES_BYTES)
     with stream:
@@ -227,41 +217,41 @@ def read_colmap_text(folder: str) -> CameraSet:
                 match = _HEADER_COUNT.match(line)
                 stated = int(match.group(2)) if match and match.group(1) == b"images" else stated
                 continue
-            if points_of is not None:
-                image_id, points_of = points_of, None
-                if _is_points_line(line, complete):
-                    continue
-                if not (complete and _image_line_items(_text(images_path, number, line))):
-                    raise reader_error(images_path, f"line {number}",
-                                       f"is neither the POINTS2D line of image {image_id} (X Y POINT3D_ID triples, "
-                                       "or an empty line) nor an image line")
-                # an image line: the previous image has no POINTS2D line; read this one as an image
+            after, points_of = points_of, None   # after an image line: its POINTS2D line, or (none) the next image
+            if after is not None and _is_points_line(line, complete):
+                continue
             if not line:
                 continue
             where = f"line {number}"
+            neither = f"is neither the POINTS2D line of image {after} (X Y POINT3D_ID triples, or an empty line) " \
+                      "nor an image line"
             if not complete:
-                raise reader_error(images_path, where, f"is longer than {MAX_LINE_BYTES} bytes")
-            text = _text(images_path, number, line)
-            items = text.split()
+                raise reader_error(images_path, where, neither if after is not None else
+                                   f"is longer than {MAX_LINE_BYTES} bytes")
+            items = _text(images_path, number, line).split()
             if len(items) < 10:
-                raise reader_error(images_path, where, "needs IMAGE_ID QW QX QY QZ TX TY TZ CAMERA_ID NAME")
+                raise reader_error(images_path, where, neither if after is not None else
+                                   "needs IMAGE_ID QW QX QY QZ TX TY TZ CAMERA_ID NAME")
             try:
                 image_id, camera_id = int(items[0]), int(items[8])
             except ValueError:
-                raise reader_error(images_path, where, "IMAGE_ID and CAMERA_ID must be integers") from None
+                raise reader_error(images_path, where, neither if after is not None else
+                                   "IMAGE_ID and CAMERA_ID must be integers") from None
             name = " ".join(items[9:])
             if image_id in image_lines:
                 first_line, first_name = image_lines[image_id]
                 raise reader_error(images_path, f"image {image_id}",
                                    f"appears twice (line {first_line}: {shown(first_name)} and line {number}: "
                                    f"{shown(name)})")
-            check_count(images_path, len(frames) + 1, "images")
-            frames.append(_colmap_frame(images_path, cameras, image_id, items[1:5], items[5:8], camera_id, name))
+            check_count(images_path, len(image_lines) + 1, "images")
             image_lines[image_id] = (number, name)
+            listed.append((image_id, items, camera_id, name))
             points_of = image_id
-    if not frames:
+    if not listed:
         raise reader_error(images_path, "", "the model holds no images")
-    _check_header_count(images_path, "images", stated, len(frames))
+    _check_header_count(images_path, "images", stated, len(listed))
+    frames = [_colmap_frame(images_path, cameras, image_id, items[1:5], items[5:8], camera_id, name)
+              for image_id, items, camera_id, name in listed]  # counted and unique: now the poses
     return CameraSet(path=images_path, kind="colmap", frames=frames)
 
 

@@ -95,11 +95,11 @@ def frame_label(index: int, name) -> str:
     return f"frame {index} ({shown(name)})" if name else f"frame {index}"
 
 
-def check_count(path, count: int, what: str) -> None:
+def check_count(path, count: int, what: str, where: str = "") -> None:
     """DepthViewsError when a file holds more than :data:`~.limits.MAX_VIEWS` ``what`` (frames, views,
     images, poses, cameras): one render has at most that many views."""
     if count > MAX_VIEWS:
-        raise reader_error(path, "", f"holds {count} {what}; at most {MAX_VIEWS} per render (split the file)")
+        raise reader_error(path, where, f"holds {count} {what}; at most {MAX_VIEWS} per render (split the file)")
 
 
 def finite_number(path, where, name, value, *, positive: bool = False) -> float:

@@ -53,7 +53,7 @@ def _read_npy(stream, path: str, where: str) -> np.ndarray:
         raise reader_error(path, where, f"poses have shape {tuple(shape)}; expected (N, 4, 4)")
     if shape[0] < 1:
         raise reader_error(path, where, "the file holds no poses")
-    check_count(path, shape[0], "poses")
+    check_count(path, shape[0], "poses", where)
     wanted = shape[0] * shape[1] * shape[2] * dtype.itemsize
     data = stream.read(wanted)
     if len(data) < wanted:

@@ -88,14 +88,15 @@ def open_regular(path: str, limit: int):
 
 def read_regular(path: str, limit: int) -> bytes:
     """All bytes of ``path`` (a regular file of at most ``limit`` bytes, opened once)."""
-    stream, _ = open_regular(path, limit)
+    stream, size = open_regular(path, limit)
     try:
         with stream:
-            data = stream.read(limit + 1)
+            data = stream.read(size)   # the size it has: nothing larger is ever allocated
+            grew = stream.read(1)
     except OSError as error:
         raise DepthViewsError(f"{shown(path)}: cannot read ({error.strerror or one_line(error)})") from None
-    if len(data) > limit:  # it grew while being read
-        raise DepthViewsError(f"{shown(path)}: camera files over {_size_text(limit)} are refused")
+    if grew:
+        raise DepthViewsError(f"{shown(path)}: changed while being read (it grew past its {size} bytes)")
     return data
 
 
