@@ -30,7 +30,7 @@ import numpy as np
 from .cameras_json import FORMAT, read_cameras_json
 from .colmap import colmap_folder, read_colmap
 from .conventions import BLENDER_TO_OPENCV_AXES
-from .frames import CameraFrame, CameraSet, frame_label, reader_error  # noqa: F401 (CameraFrame: re-exported)
+from .frames import CameraFrame, CameraSet, frame_label, inverted, reader_error  # noqa: F401 (CameraFrame: re-exported)
 from .intrinsics import Intrinsics
 from .limits import MAX_CAMERA_FILE_BYTES
 from .models import CameraModel
@@ -105,9 +105,11 @@ def _refuse_distortion(path, where, frame: CameraFrame, advice: str) -> None:
                                         f"({', '.join(f'{k}={v:g}' for k, v in distorted.items())}); {advice}")
 
 
-def frame_intrinsics(camera_set: CameraSet, index: int, fallback: Intrinsics | None) -> Intrinsics:
+def frame_intrinsics(camera_set: CameraSet, index: int, fallback: Intrinsics | None, _known: dict | None = None) \
+        -> Intrinsics:
     """The pinhole :class:`Intrinsics` of frame ``index``, or DepthViewsError naming the file and frame
-    when it cannot be rendered exactly (a non-pinhole model, non-zero distortion, no intrinsics)."""
+    when it cannot be rendered exactly (a non-pinhole model, non-zero distortion, no intrinsics).
+    ``_known``: intrinsics already built, by (W, H, fx, fy, cx, cy), shared by frames of one K."""
     frame = camera_set.frames[index]
     where = frame_label(index, frame.name)
     if frame.model in NON_PINHOLE_MODELS:
@@ -120,10 +122,16 @@ def frame_intrinsics(camera_set: CameraSet, index: int, fallback: Intrinsics | N
         if fallback is None:
             raise reader_error(camera_set.path, where, "no intrinsics; give --intrinsics or --fov and --resolution")
         return fallback
+    key = (frame.width, frame.height, frame.fx, frame.fy, frame.cx, frame.cy)
+    if _known is not None and key in _known:
+        return _known[key]
     try:
-        return Intrinsics.from_K(frame.width, frame.height, frame.fx, frame.fy, frame.cx, frame.cy)
+        intrinsics = Intrinsics.from_K(*key)
     except DepthViewsError as error:
         raise reader_error(camera_set.path, where, str(error)) from None
+    if _known is not None:
+        _known[key] = intrinsics
+    return intrinsics
 
 
 def frame_camera_model(camera_set: CameraSet, index: int) -> CameraModel:
@@ -189,9 +197,9 @@ def _frames_intrinsics(camera_set: CameraSet, fallback: Intrinsics | None) -> tu
     if not camera_set.frames:
         raise reader_error(camera_set.path, "", "the file holds no frames")
     model = camera_set_model(camera_set)  # a fisheye/equirectangular/orthographic file: one shared camera
-    first, per_frame = None, []
+    first, per_frame, known = None, [], {}
     for index, frame in enumerate(camera_set.frames):
-        intrinsics = frame_intrinsics(camera_set, index, fallback) if model is None else \
+        intrinsics = frame_intrinsics(camera_set, index, fallback, known) if model is None else \
             Intrinsics(model.width, model.height)
         if first is None:
             first = intrinsics
@@ -225,6 +233,9 @@ def views_from_camera_set(camera_set: CameraSet, fallback: Intrinsics | None = N
     :func:`camera_set_intrinsics` run once per set and ``fallback``.
     """
     first, _, per_frame = _frames_intrinsics(camera_set, fallback)
+    if "inverses" not in camera_set._derived:
+        camera_set._derived["inverses"] = inverted([frame.camera_to_world for frame in camera_set.frames])
+    inverses = camera_set._derived["inverses"]
     center = np.asarray(center, dtype=np.float64)
     views = []
     for index, (frame, intrinsics) in enumerate(zip(camera_set.frames, per_frame)):
@@ -234,6 +245,6 @@ def views_from_camera_set(camera_set: CameraSet, fallback: Intrinsics | None = N
         elevation = math.degrees(math.asin(max(-1.0, min(1.0, offset[2] / radius)))) if radius else 0.0
         views.append(View(index=index, azimuth_deg=azimuth, elevation_deg=elevation, radius=radius,
                           camera_to_world=frame.camera_to_world,
-                          world_to_camera=BLENDER_TO_OPENCV_AXES @ np.linalg.inv(frame.camera_to_world),
+                          world_to_camera=BLENDER_TO_OPENCV_AXES @ inverses[index],
                           intrinsics=intrinsics, source=frame.name))
     return first, views

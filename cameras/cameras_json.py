@@ -16,8 +16,8 @@ import os
 import numpy as np
 
 from .conventions import BLENDER_TO_OPENCV_AXES
-from .frames import (CameraFrame, CameraSet, check_count, checked_pose, finite_number, focal_length, frame_label,
-                     image_size, number_matrix, reader_error)
+from .frames import (CameraFrame, CameraSet, check_count, checked_poses, finite_number, focal_length, frame_label,
+                     image_size, inverted, number_matrix, reader_error)
 from .intrinsics import Intrinsics
 from .limits import MAX_CAMERA_FILE_BYTES
 from .models import FULL_LATITUDE, FULL_LONGITUDE, CameraModel
@@ -158,7 +158,7 @@ def read_cameras_json(path: str, document: dict) -> CameraSet:
     views = document["views"]
     if not views:
         raise reader_error(path, "", "no views")
-    frames = []
+    entries, world_to_cameras, wheres = [], [], []
     for index, view in enumerate(views):
         files = view.get("files")
         name = view.get("source") or (files.get("depth") if isinstance(files, dict) else None)
@@ -178,11 +178,13 @@ def read_cameras_json(path: str, document: dict) -> CameraSet:
             K = number_matrix(path, where, "K", K, ((3, 3),)).tolist()  # Python floats, named as such in messages
         if "world_to_camera" not in view:
             raise reader_error(path, where, "no world_to_camera")
-        world_to_camera = number_matrix(path, where, "world_to_camera", view["world_to_camera"], ((4, 4),))
-        checked_pose(path, where, world_to_camera)  # rigid before it is inverted
-        camera_to_world = checked_pose(path, where, np.linalg.inv(BLENDER_TO_OPENCV_AXES @ world_to_camera))
-        frames.append(CameraFrame(name=str(name or f"view_{index}"), camera_to_world=camera_to_world,
-                                  model=model, angle_ranges=angle_ranges, width=width, height=height,
-                                  fx=focal_length(path, where, "fx", K[0][0]), fy=focal_length(path, where, "fy", K[1][1]),
-                                  cx=finite_number(path, where, "cx", K[0][2]), cy=finite_number(path, where, "cy", K[1][2])))
+        world_to_cameras.append(number_matrix(path, where, "world_to_camera", view["world_to_camera"], ((4, 4),)))
+        wheres.append(where)
+        entries.append(dict(name=str(name or f"view_{index}"), model=model, angle_ranges=angle_ranges, width=width,
+                            height=height, fx=focal_length(path, where, "fx", K[0][0]),
+                            fy=focal_length(path, where, "fy", K[1][1]), cx=finite_number(path, where, "cx", K[0][2]),
+                            cy=finite_number(path, where, "cy", K[1][2])))
+    checked_poses(path, wheres, world_to_cameras)  # rigid before they are inverted
+    camera_to_world = checked_poses(path, wheres, inverted([BLENDER_TO_OPENCV_AXES @ w2c for w2c in world_to_cameras]))
+    frames = [CameraFrame(camera_to_world=matrix, **entry) for entry, matrix in zip(entries, camera_to_world)]
     return CameraSet(path=path, kind="depth_views", frames=frames)

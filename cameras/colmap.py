@@ -24,7 +24,7 @@ import numpy as np
 
 from .conventions import BLENDER_TO_OPENCV_AXES, quaternion_to_rotation, rotation_to_quaternion
 from .frames import (CameraFrame, CameraSet, check_count, checked_position, finite_number, focal_length,
-                     image_size, reader_error)
+                     image_size, inverted, reader_error)
 from .intrinsics import Intrinsics
 from .limits import MAX_CAMERA_FILE_BYTES, MAX_COLMAP_IMAGES_BYTES
 from .safe_files import open_regular, shown
@@ -106,25 +106,31 @@ def _colmap_camera(path, where, model, width, height, params) -> dict:
     return {"model": model, "width": width, "height": height, **values}
 
 
-def _colmap_frame(path, cameras, image_id, q, t, camera_id, name) -> CameraFrame:
-    where = f"image {image_id} ({shown(name)})"
-    if camera_id not in cameras:
-        raise reader_error(path, where, f"camera {camera_id} is not in the cameras file")
-    camera = cameras[camera_id]
-    q = np.array([finite_number(path, where, "quaternion", v) for v in q])
-    norm = math.hypot(*q)
-    if not 0.5 < norm < 2.0:
-        raise reader_error(path, where, f"quaternion {q.tolist()} is not a rotation (norm {norm:.3g})")
-    translation = [finite_number(path, where, "translation", v) for v in t]
-    checked_position(path, where, translation)  # a rotation keeps lengths: |t| is the camera's distance
-    world_to_camera = np.eye(4)
-    world_to_camera[:3, :3] = quaternion_to_rotation(*q)
-    world_to_camera[:3, 3] = translation
-    camera_to_world = np.linalg.inv(BLENDER_TO_OPENCV_AXES @ world_to_camera)
-    return CameraFrame(name=name, camera_to_world=camera_to_world, model=camera["model"],
-                       width=camera["width"], height=camera["height"], fx=camera["fx"], fy=camera["fy"],
-                       cx=camera["cx"] - 0.5, cy=camera["cy"] - 0.5,
-                       distortion={k: v for k, v in camera.items() if k in DISTORTION_KEYS})
+def _colmap_frames(path, cameras, images) -> list[CameraFrame]:
+    """The frames of ``images`` [(image_id, q, t, camera_id, name)], each pose and camera checked."""
+    flipped = []
+    for image_id, q, t, camera_id, name in images:
+        where = f"image {image_id} ({shown(name)})"
+        if camera_id not in cameras:
+            raise reader_error(path, where, f"camera {camera_id} is not in the cameras file")
+        q = np.array([finite_number(path, where, "quaternion", v) for v in q])
+        norm = math.hypot(*q)
+        if not 0.5 < norm < 2.0:
+            raise reader_error(path, where, f"quaternion {q.tolist()} is not a rotation (norm {norm:.3g})")
+        translation = [finite_number(path, where, "translation", v) for v in t]
+        checked_position(path, where, translation)  # a rotation keeps lengths: |t| is the camera's distance
+        world_to_camera = np.eye(4)
+        world_to_camera[:3, :3] = quaternion_to_rotation(*q)
+        world_to_camera[:3, 3] = translation
+        flipped.append(BLENDER_TO_OPENCV_AXES @ world_to_camera)
+    frames = []
+    for (image_id, _, _, camera_id, name), camera_to_world in zip(images, inverted(flipped)):
+        camera = cameras[camera_id]
+        frames.append(CameraFrame(name=name, camera_to_world=camera_to_world, model=camera["model"],
+                                  width=camera["width"], height=camera["height"], fx=camera["fx"], fy=camera["fy"],
+                                  cx=camera["cx"] - 0.5, cy=camera["cy"] - 0.5,
+                                  distortion={k: v for k, v in camera.items() if k in DISTORTION_KEYS}))
+    return frames
 
 
 def _check_header_count(path, what: str, stated: int | None, found: int) -> None:
@@ -245,13 +251,12 @@ def read_colmap_text(folder: str) -> CameraSet:
                                    f"{shown(name)})")
             check_count(images_path, len(image_lines) + 1, "images")
             image_lines[image_id] = (number, name)
-            listed.append((image_id, items, camera_id, name))
+            listed.append((image_id, items[1:5], items[5:8], camera_id, name))
             points_of = image_id
     if not listed:
         raise reader_error(images_path, "", "the model holds no images")
     _check_header_count(images_path, "images", stated, len(listed))
-    frames = [_colmap_frame(images_path, cameras, image_id, items[1:5], items[5:8], camera_id, name)
-              for image_id, items, camera_id, name in listed]  # counted and unique: now the poses
+    frames = _colmap_frames(images_path, cameras, listed)  # counted and unique: now the poses
     return CameraSet(path=images_path, kind="colmap", frames=frames)
 
 
@@ -320,7 +325,7 @@ def read_colmap_binary(folder: str) -> CameraSet:
                 camera_records[camera_id] = record
         except EOFError:
             raise reader_error(cameras_path, "", "the file ends early (truncated?)") from None
-    frames, image_records = [], {}
+    listed, image_records = [], {}
     stream, size = open_regular(images_path, MAX_COLMAP_IMAGES_BYTES)
     with stream:
         try:
@@ -337,14 +342,13 @@ def read_colmap_binary(folder: str) -> CameraSet:
                     first_record, first_name = image_records[image_id]
                     raise reader_error(images_path, where, f"appears twice (records {first_record}: "
                                                            f"{shown(first_name)} and {record}: {shown(name)})")
-                frames.append(_colmap_frame(images_path, cameras, image_id, (qw, qx, qy, qz), (tx, ty, tz),
-                                            camera_id, name))
+                listed.append((image_id, (qw, qx, qy, qz), (tx, ty, tz), camera_id, name))
                 image_records[image_id] = (record, name)
         except EOFError:
             raise reader_error(images_path, "", "the file ends early (truncated?)") from None
-    if not frames:
+    if not listed:
         raise reader_error(images_path, "", "the model holds no images")
-    return CameraSet(path=images_path, kind="colmap", frames=frames)
+    return CameraSet(path=images_path, kind="colmap", frames=_colmap_frames(images_path, cameras, listed))
 
 
 # -- writing ------------------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ def _as_vector3(value, name: str) -> np.ndarray:
 
 def _as_matrix4(value, name: str) -> np.ndarray:
     matrix = np.asarray(value, dtype=np.float64)
-    if matrix.shape != (4, 4) or not np.all(np.isfinite(matrix)):
+    if matrix.shape != (4, 4) or not np.isfinite(matrix).all():
         raise DepthViewsError(f"{name} must be a finite 4x4 matrix, got shape {matrix.shape}")
     return matrix
 

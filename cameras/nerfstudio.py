@@ -20,8 +20,8 @@ import os
 
 import numpy as np
 
-from .frames import (CameraFrame, CameraSet, check_count, checked_pose, finite_number, focal_length, frame_label,
-                     image_size, reader_error)
+from .frames import (CameraFrame, CameraSet, check_count, checked_poses, finite_number, focal_length, frame_label,
+                     image_size, pose_array, reader_error)
 from .intrinsics import Intrinsics
 from .models import CameraModel
 from .safe_files import shown
@@ -103,7 +103,7 @@ def read_transforms(path: str, document: dict, default_size=None) -> CameraSet:
     if not frames_in:
         raise reader_error(path, "", "the file holds no frames (empty 'frames' list)")
     check_count(path, len(frames_in), "frames")
-    frames = []
+    entries, wheres, matrices = [], [], []
     for index, entry in enumerate(frames_in):
         if not isinstance(entry, dict):
             raise reader_error(path, f"frame {index}", "is not an object")
@@ -112,7 +112,8 @@ def read_transforms(path: str, document: dict, default_size=None) -> CameraSet:
         values = {key: entry.get(key, document.get(key)) for key in TRANSFORMS_INTRINSICS}
         if "transform_matrix" not in entry:
             raise reader_error(path, where, "no transform_matrix")
-        camera_to_world = checked_pose(path, where, entry["transform_matrix"])
+        wheres.append(where)
+        matrices.append(pose_array(path, where, entry["transform_matrix"]))  # its numbers and shape first
         model = str(values["camera_model"] or "PINHOLE").upper()
         width, height = _frame_size(path, where, values, name, default_size)
         if values["fl_x"] is not None:
@@ -142,9 +143,10 @@ def read_transforms(path: str, document: dict, default_size=None) -> CameraSet:
             lon_min = -180.0 * (cx + 0.5) / fx
             lat_max = 180.0 * (cy + 0.5) / fy
             angle_ranges = ((lon_min, lon_min + 180.0 * width / fx), (lat_max - 180.0 * height / fy, lat_max))
-        frames.append(CameraFrame(name=str(name) if name is not None else f"frame_{index}",
-                                  camera_to_world=camera_to_world, model=model, width=width, height=height,
-                                  fx=fx, fy=fy, cx=cx, cy=cy, distortion=distortion, angle_ranges=angle_ranges))
+        entries.append(dict(name=str(name) if name is not None else f"frame_{index}", model=model, width=width,
+                            height=height, fx=fx, fy=fy, cx=cx, cy=cy, distortion=distortion, angle_ranges=angle_ranges))
+    frames = [CameraFrame(camera_to_world=camera_to_world, **entry)
+              for entry, camera_to_world in zip(entries, checked_poses(path, wheres, matrices))]
     return CameraSet(path=path, kind="transforms", frames=frames)
 
 

@@ -16,7 +16,7 @@ import zlib
 import numpy as np
 
 from .conventions import BLENDER_TO_OPENCV_AXES
-from .frames import CameraFrame, CameraSet, check_count, checked_pose, reader_error
+from .frames import CameraFrame, CameraSet, check_count, checked_poses, inverted, reader_error
 from .limits import MAX_POSE_FILE_BYTES
 from .safe_files import one_line, read_regular, shown
 
@@ -97,18 +97,12 @@ def read_pose_array(path: str, pose_convention: str) -> CameraSet:
         array = _read_npy(io.BytesIO(data), path, "")
     else:
         raise reader_error(path, "", "is neither a .npy array nor a .npz archive (pickles are never loaded)")
-    frames = []
-    for index, matrix in enumerate(array):
-        where = f"pose {index}"
-        matrix = np.asarray(matrix, dtype=np.float64)
-        if matrix.shape == (3, 4):
-            matrix = np.vstack([matrix, [0.0, 0.0, 0.0, 1.0]])
-        if pose_convention == "opencv_w2c":
-            pose = checked_pose(path, where, matrix)
-            camera_to_world = np.linalg.inv(BLENDER_TO_OPENCV_AXES @ pose)
-        elif pose_convention == "opencv":
-            camera_to_world = checked_pose(path, where, matrix) @ BLENDER_TO_OPENCV_AXES
-        else:
-            camera_to_world = checked_pose(path, where, matrix)
-        frames.append(CameraFrame(name=f"pose_{index}", camera_to_world=camera_to_world))
-    return CameraSet(path=path, kind="poses", frames=frames)
+    poses = checked_poses(path, [f"pose {index}" for index in range(len(array))], list(array.astype(np.float64)))
+    if pose_convention == "opencv_w2c":
+        matrices = inverted([BLENDER_TO_OPENCV_AXES @ pose for pose in poses])
+    elif pose_convention == "opencv":
+        matrices = [pose @ BLENDER_TO_OPENCV_AXES for pose in poses]
+    else:
+        matrices = poses
+    return CameraSet(path=path, kind="poses", frames=[CameraFrame(name=f"pose_{index}", camera_to_world=matrix)
+                                                      for index, matrix in enumerate(matrices)])
