@@ -28,9 +28,9 @@ from __future__ import annotations
 from typing import Callable, Iterator
 
 from .cameras import Intrinsics, View, look_at, sample_views
-from .cameras.files import load_cameras
+from .cameras.cameras_json import load_cameras
 from .cameras.models import CameraModel
-from .cameras.sources import read_camera_file
+from .cameras.camera_set import read_camera_file
 from .batch import read_failures, read_index
 from .datasets import DepthViews, collate, split_units, torch_dataset
 from .errors import DepthViewsError

@@ -15,7 +15,7 @@ import sys
 import time
 
 from .render.allocator import keep_freed_memory
-from .cameras.views import SAMPLINGS
+from .cameras.sphere import SAMPLINGS
 from .errors import DepthViewsError
 from .cameras.models import CAMERA_MODELS
 from .options import (DEVICES, ENGINES, EXR_COMPRESSIONS, FORMATS, PASSES, PREVIEW_COLORMAPS, PREVIEW_RANGES,
@@ -37,7 +37,7 @@ def _radius(text: str):
 
 
 def _range(text: str):
-    from .cameras.ranges import parse_range
+    from .cameras.sphere import parse_range
 
     try:
         return parse_range(text, "range")
@@ -252,7 +252,7 @@ def run_check_command(args: argparse.Namespace) -> int:
 
 def add_camera_file_options(render: argparse.ArgumentParser) -> None:
     """Cameras people bring (docs/camera-files.md): any pinhole K, views from a camera file."""
-    from .cameras.sources import POSE_CONVENTIONS
+    from .cameras.pose_arrays import POSE_CONVENTIONS
 
     files = render.add_argument_group("camera files and pinhole K")
     files.add_argument("--intrinsics", type=float, nargs=4, metavar=("FX", "FY", "CX", "CY"),

@@ -9,12 +9,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .cameras.models import (CAMERA_MODELS, DEFAULT_FISHEYE_FOV_DEG, FULL_LATITUDE, FULL_LONGITUDE, CameraModel,
-                             auto_ortho_scale, camera_model)
-from .cameras.views import Intrinsics, elevation_band
+from .cameras.framing import (NORMALIZED_RADIUS, auto_ortho_scale, clip_range,  # noqa: F401 (re-exported)
+                              depth_range_problem, normalization_matrix)
+from .cameras.intrinsics import Intrinsics
+from .cameras.limits import BLENDER_MIN_CLIP_START, MAX_DEPTH, MAX_VIEWS  # noqa: F401 (re-exported)
+from .cameras.models import CAMERA_MODELS, DEFAULT_FISHEYE_FOV_DEG, FULL_LATITUDE, FULL_LONGITUDE, CameraModel, camera_model
+from .cameras.sphere import elevation_band
 from .errors import DepthViewsError
 
-NORMALIZED_RADIUS = 0.5
 EXR_COMPRESSIONS = ("none", "zip", "zips", "piz", "rle")
 PASSES = ("depth", "distance", "normal", "rgb", "mask", "xyz")
 """What a view can produce: planar depth, Euclidean distance, normals, a shaded colour image, object ids,
@@ -38,11 +40,8 @@ DEFAULT_RGB_NOISE_THRESHOLD = 0.0
 PREVIEW_COLORMAPS = ("turbo", "viridis")
 BLENDER_MIN_RESOLUTION = 4  # Blender silently renders smaller sizes at 4 pixels
 BLENDER_MIN_LENS_MM = 1.0   # Blender silently clamps shorter focal lengths and sensors to 1 mm
-BLENDER_MIN_CLIP_START = 1e-6  # Blender silently clamps a nearer clip start to this
 MAX_PIXELS = 2**28          # the EXR writer's limit per image (1 GiB of float32)
-MAX_VIEWS = 100_000
 MAX_NAME_BYTES = 200        # output folder names, leaving room for "-2" under the usual 255-byte limit
-MAX_DEPTH = 1e9             # depth from here on reads back as background (exr_io.BACKGROUND_THRESHOLD)
 DEFAULT_PNG16_SCALE = 1e-4  # png16: scene units per count (0.1 mm in metres)
 PREVIEW_RANGES = ("view", "object", "fixed")
 MESH_SUFFIXES = (".obj", ".ply", ".stl", ".glb", ".gltf", ".off", ".fbx")
@@ -321,43 +320,6 @@ class RenderOptions:
             raise DepthViewsError(
                 f"{asked}: needs a {intrinsics.lens_mm:.3g} mm focal length with a {intrinsics.sensor_mm:g} mm "
                 f"sensor, below Blender's 1 mm; use a larger --sensor for the same field of view")
-
-
-def depth_range_problem(clip_start: float, camera_distance: float, extent_radius: float) -> str | None:
-    """Why Blender cannot render an object of ``extent_radius`` seen from ``camera_distance`` exactly,
-    or None.  All in scene units: depth beyond :data:`MAX_DEPTH` reads back as background, and
-    Blender clamps a clip start below :data:`BLENDER_MIN_CLIP_START`.
-    """
-    far = camera_distance + extent_radius
-    if far >= MAX_DEPTH:
-        return (f"the object reaches {far:.3g} scene units from the cameras, but depth from {MAX_DEPTH:g} on "
-                "is stored as background; use --normalize or rescale the file")
-    if clip_start < BLENDER_MIN_CLIP_START:
-        return (f"the object is too small ({2 * extent_radius:.3g} scene units across, near clip "
-                f"{clip_start:.3g}) for Blender, which cannot clip nearer than {BLENDER_MIN_CLIP_START:g}; "
-                "use --normalize or rescale the file")
-    return None
-
-
-def clip_range(camera_distance: float, extent_radius: float) -> tuple[float, float]:
-    """Clip distances that keep all of a sphere of ``extent_radius`` visible from ``camera_distance``.
-
-    Both in scene units; the camera sits ``camera_distance`` from the sphere's centre.
-    """
-    far = camera_distance + extent_radius
-    gap = camera_distance - extent_radius
-    near = 0.5 * gap if gap > 0 else 1e-4 * far
-    return near, 2.0 * far
-
-
-def normalization_matrix(center, radius: float) -> np.ndarray:
-    """4x4 ``object_to_world`` that moves ``center`` to the origin and scales ``radius`` to 0.5."""
-    if not radius > 0:
-        raise DepthViewsError("cannot normalise an object of zero size")
-    scale = NORMALIZED_RADIUS / radius
-    matrix = np.diag([scale, scale, scale, 1.0])
-    matrix[:3, 3] = -scale * np.asarray(center, dtype=np.float64)
-    return matrix
 
 
 def sanitized_name(path: str) -> str:

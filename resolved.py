@@ -17,8 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .cameras.intrinsics import Intrinsics
 from .cameras.models import CameraModel
-from .cameras.views import Intrinsics, View
+from .cameras.views import View
 from .errors import DepthViewsError
 from .options import BLENDER_MIN_RESOLUTION, MAX_PIXELS, RenderOptions
 
@@ -78,13 +79,14 @@ def resolve(options: RenderOptions) -> RenderSetup:
     options.validate()
     if options.cameras_file is None:
         return RenderSetup(options=options, intrinsics=options.lens_intrinsics())
-    from .cameras.sources import camera_set_model, read_camera_file, views_from_camera_set
+    from .cameras.camera_set import camera_set_intrinsics, read_camera_file, views_from_camera_set
 
     path = options.cameras_file
     try:
         camera_set = read_camera_file(path, pose_convention=options.pose_convention,
                                       default_size=tuple(options.resolution))
-        intrinsics, views = views_from_camera_set(camera_set, fallback=options.lens_intrinsics())
+        intrinsics, model = camera_set_intrinsics(camera_set, fallback=options.lens_intrinsics())
+        _, views = views_from_camera_set(camera_set, fallback=options.lens_intrinsics())
     except DepthViewsError:
         raise
     except Exception as error:   # a reader's own bug must still be one line naming the file, not a traceback
@@ -95,7 +97,6 @@ def resolve(options: RenderOptions) -> RenderSetup:
     if min(width, height) < BLENDER_MIN_RESOLUTION or width * height > MAX_PIXELS:
         raise DepthViewsError(f"{path}: image size {width}x{height}: Blender renders "
                               f"{BLENDER_MIN_RESOLUTION} to {MAX_PIXELS} pixels per side/image")
-    model = camera_set_model(camera_set)
     if model is not None and model.is_panoramic:
         engines = [f"--{name.replace('_', '-')} {engine}" for name, engine in
                    (("engine", options.engine), ("rgb_engine", options.rgb_engine if "rgb" in options.passes else None))

@@ -278,7 +278,7 @@ class StreamedView:
 
 def read_mesh_views(out_root: str, item: BatchInput) -> Iterator[StreamedView]:
     """The views of finished mesh ``item``, read back from its folder."""
-    from ..cameras.files import load_cameras
+    from ..cameras.cameras_json import load_cameras
     from ..exr_io import read_depth
 
     folder = store.final_folder(out_root, item.name)

@@ -23,7 +23,7 @@ import os
 import shutil
 import tempfile
 
-from ..cameras.files import CAMERAS_FILE
+from ..cameras.cameras_json import CAMERAS_FILE, read_cameras_document
 from ..errors import DepthViewsError
 
 PARTIAL_FOLDER = ".partial"
@@ -156,8 +156,7 @@ def read_failures(out_root: str, done=None) -> list[dict]:
 def index_entry(out_root: str, name: str, input_path: str) -> dict:
     """The index.jsonl record of finished mesh ``name``, from its cameras.json."""
     folder = final_folder(out_root, name)
-    with open(os.path.join(folder, CAMERAS_FILE), encoding="utf-8") as stream:
-        cameras = json.load(stream)
+    cameras = read_cameras_document(os.path.join(folder, CAMERAS_FILE))
     return {"name": name, "path": input_path, "folder": name, "views": len(cameras.get("views", [])),
             "normalization": cameras.get("object_to_world"), "center": cameras.get("center"),
             "radius": cameras.get("radius"), "width": cameras.get("width"), "height": cameras.get("height"),

@@ -85,8 +85,10 @@ def payload_depths(args) -> list[np.ndarray]:
 def phase_write(args) -> dict:
     from depth_views.batch import store
     from depth_views.batch.shard_store import ShardedOutput
-    from depth_views.cameras.files import CAMERAS_FILE, TRANSFORMS_FILE, cameras_document, transforms_document, write_json_atomic
-    from depth_views.cameras.views import sample_views
+    from depth_views.cameras.atomic_write import write_json_atomic
+    from depth_views.cameras.cameras_json import CAMERAS_FILE, cameras_document
+    from depth_views.cameras.nerfstudio import TRANSFORMS_FILE, transforms_document
+    from depth_views.cameras.sphere import sample_views
     from depth_views.options import RenderOptions
     from depth_views.outputs.shards import SampleWriter
     from depth_views.outputs.writer import OutputWriter, planned_view_files

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import DepthViewsError
-from .views import Intrinsics
+from .intrinsics import Intrinsics
 
 CAMERA_MODELS = ("perspective", "orthographic", "fisheye", "equirectangular")
 """The ``--camera-model`` choices."""
@@ -47,7 +47,7 @@ FULL_LATITUDE = (-90.0, 90.0)
 DEFAULT_FISHEYE_FOV_DEG = 180.0
 PRINCIPAL_POINT_TOLERANCE_PX = 1e-6
 ANGLE_SLACK_DEG = 1e-4  # angles that went through float32 radians (the panel's) land ~5e-6 deg past a limit
-PANORAMIC_FIT_MAX_DEG = 30.0  # --radius auto of a fisheye/equirectangular camera: see auto_distance
+PANORAMIC_FIT_MAX_DEG = 30.0  # --radius auto of a fisheye/equirectangular camera: see framing.auto_distance
 
 
 def _positive(value, option: str, unit: str) -> float:
@@ -344,7 +344,7 @@ def camera_model(kind: str, intrinsics: Intrinsics, *, ortho_scale: float | None
                  latitude_range=FULL_LATITUDE) -> CameraModel:
     """The :class:`CameraModel` for ``--camera-model kind`` on ``intrinsics``' image size.
 
-    ``ortho_scale`` must be given for ``orthographic`` (see :func:`auto_ortho_scale`).
+    ``ortho_scale`` must be given for ``orthographic`` (see :func:`.framing.auto_ortho_scale`).
     """
     if kind not in CAMERA_MODELS:
         raise DepthViewsError(f"--camera-model {kind!r}: choose one of {', '.join(CAMERA_MODELS)}")
@@ -356,39 +356,3 @@ def camera_model(kind: str, intrinsics: Intrinsics, *, ortho_scale: float | None
     if kind == "fisheye":
         return CameraModel.fisheye(width, height, fisheye_fov)
     return CameraModel.equirectangular(width, height, longitude_range, latitude_range)
-
-
-def auto_ortho_scale(width: int, height: int, bounding_radius: float, margin: float = 1.1) -> float:
-    """``--ortho-scale auto``: the scale (larger side, scene units) at which a bounding sphere of
-    ``bounding_radius`` fits the smaller image side with ``margin``."""
-    _positive(bounding_radius, "bounding radius", "scene units")
-    _positive(margin, "framing margin", "times the radius")
-    return 2.0 * margin * float(bounding_radius) * max(width, height) / min(width, height)
-
-
-def auto_distance(model: CameraModel, bounding_radius: float, margin: float = 1.1) -> float:
-    """``--radius auto`` for a non-perspective model: the camera distance from the centre.
-
-    Orthographic: the distance does not change the image, so ``2 * margin * bounding_radius``
-    (outside the sphere, with room for the near clip).  Fisheye and equirectangular: the sphere fits
-    the smaller half-angle the camera sees with ``margin``, that half-angle capped at
-    :data:`PANORAMIC_FIT_MAX_DEG` so the camera stays outside the object's bounding box (whose
-    corners can lie up to sqrt(3) bounding radii out) and off the strongly bent image edge.
-    """
-    radius = _positive(bounding_radius, "bounding radius", "scene units")
-    margin = _positive(margin, "framing margin", "times the radius")
-    if model.name == "ORTHOGRAPHIC":
-        return 2.0 * margin * radius
-    if model.name == "OPENCV_FISHEYE":
-        half = model.extra["fisheye_fov_deg"] / 2.0
-    else:
-        (lon_min, lon_max), (lat_min, lat_max) = model.longitude_range_deg, model.latitude_range_deg
-        half = min(lon_max, -lon_min, lat_max, -lat_min)
-        if half <= 0:
-            raise DepthViewsError(
-                f"--radius auto: the equirectangular range {model.longitude_range_deg} x {model.latitude_range_deg} "
-                "does not hold the view direction (0, 0); give --radius")
-    distance = margin * radius / math.sin(math.radians(min(half, PANORAMIC_FIT_MAX_DEG)))
-    if distance <= radius:
-        raise DepthViewsError(f"framing margin {margin:g} puts the camera inside the object's bounding sphere")
-    return distance

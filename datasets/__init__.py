@@ -25,7 +25,7 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from ..batch import store
-from ..cameras.files import CAMERAS_FILE
+from ..cameras.cameras_json import CAMERAS_FILE
 from ..errors import DepthViewsError
 from ..outputs import shards
 from ..outputs.loading import load_views

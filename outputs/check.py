@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..cameras.files import CAMERAS_FILE, load_cameras
+from ..cameras.cameras_json import CAMERAS_FILE, load_cameras
 from ..errors import DepthViewsError
 from ..exr_io import read_depth
 

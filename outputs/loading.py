@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from ..cameras.files import load_cameras
+from ..cameras.cameras_json import load_cameras
 from ..cameras.models import CameraModel
 from ..errors import DepthViewsError
 from ..exr_io import read_channels, read_depth

@@ -40,7 +40,8 @@ from urllib.parse import quote, unquote
 import numpy as np
 
 from ..cameras.models import CameraModel
-from ..cameras.views import Intrinsics, View
+from ..cameras.intrinsics import Intrinsics
+from ..cameras.views import View
 from ..errors import DepthViewsError
 from ..options import RenderOptions
 from .derived import derive_view

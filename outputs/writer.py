@@ -31,7 +31,8 @@ import uuid
 import numpy as np
 
 from ..cameras.models import CameraModel
-from ..cameras.views import Intrinsics, View
+from ..cameras.intrinsics import Intrinsics
+from ..cameras.views import View
 from ..errors import DepthViewsError
 from ..exr_io import write_channels, write_depth
 from ..options import RenderOptions

@@ -16,9 +16,10 @@ from typing import Callable, Iterator
 
 import bpy
 
-from ..cameras.exports import COLMAP_FOLDER, MAX_COLMAP_POINTS, colmap_text_model, nerf_synthetic_documents
-from ..cameras.files import (CAMERAS_FILE, TRANSFORMS_FILE, cameras_document, transforms_document,
-                             write_json_atomic, write_text_atomic)
+from ..cameras.atomic_write import write_json_atomic, write_text_atomic
+from ..cameras.cameras_json import CAMERAS_FILE, cameras_document
+from ..cameras.colmap import COLMAP_FOLDER, MAX_COLMAP_POINTS, colmap_text_model
+from ..cameras.nerfstudio import TRANSFORMS_FILE, nerf_synthetic_documents, transforms_document
 from ..cameras.views import View
 from ..errors import DepthViewsError
 from ..inputs.scene_import import LoadedInput, load_input, render_geometry_objects, scene_units

@@ -14,14 +14,15 @@ from dataclasses import dataclass, field
 import bpy
 import numpy as np
 
-from ..cameras.exports import check_nerf_synthetic
-from ..cameras.models import CameraModel, auto_distance
-from ..cameras.ranges import vary_views
-from ..cameras.views import (Intrinsics, View, auto_radius, bounding_sphere, camera_inside_box,
-                             pixel_box_of_points, sample_views)
+from ..cameras.framing import (auto_distance, auto_radius, bounding_sphere, camera_inside_box, clip_range,
+                               depth_range_problem, normalization_matrix, pixel_box_of_points)
+from ..cameras.intrinsics import Intrinsics
+from ..cameras.models import CameraModel
+from ..cameras.nerfstudio import check_nerf_synthetic
+from ..cameras.sphere import sample_views, vary_views
+from ..cameras.views import View
 from ..errors import DepthViewsError
 from ..inputs.scene_import import MESH_SUFFIXES, LoadedInput, checked_geometry, transform_root_objects
-from ..options import clip_range, depth_range_problem, normalization_matrix
 from ..resolved import RenderSetup
 
 

@@ -21,7 +21,9 @@ from mathutils import Matrix
 
 from .. import compositor
 from ..cameras.models import CameraModel
-from ..cameras.views import Intrinsics, View, pixel_box_of_points
+from ..cameras.framing import pixel_box_of_points
+from ..cameras.intrinsics import Intrinsics
+from ..cameras.views import View
 from ..compositor.compat import (compositor_switch, cycles_has_denoiser, eevee_engine_id, set_exr_float32,
                                 enable_material_nodes, enable_world_nodes, panorama_settings, prefer_multilayer_scratch,
                                 set_compositor_switch)

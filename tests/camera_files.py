@@ -109,3 +109,77 @@ def write_colmap_text(folder, cameras, *, model="PINHOLE") -> str:
     with open(os.path.join(folder, "points3D.txt"), "w", encoding="utf-8") as stream:
         stream.write("# empty\n")
     return str(folder)
+
+
+# -- the cameras the camera-file tests use (tests/cameras/) ---------------------------------------------
+
+W, H = 64, 48
+TARGET = np.array([0.75, 1.5, 2.5])   # centre of tests/meshes.asymmetric_mesh's box
+
+
+def K_of(fx, fy, cx, cy):  # noqa: N802
+    return [[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]]
+
+
+# fx != fy with an off-centre principal point; fy > fx with the principal point left of the image;
+# a principal point below and right of the image.
+KS = {"fx_ne_fy": K_of(70.0, 52.0, 24.3, 30.1), "outside_left": K_of(45.0, 66.0, -12.0, 20.0),
+      "outside_below": K_of(58.0, 58.0, 80.5, 61.0)}
+POSITIONS = [(6.0, -3.0, 4.0), (-4.5, 5.0, 1.0), (2.0, 6.5, -2.5)]
+
+
+def cameras_for(K, width=W, height=H):
+    """Three cameras [(K, world_to_camera, width, height)] around TARGET, each rolled a little more."""
+    return [(K, world_to_camera_seeing(p, TARGET, K, width, height, roll_deg=10.0 * i), width, height)
+            for i, p in enumerate(POSITIONS)]
+
+
+def assert_frames_match(camera_set, cameras):
+    """A read camera set holds exactly ``cameras`` (sizes, K in OpenCV pixels, poses)."""
+    assert len(camera_set.frames) == len(cameras)
+    for frame, (K, w2c, width, height) in zip(camera_set.frames, cameras):
+        assert (frame.width, frame.height) == (width, height)
+        assert np.allclose([frame.fx, frame.fy, frame.cx, frame.cy], [K[0][0], K[1][1], K[0][2], K[1][2]],
+                           atol=1e-9)
+        assert np.allclose(frame.camera_to_world, opengl_camera_to_world(w2c), atol=1e-9)
+
+
+def edited_transforms(folder, changes) -> str:
+    """A per-frame transforms.json of ``cameras_for(KS["fx_ne_fy"])`` with ``changes``: {(frame, key): value}
+    (value None removes the key)."""
+    path = write_transforms(os.path.join(folder, "transforms.json"), cameras_for(KS["fx_ne_fy"]), per_frame=True)
+    with open(path, encoding="utf-8") as stream:
+        document = json.load(stream)
+    for (index, key), value in changes.items():
+        if value is None:
+            document["frames"][index].pop(key)
+        else:
+            document["frames"][index][key] = value
+    with open(path, "w", encoding="utf-8") as stream:
+        json.dump(document, stream)
+    return path
+
+
+def write_colmap_binary(folder, cameras, *, image_ids=None, camera_ids=None, points=0) -> str:
+    """COLMAP cameras.bin + images.bin (one PINHOLE camera per image) of ``cameras``, packed from COLMAP's
+    binary layout (uint64 counts; camera: int32 id, int32 model, uint64 width, height, float64 params; image:
+    int32 id, float64 qw qx qy qz tx ty tz, int32 camera id, NUL-terminated name, uint64 point count, then
+    per point float64 x, y and int64 point3D id).  ``image_ids``/``camera_ids`` override the ids (repeats on
+    purpose); ``points`` 2D points per image."""
+    import struct
+
+    os.makedirs(folder, exist_ok=True)
+    camera_ids = camera_ids or list(range(1, len(cameras) + 1))
+    image_ids = image_ids or list(range(1, len(cameras) + 1))
+    with open(os.path.join(folder, "cameras.bin"), "wb") as stream:
+        stream.write(struct.pack("<Q", len(cameras)))
+        for camera_id, (K, _, width, height) in zip(camera_ids, cameras):
+            stream.write(struct.pack("<iiQQ4d", camera_id, 1, width, height, K[0][0], K[1][1], K[0][2] + 0.5,
+                                     K[1][2] + 0.5))
+    with open(os.path.join(folder, "images.bin"), "wb") as stream:
+        stream.write(struct.pack("<Q", len(cameras)))
+        for number, (image_id, camera_id, (_, w2c, _, _)) in enumerate(zip(image_ids, camera_ids, cameras), start=1):
+            q, t = quaternion_wxyz(np.asarray(w2c)[:3, :3]), np.asarray(w2c)[:3, 3]
+            stream.write(struct.pack("<i7di", image_id, *q, *t, camera_id) + f"img_{number:03d}.jpg".encode() + b"\0")
+            stream.write(struct.pack("<Q", points) + struct.pack("<ddq", 1.5, 2.5, -1) * points)
+    return str(folder)

@@ -195,3 +195,21 @@ def backproject_model(depth, camera: dict, world_to_camera) -> np.ndarray:
     points = origins[hit] + directions[hit] * depth[hit][:, None]
     c2w = np.linalg.inv(np.asarray(world_to_camera, dtype=np.float64))
     return points @ c2w[:3, :3].T + c2w[:3, 3]
+
+
+def project_to_pixels(intrinsics, world_to_camera, points):
+    """Pixels (N, 2) and planar depths (N,) of world points (N, 3) under ``intrinsics.K`` (OpenCV)."""
+    points = np.atleast_2d(points)
+    homogeneous = np.c_[points, np.ones(len(points))]
+    camera = (world_to_camera @ homogeneous.T).T[:, :3]
+    pixels = (intrinsics.K @ camera.T).T
+    return pixels[:, :2] / pixels[:, 2:3], camera[:, 2]
+
+
+def assert_rigid(camera_to_world):
+    """``camera_to_world`` is a finite rotation plus translation with last row (0, 0, 0, 1)."""
+    rotation = camera_to_world[:3, :3]
+    assert np.all(np.isfinite(camera_to_world))
+    np.testing.assert_allclose(rotation.T @ rotation, np.eye(3), atol=1e-12)
+    assert abs(np.linalg.det(rotation) - 1.0) <= 1e-12
+    np.testing.assert_array_equal(camera_to_world[3], [0, 0, 0, 1])

@@ -10,18 +10,6 @@ import os
 import numpy as np
 import pytest
 
-from depth_views.cameras.exports import split_test_views
-from depth_views.errors import DepthViewsError
-
-
-def test_split_spreads_the_test_views_evenly():
-    assert split_test_views(16, 0.125) == [i in (4, 12) for i in range(16)]
-    assert split_test_views(8, 0.125) == [i == 4 for i in range(8)]
-    assert sum(split_test_views(3, 0.9)) == 2 and split_test_views(1, 0.5) == [False]
-    assert not any(split_test_views(10, 0.0))
-    with pytest.raises(DepthViewsError, match="--test-fraction 1"):
-        split_test_views(4, 1.0)
-
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):

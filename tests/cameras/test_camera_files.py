@@ -1,218 +1,24 @@
-"""Cameras people bring: any pinhole K, and camera files (transforms.json, COLMAP, cameras.json, .npy).
-
-Readers are checked against files the tests write from each format's stated conventions
-(tests/camera_files.py); renders against an independent ray cast (tests/geometry.py) with the
-test's own K and pose, never the numbers our code wrote.
+"""Cameras people bring, rendered: camera files (transforms.json, COLMAP, cameras.json, .npy) and any pinhole K
+render exactly their views.  Each render is checked against an independent ray cast (tests/geometry.py)
+with the test's own K and pose, never the numbers our code wrote.  The readers themselves are tested per
+format without Blender (test_nerfstudio.py, test_colmap.py, test_cameras_json.py, test_pose_arrays.py,
+test_camera_set.py, test_hostile_camera_files.py).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import struct
 
 import numpy as np
 import pytest
 
-from camera_files import (OPENGL_FROM_OPENCV, opengl_camera_to_world, world_to_camera_seeing, write_colmap_text,
-                          write_transforms)
+from camera_files import (KS, OPENGL_FROM_OPENCV, POSITIONS, H, K_of, W, cameras_for, edited_transforms,
+                          opengl_camera_to_world, write_colmap_text, write_transforms)
 from geometry import interior_mask, raycast_planar_depth
 
-from depth_views.cameras.sources import read_camera_file, views_from_camera_set
-from depth_views.cameras.views import Intrinsics
-from depth_views.errors import DepthViewsError
+from depth_views.cameras.camera_set import read_camera_file
 
-W, H = 64, 48
-TARGET = np.array([0.75, 1.5, 2.5])   # centre of tests/meshes.asymmetric_mesh's box
-
-
-def K_of(fx, fy, cx, cy):
-    return [[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]]
-
-
-# fx != fy with an off-centre principal point; fy > fx with the principal point left of the image;
-# a principal point below and right of the image.
-KS = {"fx_ne_fy": K_of(70.0, 52.0, 24.3, 30.1), "outside_left": K_of(45.0, 66.0, -12.0, 20.0),
-      "outside_below": K_of(58.0, 58.0, 80.5, 61.0)}
-POSITIONS = [(6.0, -3.0, 4.0), (-4.5, 5.0, 1.0), (2.0, 6.5, -2.5)]
-
-
-def cameras_for(K, width=W, height=H):
-    return [(K, world_to_camera_seeing(p, TARGET, K, width, height, roll_deg=10.0 * i), width, height)
-            for i, p in enumerate(POSITIONS)]
-
-
-# -- readers (no Blender) ----------------------------------------------------------------------------
-
-def assert_frames_match(camera_set, cameras):
-    assert len(camera_set.frames) == len(cameras)
-    for frame, (K, w2c, width, height) in zip(camera_set.frames, cameras):
-        assert (frame.width, frame.height) == (width, height)
-        assert np.allclose([frame.fx, frame.fy, frame.cx, frame.cy], [K[0][0], K[1][1], K[0][2], K[1][2]],
-                           atol=1e-9)
-        assert np.allclose(frame.camera_to_world, opengl_camera_to_world(w2c), atol=1e-9)
-
-
-@pytest.mark.parametrize("per_frame", [False, True])
-def test_transforms_reader_follows_nerfstudio_conventions(tmp_path, per_frame):
-    cameras = cameras_for(KS["fx_ne_fy"])
-    path = write_transforms(tmp_path / "transforms.json", cameras, per_frame=per_frame)
-    camera_set = read_camera_file(path)
-    assert camera_set.kind == "transforms"
-    assert_frames_match(camera_set, cameras)
-    assert [f.name for f in camera_set.frames] == [f"images/frame_{i:05d}.png" for i in range(3)]
-
-
-def test_nerf_synthetic_camera_angle_x_and_image_size(tmp_path):
-    from PIL import Image
-
-    (tmp_path / "train").mkdir()
-    Image.new("RGBA", (80, 60)).save(tmp_path / "train" / "r_0.png")
-    c2w = opengl_camera_to_world(cameras_for(KS["fx_ne_fy"])[0][1])
-    document = {"camera_angle_x": 0.6911112070083618,
-                "frames": [{"file_path": "./train/r_0", "rotation": 0.0, "transform_matrix": c2w.tolist()},
-                           {"file_path": "./train/r_missing", "transform_matrix": c2w.tolist()}]}
-    path = tmp_path / "transforms_train.json"
-    path.write_text(json.dumps(document))
-    first, second = read_camera_file(str(path), default_size=(80, 60)).frames
-    focal = 0.5 * 80 / np.tan(0.5 * 0.6911112070083618)
-    assert (first.width, first.height) == (80, 60)  # from the image on disk
-    assert np.allclose([first.fx, first.fy, first.cx, first.cy], [focal, focal, 39.5, 29.5])
-    assert (second.width, second.height) == (80, 60)  # the image need not exist
-
-
-@pytest.mark.parametrize("model", ["PINHOLE", "SIMPLE_PINHOLE", "OPENCV"])
-def test_colmap_text_reader_follows_colmap_conventions(tmp_path, model):
-    K = KS["outside_left"] if model != "SIMPLE_PINHOLE" else K_of(55.0, 55.0, 20.0, 40.0)
-    cameras = cameras_for(K)
-    folder = write_colmap_text(tmp_path / "sparse", cameras, model=model)
-    for path in (folder, os.path.join(folder, "images.txt")):
-        camera_set = read_camera_file(path)
-        assert camera_set.kind == "colmap"
-        assert_frames_match(camera_set, cameras)
-    assert [f.name for f in camera_set.frames] == ["img_001.jpg", "img_002.jpg", "img_003.jpg"]
-
-
-def test_colmap_binary_reader_reads_what_pycolmap_writes(tmp_path):
-    pycolmap = pytest.importorskip("pycolmap")
-    cameras = cameras_for(KS["fx_ne_fy"])
-    text = write_colmap_text(tmp_path / "text", cameras)
-    reconstruction = pycolmap.Reconstruction(text)
-    (tmp_path / "bin").mkdir()
-    reconstruction.write_binary(str(tmp_path / "bin"))
-    assert os.path.isfile(tmp_path / "bin" / "images.bin")
-    from_binary = read_camera_file(str(tmp_path / "bin"))
-    by_name = {f.name: f for f in from_binary.frames}
-    for frame in read_camera_file(text).frames:
-        other = by_name[frame.name]
-        assert np.allclose(other.camera_to_world, frame.camera_to_world, atol=1e-12)
-        assert [other.fx, other.fy, other.cx, other.cy] == [frame.fx, frame.fy, frame.cx, frame.cy]
-
-
-@pytest.mark.parametrize("convention", ["opengl", "opencv", "opencv_w2c"])
-def test_pose_arrays_in_each_convention(tmp_path, convention):
-    cameras = cameras_for(KS["fx_ne_fy"])
-    w2c = np.stack([c[1] for c in cameras])
-    poses = {"opengl": np.stack([opengl_camera_to_world(m) for m in w2c]),
-             "opencv": np.linalg.inv(w2c), "opencv_w2c": w2c}[convention]
-    np.save(tmp_path / "poses.npy", poses)
-    np.savez(tmp_path / "poses.npz", poses=poses)
-    for name in ("poses.npy", "poses.npz"):
-        camera_set = read_camera_file(str(tmp_path / name), pose_convention=convention)
-        for frame, matrix in zip(camera_set.frames, w2c):
-            assert np.allclose(frame.camera_to_world, opengl_camera_to_world(matrix), atol=1e-9)
-    fallback = Intrinsics.from_K(W, H, 70.0, 52.0, 24.3, 30.1)
-    intrinsics, views = views_from_camera_set(camera_set, fallback=fallback)
-    assert intrinsics is fallback and np.allclose(views[1].world_to_camera, w2c[1], atol=1e-9)
-
-
-def _transforms(tmp_path, changes):
-    cameras = cameras_for(KS["fx_ne_fy"])
-    path = write_transforms(tmp_path / "transforms.json", cameras, per_frame=True)
-    document = json.loads(open(path).read())
-    for (index, key), value in changes.items():
-        if value is None:
-            document["frames"][index].pop(key)
-        else:
-            document["frames"][index][key] = value
-    with open(path, "w") as stream:
-        json.dump(document, stream)
-    return path
-
-
-BAD_TRANSFORMS = {
-    "no pose": ({(1, "transform_matrix"): None}, "frame 1 (images/frame_00001.png): no transform_matrix"),
-    "nan focal": ({(2, "fl_x"): float("nan")}, "frame 2 (images/frame_00002.png): fl_x is nan"),
-    "zero focal": ({(0, "fl_y"): 0}, "frame 0 (images/frame_00000.png): fl_y is 0"),
-    "not a rotation": ({(1, "transform_matrix"): [[2, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 5], [0, 0, 0, 1]]},
-                       "frame 1 (images/frame_00001.png): the pose's 3x3 part is not a rotation"),
-    "mirror": ({(1, "transform_matrix"): [[-1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 5], [0, 0, 0, 1]]},
-               "not a rotation"),
-    "mixed sizes": ({(2, "w"): 80}, "frame 2 (images/frame_00002.png): image size 80x48 differs from the "
-                                    "first frame's 64x48"),
-    "distorted": ({(0, "k1"): 0.1}, "frame 0 (images/frame_00000.png): camera model OPENCV has non-zero "
-                                    "distortion (k1=0.1)"),
-    "fisheye": ({(1, "camera_model"): "OPENCV_FISHEYE"},
-                "frame 1 (images/frame_00001.png): camera model OPENCV_FISHEYE mixed with pinhole frames"),
-    "unknown model": ({(0, "camera_model"): "KANNALA"}, "unknown camera model 'KANNALA'"),
-}
-
-
-@pytest.mark.parametrize("case", sorted(BAD_TRANSFORMS))
-def test_bad_transforms_name_file_frame_and_problem(tmp_path, case):
-    changes, message = BAD_TRANSFORMS[case]
-    path = _transforms(tmp_path, changes)
-    with pytest.raises(DepthViewsError) as error:
-        views_from_camera_set(read_camera_file(path))
-    text = str(error.value)
-    assert text.startswith(f"{path}: ") and message in text and "\n" not in text
-
-
-@pytest.mark.parametrize("content, message", [
-    ('{"frames": []}', "holds no frames"), ("", "cannot read the JSON"), ('{"views": 3}', "neither a transforms"),
-    ('{"fl_x": 50, "frames": [{"file_path": "a.png", "transform_matrix": [[1, 0, 0, 0]]}]}', "shape (1, 4)")])
-def test_empty_or_broken_json(tmp_path, content, message):
-    path = tmp_path / "cams.json"
-    path.write_text(content)
-    with pytest.raises(DepthViewsError, match=str(path)) as error:
-        read_camera_file(str(path), default_size=(W, H))
-    assert message in str(error.value)
-
-
-def test_bad_colmap_models(tmp_path):
-    cameras = cameras_for(KS["fx_ne_fy"])
-    folder = write_colmap_text(tmp_path / "m", cameras, model="OPENCV")
-    lines = open(os.path.join(folder, "cameras.txt")).read().replace(" 0.0 0.0 0.0 0.0", " 0.02 0.0 0.0 0.0")
-    open(os.path.join(folder, "cameras.txt"), "w").write(lines)
-    with pytest.raises(DepthViewsError, match=r"images.txt: frame 0 \(img_001.jpg\): camera model OPENCV has "
-                                              r"non-zero distortion \(k1=0.02\)"):
-        views_from_camera_set(read_camera_file(folder))
-    open(os.path.join(folder, "cameras.txt"), "w").write("1 WEIRD 64 48 1 2 3\n")
-    with pytest.raises(DepthViewsError, match="unknown COLMAP camera model 'WEIRD'"):
-        read_camera_file(folder)
-    open(os.path.join(folder, "images.txt"), "w").write("# nothing\n")
-    open(os.path.join(folder, "cameras.txt"), "w").write("1 PINHOLE 64 48 50 50 32 24\n")
-    with pytest.raises(DepthViewsError, match="holds no images"):
-        read_camera_file(folder)
-    (tmp_path / "b").mkdir()
-    (tmp_path / "b" / "cameras.bin").write_bytes(struct.pack("<Q", 1) + b"\x01\x00")
-    (tmp_path / "b" / "images.bin").write_bytes(b"")
-    with pytest.raises(DepthViewsError, match="cameras.bin: the file ends early"):
-        read_camera_file(str(tmp_path / "b"))
-
-
-def test_general_K_validation():
-    with pytest.raises(DepthViewsError, match="focal length fy must be a positive"):
-        Intrinsics.from_K(W, H, 50.0, 0.0, 30.0, 20.0)
-    with pytest.raises(DepthViewsError, match="principal point cx must be a finite"):
-        Intrinsics.from_K(W, H, 50.0, 50.0, float("nan"), 20.0)
-    with pytest.raises(DepthViewsError, match="beyond Blender's lens shift"):
-        Intrinsics.from_K(W, H, 50.0, 50.0, 20 * W, 20.0)
-    K = Intrinsics.from_K(W, H, 70.0, 52.0, 24.3, 30.1).K
-    assert np.array_equal(K, np.array(KS["fx_ne_fy"]))
-
-
-# -- renders (Blender) -------------------------------------------------------------------------------
 
 def assert_depth_is_the_ray_cast(folder, cameras, mesh, tolerance=1e-4) -> float:
     """Each view of ``folder`` (in order) against a ray cast with the TEST's K and pose; returns the
@@ -318,7 +124,7 @@ def test_own_cameras_json_and_pose_array_and_per_frame_K(tmp_path, asym_obj):
 
 def test_bad_camera_file_is_one_line_and_nothing_is_written(tmp_path, asym_obj, capsys):
     mesh, obj = asym_obj
-    path = _transforms(tmp_path, {(1, "camera_model"): "OPENCV_FISHEYE"})
+    path = edited_transforms(tmp_path, {(1, "camera_model"): "OPENCV_FISHEYE"})
     assert render(obj, "--out", tmp_path / "out", "--cameras", path) == 2
     error = capsys.readouterr().err.strip().splitlines()
     assert error == [f"depth-views: error: {path}: frame 1 (images/frame_00001.png): camera model "
@@ -367,27 +173,6 @@ def test_python_api_and_batch_take_a_camera_file(tmp_path, asym_obj):
         assert np.allclose([frame.fx, frame.fy, frame.cx, frame.cy], [K[0][0], K[1][1], K[0][2], K[1][2]])
 
 
-# -- radius and FOV ranges ----------------------------------------------------------------------------
-
-def test_ranges_are_uniform_reproducible_and_keep_directions():
-    from depth_views.cameras.ranges import vary_views
-    from depth_views.cameras.views import sample_views
-
-    views = sample_views(sampling="fibonacci", n_views=400, center=(1, 2, 3), radius=2.0)
-    varied = vary_views(views, (1, 2, 3), seed=7, radius_range=(1.5, 2.2), fov_range=(30, 60), width=W, height=H)
-    again = vary_views(views, (1, 2, 3), seed=7, radius_range=(1.5, 2.2), fov_range=(30, 60), width=W, height=H)
-    radii = np.array([v.radius for v in varied])
-    fovs = np.array([v.intrinsics.fov_deg for v in varied])
-    assert radii.min() >= 1.5 and radii.max() <= 2.2 and abs(radii.mean() - 1.85) < 0.03
-    assert fovs.min() >= 30 and fovs.max() <= 60 and abs(fovs.mean() - 45) < 1.5
-    assert np.array_equal(radii, [v.radius for v in again])
-    for view, base in zip(varied, views):
-        assert np.isclose(np.linalg.norm(view.position - (1, 2, 3)), view.radius)
-        assert np.allclose(view.camera_to_world[:3, :3], base.camera_to_world[:3, :3], atol=1e-12)
-    other = vary_views(views, (1, 2, 3), seed=8, radius_range=(1.5, 2.2))
-    assert not np.array_equal(radii, [v.radius for v in other])
-
-
 def test_radius_and_fov_ranges_render_and_are_recorded(tmp_path, asym_obj):
     from checks import assert_depth_matches_mesh
 
@@ -403,8 +188,6 @@ def test_radius_and_fov_ranges_render_and_are_recorded(tmp_path, asym_obj):
         assert np.isclose(np.linalg.norm(np.asarray(view["position"]) - document["center"]), view["radius"])
     assert assert_depth_matches_mesh(tmp_path / "out" / "asym", mesh.vertices, mesh.faces) == 3
 
-
-# -- the add-on's "From File" choice ------------------------------------------------------------------
 
 def test_panel_from_file_renders_the_file_views_like_the_cli(tmp_path, asym_obj):
     import bpy
@@ -424,7 +207,7 @@ def test_panel_from_file_renders_the_file_views_like_the_cli(tmp_path, asym_obj)
         settings.camera_source = "FILE"
         with pytest.raises(RuntimeError, match="choose a Camera File"):  # an ERROR report, CANCELLED
             bpy.ops.depth_views.render()
-        settings.camera_file = _transforms(tmp_path, {(1, "k1"): 0.2})
+        settings.camera_file = edited_transforms(tmp_path, {(1, "k1"): 0.2})
         with pytest.raises(RuntimeError, match=r"frame 1 \(images/frame_00001.png\): camera model OPENCV has non-zero"):
             bpy.ops.depth_views.render()
         assert not (tmp_path / "panel" / "cameras.json").exists()

@@ -1,4 +1,6 @@
-"""Camera models without Blender: conventions, files, nerfstudio's reading of them, bad input."""
+"""Camera models (cameras/models.py) without Blender: rays, projection, depth kinds, bad input.
+
+How each format writes and reads them: test_cameras_json.py, test_nerfstudio.py; framing: test_framing.py."""
 
 from __future__ import annotations
 
@@ -9,9 +11,10 @@ import pytest
 
 from geometry import model_rays
 
-from depth_views.cameras.files import cameras_document, transforms_document
-from depth_views.cameras.models import CameraModel, auto_distance, auto_ortho_scale
-from depth_views.cameras.views import Intrinsics, sample_views
+from depth_views.cameras.cameras_json import cameras_document
+from depth_views.cameras.intrinsics import Intrinsics
+from depth_views.cameras.models import CameraModel
+from depth_views.cameras.sphere import sample_views
 from depth_views.errors import DepthViewsError
 from depth_views.options import RenderOptions
 from depth_views.outputs.geometry import backproject, planar_to_distance
@@ -81,67 +84,6 @@ def test_distance_and_backprojection_follow_the_model(model):
         assert np.allclose(np.linalg.norm(camera, axis=1), 2.0)
 
 
-def _nerfstudio_directions(transforms: dict) -> np.ndarray:
-    """Camera-space ray directions (OpenGL axes) as nerfstudio's Cameras._generate_rays_from_coords
-    computes them (transcribed from nerfstudio/cameras/cameras.py: pixel centres at +0.5,
-    coord = ((x - cx)/fx, -(y - cy)/fy), then per camera type)."""
-    w, h = transforms["w"], transforms["h"]
-    x, y = np.meshgrid(np.arange(w) + 0.5, np.arange(h) + 0.5)
-    cx_, cy_ = (x - transforms["cx"]) / transforms["fl_x"], -(y - transforms["cy"]) / transforms["fl_y"]
-    kind = transforms["camera_model"]
-    if kind == "OPENCV":
-        d = np.stack([cx_, cy_, -np.ones_like(cx_)], -1)
-    elif kind == "OPENCV_FISHEYE":
-        theta = np.clip(np.hypot(cx_, cy_), 0.0, math.pi)
-        s = np.sin(theta) / theta
-        d = np.stack([cx_ * s, cy_ * s, -np.cos(theta)], -1)
-    else:
-        assert kind == "EQUIRECTANGULAR"
-        theta, phi = -math.pi * cx_, math.pi * (0.5 - cy_)
-        d = np.stack([-np.sin(theta) * np.sin(phi), np.cos(phi), -np.cos(theta) * np.sin(phi)], -1)
-    return d / np.linalg.norm(d, axis=-1, keepdims=True)
-
-
-@pytest.mark.parametrize("model", [m for m in models() if m.name != "ORTHOGRAPHIC"] +
-                         [CameraModel.equirectangular(32, 16)], ids=lambda m: f"{m.name}-{m.width}")
-def test_nerfstudio_reads_transforms_json_as_the_same_rays(model):
-    transforms = transforms_document(Intrinsics(model.width, model.height), [], [], camera_model=model)
-    if model.name == "EQUIRECTANGULAR" and model.width == 2 * model.height and \
-            model.longitude_range_deg == (-180.0, 180.0):
-        # nerfstudio's own expectation for a full 2:1 panorama.
-        assert transforms["fl_x"] == transforms["fl_y"] == model.height
-        assert (transforms["cx"], transforms["cy"]) == (model.width / 2, model.height / 2)
-    if model.name == "OPENCV_FISHEYE":
-        assert [transforms[k] for k in ("k1", "k2", "k3", "k4")] == [0.0] * 4
-    theirs = _nerfstudio_directions(transforms) * [1, -1, -1]      # OpenGL -> OpenCV axes
-    _, ours, valid = model.depth_rays()
-    ours = ours / np.maximum(np.linalg.norm(ours, axis=-1, keepdims=True), 1e-300)
-    assert np.allclose(theirs[valid], ours[valid], atol=1e-9)
-
-
-def test_no_transforms_json_for_orthographic():
-    model = CameraModel.orthographic(W, H, 2.0)
-    assert transforms_document(Intrinsics(W, H), [], [], camera_model=model) is None
-
-
-def test_cameras_json_states_model_and_per_view_overrides():
-    model = CameraModel.fisheye(W, H, 150.0)
-    document = cameras_document(Intrinsics(W, H), [], [], units="m", camera_model=model)
-    assert document["camera_model"] == "OPENCV_FISHEYE" and document["depth_kind"] == "ray_length"
-    assert "lens_mm" not in document
-    again = CameraModel.from_document(document)
-    assert np.allclose(again.K, model.K) and again.extra["fisheye_fov_deg"] == pytest.approx(150.0)
-    # A document without camera_model is PINHOLE; a view's own K / size override the top level.
-    plain = cameras_document(Intrinsics(W, H), [], [], units="m")
-    del plain["camera_model"]
-    assert CameraModel.from_document(plain).name == "PINHOLE"
-    view = {"index": 3, "camera_model": "EQUIRECTANGULAR", "K": None, "width": 8, "height": 4}
-    per_view = CameraModel.from_document(plain, view)
-    assert (per_view.name, per_view.width, per_view.height) == ("EQUIRECTANGULAR", 8, 4)
-    assert CameraModel.from_document(document, {"index": 0, "width": 48, "height": 32,
-                                                 "K": CameraModel.fisheye(48, 32, 150.0).K.tolist()}).width == 48
-
-
 @pytest.mark.parametrize("settings, message", [
     ({"camera_model": "fisheye", "fisheye_fov": 0.0}, "--fisheye-fov 0: must be a positive"),
     ({"camera_model": "fisheye", "fisheye_fov": -10.0}, "--fisheye-fov -10"),
@@ -176,14 +118,3 @@ def test_a_principal_point_or_focal_length_the_model_cannot_have(model, K):
     with pytest.raises(DepthViewsError) as error:
         CameraModel.from_document(document, {"index": 7}, source="cams/cameras.json")
     assert str(error.value).startswith(f"cams/cameras.json view 7: camera_model {model} needs")
-
-
-def test_auto_framing():
-    assert auto_ortho_scale(40, 20, 1.0, 1.0) == pytest.approx(4.0)      # 2 units on the 20 px side
-    fish = CameraModel.fisheye(W, H, 40.0)
-    assert auto_distance(fish, 1.0, 1.0) == pytest.approx(1 / math.sin(math.radians(20)))
-    # Wide panoramic views are capped at 30 degrees: 2 x margin radii, outside any bounding box.
-    assert auto_distance(CameraModel.fisheye(W, H, 180.0), 1.0, 1.1) == pytest.approx(2.2)
-    assert auto_distance(CameraModel.equirectangular(W, H), 1.0, 1.1) == pytest.approx(2.2)
-    with pytest.raises(DepthViewsError, match="does not hold the view direction"):
-        auto_distance(CameraModel.equirectangular(W, H, (10.0, 90.0)), 1.0)

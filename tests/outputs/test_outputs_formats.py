@@ -15,7 +15,8 @@ from PIL import Image  # noqa: E402
 from geometry import backproject as reference_backproject  # noqa: E402
 from geometry import raycast_distance, raycast_planar_depth  # noqa: E402
 
-from depth_views.cameras.files import cameras_document, write_json_atomic  # noqa: E402
+from depth_views.cameras.atomic_write import write_json_atomic  # noqa: E402
+from depth_views.cameras.cameras_json import cameras_document  # noqa: E402
 from depth_views.cameras import Intrinsics, look_at, sample_views, world_to_camera_opencv  # noqa: E402
 from depth_views.errors import DepthViewsError  # noqa: E402
 from depth_views.exr_io import read_channels, read_depth, write_depth  # noqa: E402
@@ -233,7 +234,7 @@ def test_output_writer_writes_every_chosen_format_and_load_views_reads_them(tmp_
 
 
 def test_transforms_json_points_at_png16_depth_when_there_is_no_exr():
-    from depth_views.cameras.files import transforms_document
+    from depth_views.cameras.nerfstudio import transforms_document
 
     options = RenderOptions(formats=("png16",), resolution=(8, 6))
     options.validate()
