@@ -12,12 +12,13 @@ from typing import Mapping
 
 import numpy as np
 
+from ..cameras.limits import MAX_DEPTH
 from ..errors import DepthViewsError
 from ._backend import OpenEXR
 from ._common import EXR_MAGIC, MAX_SAMPLES, as_matrix, check_image_size
 from .plain_exr import read_plain_exr
 
-BACKGROUND_THRESHOLD = 1e9
+BACKGROUND_THRESHOLD = MAX_DEPTH
 """Depth values >= this (in scene units, normally metres) are background and become +inf.
 
 Blender writes 1e10 where no surface was hit (and +inf once stored as half float). NaN stays NaN;
