@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 
 import pytest
 from repo import ROOT  # noqa: E402
@@ -120,3 +121,35 @@ def test_the_layout_check_catches_an_upward_import(tmp_path):
     targets = imported_modules("exr_io.reading", str(fake))
     assert "batch.run_batch" in targets and "!bpy" in targets
     assert floor_of("batch.run_batch") > floor_of("exr_io.reading")
+
+
+MAP_ROW = re.compile(r"^\| `(?P<path>[^`]+\.py)` \| (?P<bpy>[^|]+) \| (?P<what>[^|]+) \|$")
+
+
+def code_map(text: str) -> dict[str, str]:
+    """``{module path: purpose}`` of the rows of docs/architecture.md's "Code map" table."""
+    section = text.split("\n## Code map\n", 1)[1].split("\n## ", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        match = MAP_ROW.match(line.strip())
+        if match:
+            assert match["path"] not in rows, f"{match['path']} has two rows"
+            rows[match["path"]] = match["what"].strip()
+    return rows
+
+
+def test_the_code_map_lists_every_module_with_its_purpose():
+    """docs/architecture.md's code map has one row per module of the package, no more: a newcomer
+    finds any module there, and a module added, moved or deleted without its row fails here."""
+    with open(os.path.join(ROOT, "docs", "architecture.md"), encoding="utf-8") as stream:
+        rows = code_map(stream.read())
+    tree = {os.path.relpath(path, ROOT) for path in MODULES.values()}
+    assert sorted(tree - set(rows)) == [], "modules without a row in the code map"
+    assert sorted(set(rows) - tree) == [], "code map rows of modules that do not exist"
+    assert all(len(what) >= 10 for what in rows.values()), "every row says what its module is for"
+
+
+def test_the_code_map_check_finds_a_missing_row():
+    text = "# x\n\n## Code map\n\n| module | bpy? | what |\n|---|---|---|\n| `a.py` | no | the a module does a |\n\n## Next\n"
+    assert code_map(text) == {"a.py": "the a module does a"}
+    assert code_map(text.replace("| `a.py` |", "| `b/a.py` |")) == {"b/a.py": "the a module does a"}
