@@ -17,9 +17,10 @@ there (the distance between neighbouring pixel rays at that depth): an exact ren
 itself by a small fraction of a footprint (the surface's curvature between samples), a wrong camera
 moves points by whole pixels.  A point that does not agree is
 
-- **at an edge** (excluded) where b's window holds background, an edge-on plane or the image border:
-  a silhouette or depth discontinuity, where X may belong to either side;
-- **occluded** (excluded) when it lies behind b's surface: b sees something nearer;
+- **occluded** (excluded) when it lies behind b's surface (behind every pixel of the window, where
+  the window holds an edge): b sees something nearer;
+- **at an edge** (excluded) otherwise where b's window holds background, an edge-on plane or the
+  image border: a silhouette or depth discontinuity, where X may belong to either side;
 - a **disagreement** when it lies in front of b's surface (b should have seen it) or where b sees only
   background.
 
@@ -58,7 +59,7 @@ from ..exr_io import read_depth
 DEFAULT_TOLERANCE = 0.5       # pixel footprints
 DEFAULT_MIN_AGREEMENT = 0.95
 DEFAULT_NEIGHBOURS = 2
-MIN_COMPARED = 50             # pixels; fewer compared pixels are not judged
+MIN_COMPARED = 20             # pixels; fewer compared pixels are not judged
 SIGNIFICANCE = 1e-3           # a share below min_agreement fails when chance explains it less often than this
 EDGE_ON_DEG = 85.0            # a plane of the depth mesh further than this from the ray is an edge, not a surface
 RECAST_TOLERANCE_SHARE = 0.2  # the re-cast compares two exact ray casts
@@ -284,16 +285,18 @@ def compare_into(a: LiftedView, b: LiftedView, tolerance_px: float) -> Compariso
         ok &= (iu >= 0) & (iu < b.model.width) & (iv >= 0) & (iv < b.model.height)
     iu, iv = iu[ok].astype(np.int64), iv[ok].astype(np.int64)
     keep = b.rays_valid[iv, iu]
-    points, iu, iv = in_b[ok][keep], iu[keep], iv[keep]
+    points, expected, iu, iv = in_b[ok][keep], expected[ok][keep], iu[keep], iv[keep]
     result = Comparison()
     height, width = b.depth.shape
     for start in range(0, len(points), CHUNK):
         x, u0, v0 = points[start:start + CHUNK], iu[start:start + CHUNK], iv[start:start + CHUNK]
+        depth = expected[start:start + CHUNK]
         best = np.full(len(x), np.inf)            # smallest |distance| / tolerance over the candidate planes
         best_signed = np.zeros(len(x))            # that plane's signed distance: > 0 in front (towards b)
         best_tolerance = np.full(len(x), np.nan)
         edge = np.zeros(len(x), bool)
         background = np.ones(len(x), bool)
+        behind_all = np.ones(len(x), bool)        # every pixel of the window sees something nearer
         for dv, du in _WINDOW:
             u, v = u0 + du, v0 + dv
             inside = (u >= 0) & (u < width) & (v >= 0) & (v < height)
@@ -302,6 +305,8 @@ def compare_into(a: LiftedView, b: LiftedView, tolerance_px: float) -> Compariso
             edge |= ~seen | ~b.smooth[v, u]
             background &= seen & ~b.surface[v, u]
             tolerance = tolerance_px * b.footprint[v, u]
+            with np.errstate(invalid="ignore"):
+                behind_all &= seen & b.surface[v, u] & (b.depth[v, u] + tolerance < depth)
             offset = x - b.points[v, u]
             for k in range(4):
                 signed = np.einsum("ij,ij->i", b.normals[k, v, u], offset)
@@ -313,8 +318,9 @@ def compare_into(a: LiftedView, b: LiftedView, tolerance_px: float) -> Compariso
                 best_tolerance = np.where(better, tolerance, best_tolerance)
         agree = best <= 1.0
         background &= ~agree
-        excluded = ~agree & ~background & edge
-        occluded = ~agree & ~background & ~excluded & (best_signed < 0)
+        # behind b's local surface (a smooth window), or behind every pixel of a window at an edge
+        occluded = ~agree & ~background & np.where(edge, behind_all, best_signed < 0)
+        excluded = ~agree & ~background & ~occluded & edge
         compared = ~excluded & ~occluded
         result = result + Comparison(int(compared.sum()), int(agree.sum()), int(occluded.sum()),
                                      int(excluded.sum()), [best_tolerance[agree]],
