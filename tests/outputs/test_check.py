@@ -21,7 +21,7 @@ import shutil
 
 import numpy as np
 import pytest
-from camera_files import opengl_camera_to_world, world_to_camera_seeing, write_colmap_text, write_transforms
+from camera_files import world_to_camera_seeing, write_colmap_text, write_transforms
 from repo import ROOT
 
 from depth_views.cli import main
@@ -36,6 +36,11 @@ SIX_POSITIONS = [(3.687, -3.034, -1.647), (0.891, -3.657, 2.628), (-3.27, -2.788
 SIX_TARGETS = [(-0.118, -0.025, -0.014), (-0.006, 0.035, -0.334), (-0.115, -0.235, 0.128),
                (0.099, 0.032, -0.186), (0.009, 0.176, -0.228), (0.017, -0.311, 0.034)]
 SIX_ROLLS = [-7.1, 28.3, -17.4, 29.9, 18.4, -28.4]
+
+
+def _read_json(path) -> dict:
+    with open(path, encoding="utf-8") as stream:
+        return json.load(stream)
 
 
 def six_cameras():
@@ -132,7 +137,7 @@ class Scenes:
             elif how == "cameras_json":
                 folder = self.render(name, mesh, "--cameras", os.path.join(self("pinhole 64x48")[0], "cameras.json"))
             elif how == "npy":
-                document = json.loads(open(os.path.join(self("pinhole 64x48")[0], "cameras.json")).read())
+                document = _read_json(os.path.join(self("pinhole 64x48")[0], "cameras.json"))
                 np.save(files / "poses.npy", np.stack([view["camera_to_world"] for view in document["views"]]))
                 folder = self.render(name, mesh, "--cameras", files / "poses.npy", "--resolution", "64", "48")
             elif how == "barely":
@@ -159,7 +164,7 @@ class Scenes:
         folder = self.tmp / "renders" / "mixed"
         shutil.copytree(parts[0], folder)
         document = json.loads((folder / "cameras.json").read_text())
-        other = json.loads(open(os.path.join(parts[1], "cameras.json")).read())
+        other = _read_json(os.path.join(parts[1], "cameras.json"))
         views = []
         for part, (source, part_document) in enumerate(zip(parts, (document, other))):
             for view in part_document["views"]:
@@ -240,7 +245,7 @@ def _rotation(axis: int, degrees: float) -> np.ndarray:
 
 def _edit_cameras(folder, change):
     path = os.path.join(folder, "cameras.json")
-    document = json.loads(open(path).read())
+    document = _read_json(path)
     change(document)
     with open(path, "w") as stream:
         json.dump(document, stream)
@@ -249,7 +254,7 @@ def _edit_cameras(folder, change):
 def _edit_depth(folder, view, change):
     from depth_views.exr_io import read_depth, write_depth
 
-    document = json.loads(open(os.path.join(folder, "cameras.json")).read())
+    document = _read_json(os.path.join(folder, "cameras.json"))
     path = os.path.join(folder, document["views"][view]["files"]["depth"])
     write_depth(path, change(read_depth(path, allow_constant=True)).astype(np.float32))
 
