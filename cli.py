@@ -205,7 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_check_command(commands) -> None:
     """``depth-views check DIR [--mesh FILE]`` (docs/camera-files.md)."""
-    from .outputs.check import DEFAULT_MIN_AGREEMENT, DEFAULT_NEIGHBOURS, DEFAULT_TOLERANCE
+    from .outputs.check import (DEFAULT_MIN_AGREEMENT, DEFAULT_NEIGHBOURS, DEFAULT_TOLERANCE, RECAST_TOLERANCE_SHARE,
+                                SIGNIFICANCE)
 
     check = commands.add_parser(
         "check", help="self-test a rendered folder: reproject each view's depth into its neighbours",
@@ -223,13 +224,14 @@ def add_check_command(commands) -> None:
     check.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE, metavar="PX",
                        help="how far a point may lie from the other view's surface, in pixel footprints (the "
                             "distance between neighbouring pixel rays at that depth; default "
-                            f"{DEFAULT_TOLERANCE:g}; the mesh re-cast, two exact ray casts, allows a fifth of it)")
+                            f"{DEFAULT_TOLERANCE:g}; the mesh re-cast, two exact ray casts, allows {RECAST_TOLERANCE_SHARE:g} of it)")
     check.add_argument("--min-agreement", type=float, default=DEFAULT_MIN_AGREEMENT, metavar="SHARE",
                        help="share of compared pixels that must agree; a pair fails when it agrees on "
-                            "less by more than chance (binomial test at 1e-3; default "
+                            f"less by more than chance (binomial test at {SIGNIFICANCE:g}; default "
                             f"{DEFAULT_MIN_AGREEMENT:g})")
     check.add_argument("--neighbours", type=int, default=DEFAULT_NEIGHBOURS, metavar="N",
-                       help=f"views each view is compared with (default {DEFAULT_NEIGHBOURS})")
+                       help=f"nearest views (by viewing direction) each view is compared with (default "
+                            f"{DEFAULT_NEIGHBOURS})")
 
 
 def run_check_command(args: argparse.Namespace) -> int:
