@@ -64,6 +64,7 @@ SIGNIFICANCE = 1e-3           # a share below min_agreement fails when chance ex
 EDGE_ON_DEG = 85.0            # a plane of the depth mesh further than this from the ray is an edge, not a surface
 RECAST_TOLERANCE_SHARE = 0.2  # the re-cast compares two exact ray casts
 CHUNK = 1 << 15               # points compared at once (memory: CHUNK x 36 candidate planes)
+KEEP_LIFTED = 8               # lifted views kept in memory at once
 
 _WINDOW = [(dv, du) for dv in (-1, 0, 1) for du in (-1, 0, 1)]
 _QUADRANTS = [(1, 1), (-1, 1), (-1, -1), (1, -1)]   # (du, dv) of the two neighbours spanning a plane
@@ -175,23 +176,58 @@ class ViewCheck:
 
 
 # -- one view, lifted -------------------------------------------------------------------------------
-@dataclass
+@dataclass(frozen=True, eq=False)
+class PixelRays:
+    """A camera model's pixel rays (OpenCV camera axes, float64): ``origins``, ``directions`` (H, W, 3)
+    and ``valid`` (H, W) as :meth:`CameraModel.depth_rays` gives them, and how far apart neighbouring
+    rays lie: at depth d, pixel (v, u) and its neighbour along an image axis are
+    ``origin_step + d * direction_step`` apart (each (2, H, W): along u, along v).  Every model has
+    parallel rays (orthographic: direction_step 0) or one centre (origin_step 0), for which this is exact."""
+
+    origins: np.ndarray
+    directions: np.ndarray
+    valid: np.ndarray
+    origin_step: np.ndarray
+    direction_step: np.ndarray
+
+    @classmethod
+    def of(cls, model: CameraModel) -> PixelRays:
+        origins, directions, valid = model.depth_rays()
+        steps = [np.stack([_step(array, valid, axis) for axis in (1, 0)]) for array in (origins, directions)]
+        return cls(origins, directions, valid, *steps)
+
+
+def _step(array, valid, axis: int) -> np.ndarray:
+    """|array[neighbour] - array| along ``axis`` (the nearer of the two sides that have a ray), NaN for none."""
+    difference = np.linalg.norm(np.diff(array, axis=axis), axis=-1)
+    both = np.diff(valid.astype(np.int8), axis=axis) == 0
+    difference = np.where(both & np.delete(valid, -1, axis=axis), difference, np.nan)
+    pad = [(0, 0), (0, 0)]
+    pad[axis] = (0, 1)
+    after = np.pad(difference, pad, constant_values=np.nan)
+    pad[axis] = (1, 0)
+    before = np.pad(difference, pad, constant_values=np.nan)
+    return np.fmin(after, before)
+
+
+@dataclass(eq=False)
 class LiftedView:
     """One view's depth lifted to 3D in its own OpenCV camera frame (see the module docstring).
 
-    ``points`` (H, W, 3) NaN where there is no surface; ``normals`` (4, H, W, 3) the quadrant planes'
-    unit normals, facing the camera, with ``planes`` (4, H, W) where they are planes; ``footprint``
-    (H, W) the distance between neighbouring pixel rays at the pixel's depth (scene units);
-    ``smooth`` (H, W): a surface pixel whose 8 neighbours are surface and whose quadrants are planes
-    (those inside the image); ``rays_valid`` (H, W): the model has a ray there.
+    Per image pixel: ``index`` (H, W) the row of a surface pixel in the per-surface arrays, -1 where
+    there is none, and ``rays.valid`` where the model has a ray.  Per surface pixel (N rows):
+    ``depth``, ``points`` (N, 3), ``normals`` (4, N, 3) the quadrant planes' unit normals facing the
+    camera with ``planes`` (4, N) where they are planes, ``footprint`` the distance between
+    neighbouring pixel rays at that depth (scene units) and ``smooth``: all 8 neighbours are surface
+    and every quadrant inside the image is a plane.
     """
 
     model: CameraModel
     world_to_camera: np.ndarray
+    rays: PixelRays
+    index: np.ndarray
     depth: np.ndarray
     points: np.ndarray
-    surface: np.ndarray
-    rays_valid: np.ndarray
     normals: np.ndarray
     planes: np.ndarray
     footprint: np.ndarray
@@ -199,66 +235,53 @@ class LiftedView:
     clip: tuple[float, float]
 
 
-def _shifted(array, du: int, dv: int, fill):
-    """``array[v + dv, u + du]`` at every (v, u), ``fill`` outside the image."""
-    out = np.full_like(array, fill)
-    height, width = array.shape[:2]
-    out[max(0, -dv):height - max(0, dv), max(0, -du):width - max(0, du)] = \
-        array[max(0, dv):height - max(0, -dv) or None, max(0, du):width - max(0, -du) or None]
-    return out
+def _neighbour(index, rows, columns, du: int, dv: int) -> tuple[np.ndarray, np.ndarray]:
+    """(row of the neighbour (du, dv) of each pixel in the per-surface arrays, -1 for none; inside the image)."""
+    height, width = index.shape
+    u, v = columns + du, rows + dv
+    inside = (u >= 0) & (u < width) & (v >= 0) & (v < height)
+    return np.where(inside, index[np.clip(v, 0, height - 1), np.clip(u, 0, width - 1)], -1), inside
 
 
-def _inside(height: int, width: int, du: int, dv: int) -> np.ndarray:
-    return _shifted(np.ones((height, width), bool), du, dv, False)
-
-
-def _footprint(origins, directions, rays_valid, depth) -> np.ndarray:
-    """Distance between neighbouring pixel rays at ``depth`` (the larger of the two image axes)."""
-    sizes = []
-    for du, dv in ((1, 0), (0, 1)):
-        steps = []
-        for sign in (1, -1):
-            o, d = _shifted(origins, sign * du, sign * dv, np.nan), _shifted(directions, sign * du, sign * dv, np.nan)
-            ok = _shifted(rays_valid, sign * du, sign * dv, False)
-            step = np.linalg.norm(o - origins + depth[..., None] * (d - directions), axis=-1)
-            steps.append(np.where(ok, step, np.nan))
-        sizes.append(np.fmin(*steps))
-    with np.errstate(invalid="ignore"):
-        return np.fmax(*sizes)
-
-
-def lift_view(depth, model: CameraModel, world_to_camera, clip=(0.0, math.inf)) -> LiftedView:
-    """:class:`LiftedView` of ``depth`` (the model's depth kind, +inf = no surface) seen by ``model``."""
-    depth = np.asarray(depth, dtype=np.float64)
+def lift_view(depth, model: CameraModel, world_to_camera, clip=(0.0, math.inf), rays: PixelRays | None = None) -> LiftedView:
+    """:class:`LiftedView` of ``depth`` (the model's depth kind, +inf = no surface) seen by ``model``
+    (``rays``: its :class:`PixelRays`, when already computed)."""
+    depth = np.asarray(depth)
     height, width = depth.shape
     if (model.width, model.height) != (width, height):
         raise DepthViewsError(f"depth is {width}x{height} pixels but the camera is {model.width}x{model.height}")
-    origins, directions, rays_valid = model.depth_rays()
+    rays = rays or PixelRays.of(model)
     with np.errstate(invalid="ignore"):
-        surface = rays_valid & np.isfinite(depth) & (depth > 0)
-    points = np.where(surface[..., None], origins + np.where(surface, depth, 0.0)[..., None] * directions, np.nan)
-    ray_unit = directions / np.maximum(np.linalg.norm(directions, axis=-1, keepdims=True), 1e-300)
+        surface = rays.valid & np.isfinite(depth) & (depth > 0)
+    rows, columns = np.nonzero(surface)
+    index = np.full((height, width), -1, dtype=np.int64)
+    index[rows, columns] = np.arange(len(rows))
+    values = depth[rows, columns].astype(np.float64)
+    directions = rays.directions[rows, columns]
+    points = rays.origins[rows, columns] + values[:, None] * directions
+    ray_unit = directions / np.linalg.norm(directions, axis=1, keepdims=True)
     edge_on = math.cos(math.radians(EDGE_ON_DEG))
-    normals = np.full((4, height, width, 3), np.nan)
-    planes = np.zeros((4, height, width), bool)
-    smooth = surface.copy()
+    normals = np.zeros((4, len(rows), 3), dtype=np.float32)
+    planes = np.zeros((4, len(rows)), dtype=bool)
+    smooth = np.ones(len(rows), dtype=bool)
     for k, (du, dv) in enumerate(_QUADRANTS):
-        along_u, along_v = _shifted(points, du, 0, np.nan) - points, _shifted(points, 0, dv, np.nan) - points
-        normal = np.cross(along_u, along_v)
-        length = np.linalg.norm(normal, axis=-1, keepdims=True)
+        along_u, inside_u = _neighbour(index, rows, columns, du, 0)
+        along_v, inside_v = _neighbour(index, rows, columns, 0, dv)
+        both = (along_u >= 0) & (along_v >= 0)
+        normal = np.cross(points[along_u] - points, points[along_v] - points)
+        length = np.linalg.norm(normal, axis=1, keepdims=True)
         with np.errstate(invalid="ignore", divide="ignore"):
             normal = normal / length
-            facing = np.sum(normal * ray_unit, axis=-1)
-            normal = np.where((facing > 0)[..., None], -normal, normal)
-            planes[k] = np.isfinite(facing) & (np.abs(facing) >= edge_on)
-        normals[k] = normal
-        # a quadrant running off the image is unknown, not an edge
-        smooth &= planes[k] | ~(_inside(height, width, du, 0) & _inside(height, width, 0, dv))
+            facing = np.sum(normal * ray_unit, axis=1)
+        normals[k] = np.where((facing > 0)[:, None], -normal, normal)   # towards the camera
+        planes[k] = both & (np.abs(facing) >= edge_on)
+        smooth &= planes[k] | ~(inside_u & inside_v)    # a quadrant running off the image is unknown, not an edge
     for dv, du in _WINDOW:
-        smooth &= _shifted(surface, du, dv, True)
-    footprint = _footprint(origins, directions, rays_valid, np.where(surface, depth, np.nan))
-    return LiftedView(model, np.asarray(world_to_camera, dtype=np.float64), depth, points, surface, rays_valid,
-                      normals, planes, footprint, smooth, (float(clip[0]), float(clip[1])))
+        neighbour, inside = _neighbour(index, rows, columns, du, dv)
+        smooth &= (neighbour >= 0) | ~inside
+    footprint = np.max(rays.origin_step[:, rows, columns] + values * rays.direction_step[:, rows, columns], axis=0)
+    return LiftedView(model, np.asarray(world_to_camera, dtype=np.float64), rays, index, values, points, normals,
+                      planes, footprint, smooth, (float(clip[0]), float(clip[1])))
 
 
 def _depth_of(model: CameraModel, camera_points) -> np.ndarray:
@@ -278,16 +301,16 @@ def compare_into(a: LiftedView, b: LiftedView, tolerance_px: float) -> Compariso
     world = _to_world(a, a.points[a.smooth])
     in_b = world @ b.world_to_camera[:3, :3].T + b.world_to_camera[:3, 3]
     uv, ok = b.model.project(in_b)
+    height, width = b.index.shape
     with np.errstate(invalid="ignore"):
         expected = _depth_of(b.model, in_b)
         ok &= (expected > b.clip[0] * (1 + 1e-6)) & (expected < b.clip[1] * (1 - 1e-6))
         iu, iv = np.rint(uv[:, 0]), np.rint(uv[:, 1])
-        ok &= (iu >= 0) & (iu < b.model.width) & (iv >= 0) & (iv < b.model.height)
+        ok &= (iu >= 0) & (iu < width) & (iv >= 0) & (iv < height)
     iu, iv = iu[ok].astype(np.int64), iv[ok].astype(np.int64)
-    keep = b.rays_valid[iv, iu]
+    keep = b.rays.valid[iv, iu]
     points, expected, iu, iv = in_b[ok][keep], expected[ok][keep], iu[keep], iv[keep]
     result = Comparison()
-    height, width = b.depth.shape
     for start in range(0, len(points), CHUNK):
         x, u0, v0 = points[start:start + CHUNK], iu[start:start + CHUNK], iv[start:start + CHUNK]
         depth = expected[start:start + CHUNK]
@@ -301,21 +324,24 @@ def compare_into(a: LiftedView, b: LiftedView, tolerance_px: float) -> Compariso
             u, v = u0 + du, v0 + dv
             inside = (u >= 0) & (u < width) & (v >= 0) & (v < height)
             u, v = np.clip(u, 0, width - 1), np.clip(v, 0, height - 1)
-            seen = inside & b.rays_valid[v, u]
-            edge |= ~seen | ~b.smooth[v, u]
-            background &= seen & ~b.surface[v, u]
-            tolerance = tolerance_px * b.footprint[v, u]
+            seen = inside & b.rays.valid[v, u]
+            row = b.index[v, u]
+            surface = seen & (row >= 0)
+            row = np.where(surface, row, 0)
+            edge |= ~surface | ~b.smooth[row]
+            background &= seen & ~surface
+            tolerance = np.where(surface, tolerance_px * b.footprint[row], np.nan)
             with np.errstate(invalid="ignore"):
-                behind_all &= seen & b.surface[v, u] & (b.depth[v, u] + tolerance < depth)
-            offset = x - b.points[v, u]
-            for k in range(4):
-                signed = np.einsum("ij,ij->i", b.normals[k, v, u], offset)
-                with np.errstate(invalid="ignore"):
-                    ratio = np.where(seen & b.planes[k, v, u], np.abs(signed) / tolerance, np.inf)
-                better = ratio < best
-                best = np.where(better, ratio, best)
-                best_signed = np.where(better, signed, best_signed)
-                best_tolerance = np.where(better, tolerance, best_tolerance)
+                behind_all &= surface & (b.depth[row] + tolerance < depth)
+            signed = np.einsum("knj,nj->kn", b.normals[:, row], (x - b.points[row]).astype(np.float32))
+            with np.errstate(invalid="ignore"):
+                ratio = np.where(surface & b.planes[:, row], np.abs(signed) / tolerance, np.inf)   # (4 quadrants, n)
+            k = np.argmin(ratio, axis=0)
+            ratio, signed = np.take_along_axis(ratio, k[None], 0)[0], np.take_along_axis(signed, k[None], 0)[0]
+            better = ratio < best
+            best = np.where(better, ratio, best)
+            best_signed = np.where(better, signed, best_signed)
+            best_tolerance = np.where(better, tolerance, best_tolerance)
         agree = best <= 1.0
         background &= ~agree
         # behind b's local surface (a smooth window), or behind every pixel of a window at an edge
@@ -331,43 +357,52 @@ def compare_into(a: LiftedView, b: LiftedView, tolerance_px: float) -> Compariso
 # -- the mesh re-cast -------------------------------------------------------------------------------
 def recast_view(view: LiftedView, mesh, tolerance_px: float) -> Comparison:
     """``view``'s depth against a ray cast of ``mesh`` through the same pixel rays (module docstring)."""
-    origins, directions, rays_valid = view.model.depth_rays()
+    rays = view.rays
     rotation_c2w = view.world_to_camera[:3, :3].T
     centre = -rotation_c2w @ view.world_to_camera[:3, 3]
-    flat = rays_valid.reshape(-1)
-    unit = directions.reshape(-1, 3)[flat]
+    flat = rays.valid.reshape(-1)
+    unit = rays.directions.reshape(-1, 3)[flat]
     unit = unit / np.linalg.norm(unit, axis=1, keepdims=True)
-    world_origins = origins.reshape(-1, 3)[flat] @ rotation_c2w.T + centre
+    world_origins = rays.origins.reshape(-1, 3)[flat] @ rotation_c2w.T + centre
     locations, ray_index, triangle = mesh.ray.intersects_location(world_origins, unit @ rotation_c2w.T,
                                                                   multiple_hits=False)
-    height, width = view.depth.shape
+    height, width = view.index.shape
     pixels = np.flatnonzero(flat)[ray_index]
     cast_depth = _depth_of(view.model, (locations - centre) @ rotation_c2w)   # camera frame
     cast_hit = np.zeros(height * width, bool)
     cast_hit[pixels] = cast_depth < view.clip[1]      # the render's far clip hides what lies beyond it
-    cast_hit = cast_hit.reshape(height, width)
     too_near = np.zeros(height * width, bool)         # the render sees past what lies nearer than its near clip
     too_near[pixels] = cast_depth <= view.clip[0]
-    too_near = too_near.reshape(height, width)
-    # the rendered point's distance from the hit triangle's plane
-    rendered = view.points.reshape(-1, 3)[pixels] @ rotation_c2w.T + centre
-    offset = np.full(height * width, np.inf)
-    with np.errstate(invalid="ignore"):
-        offset[pixels] = np.abs(np.einsum("ij,ij->i", mesh.face_normals[triangle], rendered - locations))
-    offset = offset.reshape(height, width)
-    tolerance = RECAST_TOLERANCE_SHARE * tolerance_px * view.footprint
-    near_change = np.zeros((height, width), bool)
-    for image in (cast_hit, view.surface):
+    row = view.index.reshape(-1)
+    surface = row >= 0
+    smooth = surface & view.smooth[np.where(surface, row, 0)]
+    # the rendered point's distance from the hit triangle's plane, in pixel footprints
+    both = surface[pixels]
+    rendered = view.points[row[pixels[both]]] @ rotation_c2w.T + centre
+    ratio = np.full(height * width, np.inf)
+    ratio[pixels[both]] = (np.abs(np.einsum("ij,ij->i", mesh.face_normals[triangle[both]], rendered - locations[both]))
+                           / view.footprint[row[pixels[both]]])
+    near_change = np.zeros(height * width, bool)
+    for image in (cast_hit.reshape(height, width), surface.reshape(height, width)):
         for dv, du in _WINDOW:
-            near_change |= _shifted(image, du, dv, image) != image   # the image border repeats itself
-    either = (cast_hit | view.surface) & rays_valid
-    excluded = either & (near_change | (view.surface & ~view.smooth) | too_near)
+            near_change |= (_shifted(image, du, dv) != image).reshape(-1)
+    either = (cast_hit | surface) & flat
+    excluded = either & (near_change | (surface & ~smooth) | too_near)
     compared = either & ~excluded
     with np.errstate(invalid="ignore"):
-        agree = compared & cast_hit & view.surface & (offset <= tolerance)
-    ratio = np.where(cast_hit & view.surface, offset / view.footprint, 1e3)
-    return Comparison(int(compared.sum()), int(agree.sum()), 0, int(excluded.sum()), [tolerance[agree]],
-                      [ratio[compared]])
+        agree = compared & cast_hit & (ratio <= RECAST_TOLERANCE_SHARE * tolerance_px)
+    tolerance = RECAST_TOLERANCE_SHARE * tolerance_px * view.footprint[row[agree]]
+    return Comparison(int(compared.sum()), int(agree.sum()), 0, int(excluded.sum()), [tolerance],
+                      [np.minimum(ratio[compared], 1e3)])
+
+
+def _shifted(image, du: int, dv: int) -> np.ndarray:
+    """``image[v + dv, u + du]`` at every (v, u); the image's own value outside it."""
+    out = image.copy()
+    height, width = image.shape
+    out[max(0, -dv):height - max(0, dv), max(0, -du):width - max(0, du)] = \
+        image[max(0, dv):height - max(0, -dv) or None, max(0, du):width - max(0, -du) or None]
+    return out
 
 
 def load_check_mesh(path: str, object_to_world=None):
@@ -386,30 +421,48 @@ def load_check_mesh(path: str, object_to_world=None):
 
 
 # -- a folder ---------------------------------------------------------------------------------------
-def _view_directions(views: list[LiftedView]) -> np.ndarray:
-    return np.stack([v.world_to_camera[2, :3] for v in views])
+class _Views:
+    """The views of an output folder, lifted on demand; at most ``keep`` stay in memory (with the
+    pixel rays of a few camera models), so a folder of many large views does not fill the memory."""
 
+    def __init__(self, folder: str, keep: int):
+        self.folder = folder
+        self.cameras = load_cameras(folder)
+        self.where = os.path.join(folder, CAMERAS_FILE)
+        if not self.cameras["views"]:
+            raise DepthViewsError(f"{self.where}: holds no views")
+        self.keep = keep
+        self.lifted: dict[int, LiftedView] = {}
+        self.rays: dict[str, PixelRays] = {}
+        for view in self.cameras["views"]:
+            if "depth" not in view.get("files", {}):
+                raise DepthViewsError(f"{folder}: view {view['index']} has no depth EXR to check")
 
-def lift_folder(folder: str) -> tuple[dict, list[LiftedView]]:
-    """(cameras.json, one :class:`LiftedView` per view) of an output folder."""
-    cameras = load_cameras(folder)
-    views = cameras["views"]
-    where = os.path.join(folder, CAMERAS_FILE)
-    if not views:
-        raise DepthViewsError(f"{where}: holds no views")
-    lifted = []
-    for view in views:
-        if "depth" not in view.get("files", {}):
-            raise DepthViewsError(f"{folder}: view {view['index']} has no depth EXR to check")
-        model = CameraModel.from_document(cameras, view, source=where)
-        depth = read_depth(os.path.join(folder, view["files"]["depth"]), allow_constant=True)
+    def __len__(self) -> int:
+        return len(self.cameras["views"])
+
+    def __getitem__(self, i: int) -> LiftedView:
+        if i in self.lifted:
+            self.lifted[i] = self.lifted.pop(i)              # most recently used last
+            return self.lifted[i]
+        cameras, view = self.cameras, self.cameras["views"][i]
+        model = CameraModel.from_document(cameras, view, source=self.where)
+        path = os.path.join(self.folder, view["files"]["depth"])
+        depth = read_depth(path, allow_constant=True)
         if depth.shape != (model.height, model.width):
-            raise DepthViewsError(f"{os.path.join(folder, view['files']['depth'])}: {depth.shape[1]}x{depth.shape[0]} "
-                                  f"pixels, but {CAMERAS_FILE} says {model.width}x{model.height} for view {view['index']}")
+            raise DepthViewsError(f"{path}: {depth.shape[1]}x{depth.shape[0]} pixels, but {CAMERAS_FILE} says "
+                                  f"{model.width}x{model.height} for view {view['index']}")
+        key = repr(model.to_json())
+        if key not in self.rays:
+            if len(self.rays) >= 4:
+                self.rays.pop(next(iter(self.rays)))
+            self.rays[key] = PixelRays.of(model)
         clip = (view.get("clip_start", cameras.get("clip_start")) or 0.0,
                 view.get("clip_end", cameras.get("clip_end")) or math.inf)
-        lifted.append(lift_view(depth, model, view["world_to_camera"], clip))
-    return cameras, lifted
+        if len(self.lifted) >= self.keep:
+            self.lifted.pop(next(iter(self.lifted)))
+        self.lifted[i] = lift_view(depth, model, view["world_to_camera"], clip, self.rays[key])
+        return self.lifted[i]
 
 
 def check_folder(folder: str, *, mesh_path: str | None = None, tolerance: float = DEFAULT_TOLERANCE,
@@ -418,10 +471,10 @@ def check_folder(folder: str, *, mesh_path: str | None = None, tolerance: float 
 
     ``tolerance`` is in pixel footprints.
     """
-    cameras, lifted = lift_folder(folder)
-    views = cameras["views"]
-    directions = _view_directions(lifted)
-    mesh = load_check_mesh(mesh_path, cameras.get("object_to_world")) if mesh_path is not None else None
+    lifted = _Views(folder, keep=max(KEEP_LIFTED, neighbours + 1))
+    views = lifted.cameras["views"]
+    directions = np.stack([np.asarray(view["world_to_camera"], dtype=np.float64)[2, :3] for view in views])
+    mesh = load_check_mesh(mesh_path, lifted.cameras.get("object_to_world")) if mesh_path is not None else None
     pairs: dict[tuple[int, int], Comparison] = {}
     results = []
     for i, view in enumerate(views):
@@ -431,8 +484,7 @@ def check_folder(folder: str, *, mesh_path: str | None = None, tolerance: float 
         for j in order:
             key = (min(i, j), max(i, j))
             if key not in pairs:
-                pairs[key] = (compare_into(lifted[i], lifted[j], tolerance)
-                              + compare_into(lifted[j], lifted[i], tolerance))
+                pairs[key] = compare_into(lifted[i], lifted[j], tolerance) + compare_into(lifted[j], lifted[i], tolerance)
             result.pairs[views[j]["index"]] = pairs[key]
         if mesh is not None:
             result.recast = recast_view(lifted[i], mesh, tolerance)
