@@ -73,7 +73,9 @@ _QUADRANTS = [(1, 1), (-1, 1), (-1, -1), (1, -1)]   # (du, dv) of the two neighb
 @dataclass
 class Comparison:
     """Counts of one comparison: ``compared`` = ``agreeing`` + disagreeing; ``occluded`` and ``edges``
-    were left out; ``tolerance`` is the median tolerance (scene units) over the compared pixels."""
+    were left out.  ``tolerances`` (scene units, of the agreeing pixels) and ``errors`` (each compared
+    pixel's distance from the nearest plane or the mesh, in pixel footprints, capped at 1000) are
+    arrays per comparison added, for :attr:`tolerance` and :attr:`median_error`."""
 
     compared: int = 0
     agreeing: int = 0
@@ -89,6 +91,7 @@ class Comparison:
 
     @property
     def median_error(self) -> float:
+        """Median distance of the compared pixels from the other surface, in pixel footprints."""
         values = np.concatenate(self.errors) if self.errors else np.zeros(0)
         return float(np.median(values)) if values.size else float("nan")
 
@@ -106,6 +109,7 @@ class Comparison:
 
     @property
     def tolerance(self) -> float:
+        """Median tolerance of the agreeing pixels, in scene units (NaN when none agreed)."""
         values = np.concatenate(self.tolerances) if self.tolerances else np.zeros(0)
         return float(np.median(values)) if values.size else float("nan")
 
