@@ -202,7 +202,7 @@ class PixelRays:
 
 
 def _step(array, valid, axis: int) -> np.ndarray:
-    """|array[neighbour] - array| along ``axis`` (the nearer of the two sides that have a ray), NaN for none."""
+    """|array[neighbour] - array| along ``axis`` (the smaller of its two sides that have a ray), NaN for none."""
     difference = np.linalg.norm(np.diff(array, axis=axis), axis=-1)
     both = np.diff(valid.astype(np.int8), axis=axis) == 0
     difference = np.where(both & np.delete(valid, -1, axis=axis), difference, np.nan)
