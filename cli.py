@@ -205,23 +205,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_check_command(commands) -> None:
     """``depth-views check DIR [--mesh FILE]`` (docs/camera-files.md)."""
-    from .outputs.check import DEFAULT_MIN_AGREEMENT, DEFAULT_NEIGHBOURS, DEFAULT_TOLERANCE
+    from .outputs.check import (DEFAULT_MIN_AGREEMENT, DEFAULT_NEIGHBOURS, DEFAULT_TOLERANCE, RECAST_TOLERANCE_SHARE,
+                                SIGNIFICANCE)
 
     check = commands.add_parser(
         "check", help="self-test a rendered folder: reproject each view's depth into its neighbours",
-        description="Lifts every view's depth to 3D through the stored cameras and compares it with the "
-                    "depth of its nearest views (and, with --mesh, with an independent ray cast of the "
-                    "mesh).  One line per view and a verdict; exit code 1 when a view fails.")
+        description="Lifts every view's depth to 3D through its stored camera (any camera model) and "
+                    "compares it, both ways, with the depth of its nearest views (and, with --mesh, with "
+                    "an independent ray cast of the mesh).  Points hidden in the other view (occluded) "
+                    "and points at silhouettes and depth edges are left out; the rest must lie within "
+                    "the tolerance of the other view's surface.  One line per view (per pair: the share "
+                    "that agrees of the pixels compared, how many were occluded or at edges; the "
+                    "tolerance) and a verdict; exit code 1 when a view fails.")
     check.add_argument("folder", metavar="DIR", help="a rendered folder (with cameras.json), or a batch "
                                                      "output / shard folder holding several")
     check.add_argument("--mesh", metavar="FILE", help="also re-cast each view against this mesh "
                                                       "(pip install 'depth_views[check]')")
-    check.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE,
-                       help=f"agreement tolerance as a share of the object's size (default {DEFAULT_TOLERANCE:g})")
-    check.add_argument("--min-agreement", type=float, default=DEFAULT_MIN_AGREEMENT,
-                       help=f"share of compared pixels that must agree (default {DEFAULT_MIN_AGREEMENT:g})")
-    check.add_argument("--neighbours", type=int, default=DEFAULT_NEIGHBOURS,
-                       help=f"views each view is compared with (default {DEFAULT_NEIGHBOURS})")
+    check.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE, metavar="PX",
+                       help="how far a point may lie from the other view's surface, in pixel footprints (the "
+                            "distance between neighbouring pixel rays at that depth; default "
+                            f"{DEFAULT_TOLERANCE:g}; the mesh re-cast, two exact ray casts, allows {RECAST_TOLERANCE_SHARE:g} of it)")
+    check.add_argument("--min-agreement", type=float, default=DEFAULT_MIN_AGREEMENT, metavar="SHARE",
+                       help="share of compared pixels that must agree; a pair fails when it agrees on "
+                            f"less by more than chance (binomial test at {SIGNIFICANCE:g}; default "
+                            f"{DEFAULT_MIN_AGREEMENT:g})")
+    check.add_argument("--neighbours", type=int, default=DEFAULT_NEIGHBOURS, metavar="N",
+                       help=f"nearest views (by viewing direction) each view is compared with (default "
+                            f"{DEFAULT_NEIGHBOURS})")
 
 
 def run_check_command(args: argparse.Namespace) -> int:
@@ -243,7 +253,11 @@ def run_check_command(args: argparse.Namespace) -> int:
         unchecked = sum(not r.checked for r in results)
         failed += bool(bad) or unchecked == len(results)
         note = f" ({unchecked} unchecked: no overlapping neighbour)" if unchecked else ""
-        print(f"{folder}: " + (f"FAIL: {len(bad)} of {len(results)} views disagree ({', '.join(map(str, bad))})"
+        # a failing pair names both views; the view that fails with every neighbour is the likely culprit
+        alone = [r.index for r in results if r.index in bad and r.fails_with_every_neighbour]
+        blame = (f"; view {alone[0]} disagrees with every neighbour" if len(alone) == 1 else
+                 f"; views {', '.join(map(str, alone))} disagree with every neighbour") if 0 < len(alone) < len(bad) else ""
+        print(f"{folder}: " + (f"FAIL: {len(bad)} of {len(results)} views disagree ({', '.join(map(str, bad))}){blame}"
                                if bad else "FAIL: no view overlaps another; nothing was compared"
                                if unchecked == len(results) else
                                f"PASS: {len(results) - unchecked} views agree{note}"), flush=True)
