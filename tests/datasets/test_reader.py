@@ -189,3 +189,60 @@ def test_dataloaders_on_two_ranks(tmp_path):
             assert dataset.views.epoch_length(2) == len(seen[-1])
         assert batches[0] == batches[1] and len(seen[0]) == len(seen[1]) >= 7   # worker w: the fewer of 2 shards
         assert len(set(seen[0] + seen[1])) == 2 * len(seen[0]) and set(seen[0] + seen[1]) <= set(every_view(meshes))
+
+
+DDP_SCRIPT = """
+import json, sys, datetime
+import torch, torch.distributed as dist
+from torch.utils.data import DataLoader
+from depth_views.datasets import torch_dataset
+
+dist.init_process_group("gloo", timeout=datetime.timedelta(seconds=60))
+dataset = torch_dataset(sys.argv[1], shuffle=4, seed=2)   # rank, world size and equal_counts from torch.distributed
+seen = []
+for batch in DataLoader(dataset, batch_size=3, num_workers=2):
+    step = torch.ones(1)
+    dist.all_reduce(step)   # what DDP does with the gradients of every batch
+    assert step.item() == 2
+    seen += [[n, int(i)] for n, i in zip(batch["name"], batch["view_index"])]
+dist.barrier()
+print(json.dumps({"rank": dist.get_rank(), "seen": seen}))
+dist.destroy_process_group()
+"""
+
+
+def test_two_ddp_processes_on_uneven_shards_finish_the_epoch(tmp_path):
+    """Two real processes with torch.distributed (gloo) and an all-reduce per batch, as DDP does, on
+    shards whose ranks would get 10 and 7 views: torch_dataset takes rank and world size from
+    torch.distributed and evens the counts, so neither waits forever."""
+    import json
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    torch = pytest.importorskip("torch")
+    if not torch.distributed.is_available():
+        pytest.skip("this torch has no torch.distributed")
+    meshes = mixed_dir(tmp_path / "views")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    (tmp_path / "ddp.py").write_text(DDP_SCRIPT)
+    runs = [subprocess.Popen([sys.executable, str(tmp_path / "ddp.py"), str(tmp_path / "views")],
+                             env={**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port),
+                                  "RANK": str(rank), "WORLD_SIZE": "2"},
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for rank in range(2)]
+    results = []
+    for run in runs:
+        try:
+            out, err = run.communicate(timeout=240)
+        except subprocess.TimeoutExpired:
+            for other in runs:
+                other.kill()
+            pytest.fail("a DDP rank hung")
+        assert run.returncode == 0, err
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    seen = [tuple(view) for result in results for view in result["seen"]]
+    assert len(results[0]["seen"]) == len(results[1]["seen"]) >= 7
+    assert len(set(seen)) == len(seen) and set(seen) <= set(every_view(meshes))
