@@ -51,7 +51,7 @@ def tar_samples(out) -> list[tuple[str, int]]:
     for path in shards.finished_shards(str(out)):
         with tarfile.open(path) as tar:
             for member in tar.getmembers():
-                if member.name.endswith(".json") and not member.name.endswith(".cameras.json"):
+                if member.name.endswith(".json") and not shards.is_meta(member.name):
                     meta = json.loads(tar.extractfile(member).read())
                     found.append((meta["name"], meta["view_index"]))
     return found
@@ -85,6 +85,7 @@ def test_depth_in_shards_is_the_folder_layouts_exr(dataset, tmp_path, capsys):
     assert_exactly_once(tmp_path / "wds")
     assert len(shards.finished_shards(str(tmp_path / "wds"))) == 2   # 3 views a mesh, 6 a shard at most
     samples = {(s["name"], s["view_index"]): s for s in DepthViews(str(tmp_path / "wds"))}
+    documents = {d["name"]: d for d in DepthViews(str(tmp_path / "wds")).cameras()}
     for name in NAMES:
         folder = tmp_path / "folders" / name
         cameras = json.load(open(folder / "cameras.json"))
@@ -95,11 +96,14 @@ def test_depth_in_shards_is_the_folder_layouts_exr(dataset, tmp_path, capsys):
             assert np.isposinf(exr).any()
             np.testing.assert_array_equal(sample["world_to_camera"], view["world_to_camera"])
             np.testing.assert_array_equal(sample["K"], cameras["K"])
-            assert sample["normal"].shape == (32, 40, 3) and sample["mask"].dtype == np.uint16
+            assert sample["normal"].shape == (32, 40, 3) and sample["mask"].dtype == np.int32
             assert sample["units"] == cameras["units"] and sample["depth_kind"] == "planar"
             assert sample["mesh"].endswith(os.path.basename(cameras["input"]))
-        first = samples[(name, 0)]["cameras"]
-        assert [v["world_to_camera"] for v in first["views"]] == [v["world_to_camera"] for v in cameras["views"]]
+            assert sample["coverage"] == view["coverage"] > 0 and sample["mesh_views"] == VIEWS
+            assert not sample["normalized"] and np.array_equal(sample["object_to_world"], np.eye(4))
+        document = documents[name]   # the shard's hidden member
+        assert [v["world_to_camera"] for v in document["views"]] == [v["world_to_camera"] for v in cameras["views"]]
+        assert [v["coverage"] for v in document["views"]] == [v["coverage"] for v in cameras["views"]]
     # the folder layout reads back through the same reader, with the same depth
     folders = {(s["name"], s["view_index"]): s["depth"] for s in DepthViews(str(tmp_path / "folders"))}
     assert len(folders) == len(samples)
