@@ -41,10 +41,10 @@ def masked(line: str) -> str:
     return re.sub(r"-?\d+(\.\d+)?(e[-+]?\d+)?", "#", line).strip()
 
 
-def run_block(tag: str) -> str:
+def run_block(text: str) -> str:
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
-        exec(compile(docs_block(PAGE, tag), PAGE, "exec"), {"__name__": "__docs__"})
+        exec(compile(text, PAGE, "exec"), {"__name__": "__docs__"})
     return printed.getvalue()
 
 
@@ -66,7 +66,7 @@ def views(tmp_path_factory):
 
 def test_load_dataset_gives_one_row_per_view_with_our_depth_k_and_pose(views, hf_datasets, monkeypatch):
     monkeypatch.chdir(views)
-    printed = run_block("load")
+    printed = run_block(docs_block("docs/datasets.md", "load"))
     real = {masked(line) for line in printed.splitlines()}
     missing = [line for line in shown_after("load") if masked(line) not in real]
     assert missing == [], f"docs/datasets.md shows lines the block did not print:\n{missing}\nprinted:\n{printed}"
@@ -93,7 +93,7 @@ def test_load_dataset_gives_one_row_per_view_with_our_depth_k_and_pose(views, hf
 
 def test_typed_dataset_survives_save_to_disk_and_parquet(views, hf_datasets, monkeypatch):
     monkeypatch.chdir(views)
-    printed = run_block("typed")
+    printed = run_block(docs_block("docs/datasets.md", "typed"))
     real = {masked(line) for line in printed.splitlines()}
     missing = [line for line in shown_after("typed") if masked(line) not in real]
     assert missing == [], f"docs/datasets.md shows lines the block did not print:\n{missing}\nprinted:\n{printed}"
