@@ -402,3 +402,31 @@ def test_two_concurrent_render_commands_never_render_a_mesh_twice(dataset, tmp_p
     again = run_cli("render", *render_inputs(dataset), "--out", str(out), "--views", str(VIEWS),
                     "--resolution", "40", "32", "--formats", "webdataset", "--quiet")
     assert again.returncode == 0 and "rendered 0 of 4 inputs" in again.stdout and "4 already there" in again.stdout
+
+
+def test_equirectangular_samples_have_a_zero_k_not_null(tmp_path):
+    """An equirectangular camera has no K: the shard json says K = all zeros (never null, so every sample
+    of a DIR has one type), the reader gives zeros for both layouts, stream_views keeps None."""
+    import trimesh
+
+    (tmp_path / "in").mkdir()
+    trimesh.creation.box(extents=(1, 0.6, 0.4)).export(tmp_path / "in" / "box.obj")
+    common = ["--views", "2", "--resolution", "32", "16", "--quiet", "--camera-model", "equirectangular"]
+    assert main(["render", str(tmp_path / "in" / "box.obj"), "--out", str(tmp_path / "folders"), *common]) == 0
+    assert main(["render", str(tmp_path / "in" / "box.obj"), "--out", str(tmp_path / "wds"), *common,
+                 "--formats", "webdataset"]) == 0
+    [path] = shards.finished_shards(str(tmp_path / "wds"))
+    with tarfile.open(path) as tar:
+        metas = [json.loads(tar.extractfile(m).read()) for m in tar.getmembers()
+                 if m.name.endswith(".json") and not shards.is_meta(m.name)]
+    assert [m["K"] for m in metas] == [np.zeros((3, 3)).tolist()] * 2
+    assert all(m["camera_model"] == "EQUIRECTANGULAR" and m["coverage"] > 0 for m in metas)
+    for source in ("folders", "wds"):
+        samples = list(DepthViews(str(tmp_path / source)))
+        assert len(samples) == 2 and all(np.array_equal(s["K"], np.zeros((3, 3))) for s in samples)
+        assert all(s["camera_model"] == "EQUIRECTANGULAR" for s in samples)
+    from depth_views.batch.inputs import BatchInput
+    from depth_views.batch.run import shard_views
+
+    streamed = list(shard_views(BatchInput(str(tmp_path / "in" / "box.obj"), "box"), shards.iter_shard(path)))
+    assert [v.index for v in streamed] == [0, 1] and all(v.K is None and v.object_to_world is None for v in streamed)

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from shard_samples import coverage_of, depth_of, fake_depth, fake_mesh, legacy_mesh, write_meshes
+from shard_samples import coverage_of, depth_of, fake_mesh, legacy_mesh, write_meshes
 
 from depth_views.batch import shard_store, store
 from depth_views.datasets import DepthViews, find_units
