@@ -117,3 +117,32 @@ def test_batch_and_shards_flag_the_view_and_fail_the_mesh_with_the_option(scene,
     assert len(warned) == 1 and f"{small}: view {EMPTY} sees no surface" in warned[0]
     assert {s["name"] for s in DepthViews(str(out)) if s["coverage"] == 0} == {"small"}
     assert shards.finished_shards(str(out))
+
+
+def test_the_addon_reports_the_empty_views_as_warnings(tmp_path, capfd):
+    """The add-on's operator replays the job's warnings (operators._finish_job): a clip end before the
+    object empties every view, and the report names them."""
+    import depth_views
+    from meshes import asymmetric_mesh, write_blend
+
+    from depth_views.operators.scene import scene_job
+
+    depth_views.register()
+    try:
+        bpy.ops.wm.open_mainfile(filepath=write_blend(asymmetric_mesh(), tmp_path / "scene.blend"), load_ui=False)
+        settings = bpy.context.scene.depth_views
+        settings.target, settings.views, settings.resolution_x, settings.resolution_y = "SCENE", 3, 24, 20
+        settings.output_dir = str(tmp_path / "out")
+        settings.clip_auto, settings.clip_start, settings.clip_end = False, 0.1, 0.2
+        with scene_job(bpy.context.scene, settings, []) as job:
+            while not job.finished:
+                job.step()
+            report = job.finish()
+        assert [w for w in report.warnings if "coverage 0" in w] == \
+            [f"{job.loaded.path}: views 0, 1, 2 see no surface (coverage 0; 3 of 3 views): the cameras look past "
+             "the object, or it has no visible surface (--empty-views fail makes this a failure)"]
+        capfd.readouterr()
+        assert bpy.ops.depth_views.render() == {"FINISHED"}
+        assert "views 0, 1, 2 see no surface (coverage 0" in "".join(capfd.readouterr())
+    finally:
+        depth_views.unregister()
