@@ -18,8 +18,8 @@ from .render.allocator import keep_freed_memory
 from .cameras.sphere import SAMPLINGS
 from .errors import DepthViewsError
 from .cameras.models import CAMERA_MODELS
-from .options import (DEVICES, ENGINES, EXR_COMPRESSIONS, FORMATS, PASSES, PREVIEW_COLORMAPS, PREVIEW_RANGES,
-                      RGB_ENGINES, RGB_LIGHTINGS, RenderOptions, output_folder_names)
+from .options import (DEVICES, EMPTY_VIEWS, ENGINES, EXR_COMPRESSIONS, FORMATS, PASSES, PREVIEW_COLORMAPS,
+                      PREVIEW_RANGES, RGB_ENGINES, RGB_LIGHTINGS, RenderOptions, output_folder_names)
 from .resolved import RenderSetup, resolve
 
 PROG = "depth-views"
@@ -178,6 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
                            "--alpha-threshold); default: every surface is opaque")
     outs.add_argument("--alpha-threshold", type=float, default=RenderOptions.alpha_threshold,
                       help="with --keep-transparency: the alpha a surface needs to count (default 0.5)")
+    outs.add_argument("--empty-views", choices=EMPTY_VIEWS, default=RenderOptions.empty_views,
+                      help="a view that sees no surface (coverage 0): warn (default), or fail its mesh "
+                           "(failures.jsonl in a batch; render exits 1)")
     add_camera_file_options(render)
     # WebDataset shards (--formats webdataset; docs/datasets.md)
     outs.add_argument("--shard-views", type=int, metavar="N",
@@ -413,7 +416,7 @@ def options_from_args(args: argparse.Namespace) -> RenderOptions:
         radius_range=args.radius if isinstance(args.radius, tuple) else None,
         fov_range=args.fov if isinstance(args.fov, tuple) else None,
         rgb_bounces=args.rgb_bounces, rgb_noise_threshold=args.rgb_noise_threshold, rgb_lighting=args.rgb_lighting,
-        frame=args.frame)
+        frame=args.frame, empty_views=args.empty_views)
 
 
 def _error(message: str) -> None:
@@ -432,6 +435,7 @@ def run_render_shards(args: argparse.Namespace, setup: RenderSetup) -> int:
     from .batch.in_process import blender_worker
     from .batch.inputs import BatchInput
     from .batch.run import BatchSummary, batch_events
+    from .outputs.derived import empty_views_message
 
     blender_worker()   # no bpy: one line, before DIR records the options of a run that cannot render
     names = output_folder_names(args.inputs)
@@ -454,6 +458,9 @@ def run_render_shards(args: argparse.Namespace, setup: RenderSetup) -> int:
             if isinstance(event, MeshRendered):
                 rendered.add(name)
                 line(name, f"{event.views} views ({event.seconds:.1f} s)")
+                if event.entry.get("empty_views"):
+                    warning = empty_views_message(given[name][1], event.entry["empty_views"], event.views)
+                    print(f"{PROG}: warning: {warning}", file=sys.stderr, flush=True)
             elif isinstance(event, MeshFailed):
                 _error(event.error)
             elif isinstance(event, MeshSkipped) and event.reason == "complete":

@@ -38,6 +38,9 @@ camera; white: a uniform white environment (the file's lights off); file: only t
 DEFAULT_RGB_BOUNCES = 3
 DEFAULT_RGB_NOISE_THRESHOLD = 0.0
 PREVIEW_COLORMAPS = ("turbo", "viridis")
+EMPTY_VIEWS = ("warn", "fail")
+"""``--empty-views``: what a view that sees no surface at all (coverage 0) does: a warning naming the mesh
+and view, or a failure of that mesh (failures.jsonl in a batch; the render command exits 1)."""
 BLENDER_MIN_RESOLUTION = 4  # Blender silently renders smaller sizes at 4 pixels
 BLENDER_MIN_LENS_MM = 1.0   # Blender silently clamps shorter focal lengths and sensors to 1 mm
 MAX_PIXELS = 2**28          # the EXR writer's limit per image (1 GiB of float32)
@@ -140,6 +143,7 @@ class RenderOptions:
     rgb_noise_threshold: float = DEFAULT_RGB_NOISE_THRESHOLD
     rgb_lighting: str = "auto"
     frame: int | None = None
+    empty_views: str = "warn"                                    # --empty-views warn|fail (EMPTY_VIEWS)
 
     def lens_intrinsics(self) -> Intrinsics:
         """The :class:`Intrinsics` of sampled views: ``intrinsics`` (a pinhole K) when given, else
@@ -181,6 +185,8 @@ class RenderOptions:
             raise DepthViewsError(
                 f"--exr-compression {self.exr_compression!r}: choose one of {', '.join(EXR_COMPRESSIONS)}")
         self._validate_outputs()
+        if self.empty_views not in EMPTY_VIEWS:
+            raise DepthViewsError(f"--empty-views {self.empty_views!r}: choose one of {', '.join(EMPTY_VIEWS)}")
         if "nerf_synthetic" in self.formats and "rgb" not in self.passes:
             raise DepthViewsError("--formats nerf_synthetic points at the rgb images: add --passes rgb")
         if not (np.isfinite(self.test_fraction) and 0.0 <= self.test_fraction < 1.0):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from ..outputs.derived import empty_views_message
 from .events import MeshFailed, MeshRendered, MeshSkipped, ViewRendered
 from .run import BatchPlan, BatchSummary
 
@@ -57,6 +58,10 @@ class BatchProgress:
             elif not self.quiet:
                 self._line(f"[{self.finished + self.failed}/{self.todo}] {event.item.path}: {event.views} views "
                            f"-> {event.folder} ({event.seconds:.1f} s)")
+            if event.entry.get("empty_views"):
+                self._line(f"{self.prog}: warning: "
+                           f"{empty_views_message(event.item.path, event.entry['empty_views'], event.entry['views'])}",
+                           error=True)
         elif isinstance(event, MeshFailed):
             self.failed += 1
             if self.bar is not None:

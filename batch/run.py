@@ -263,7 +263,8 @@ class StreamedView:
     """One rendered view of one mesh, for a training pipeline: depth float32 (H, W) in scene units
     (+inf = no surface; planar or ray length as ``camera_model.depth_kind`` says), ``K`` (3x3; None
     for equirectangular), ``world_to_camera`` (4x4, OpenCV axes), ``camera_to_world``
-    (4x4, Blender axes); ``mesh`` is the input path, ``name`` its output name."""
+    (4x4, Blender axes), ``object_to_world`` (the 4x4 ``--normalize`` applied, None without, as in
+    cameras.json); ``mesh`` is the input path, ``name`` its output name."""
 
     mesh: str
     name: str
@@ -272,8 +273,13 @@ class StreamedView:
     K: np.ndarray
     world_to_camera: np.ndarray
     camera_to_world: np.ndarray
-    normalization: np.ndarray | None
+    object_to_world: np.ndarray | None
     camera_model: CameraModel | None = None
+
+    @property
+    def normalization(self) -> np.ndarray | None:
+        """The name ``object_to_world`` had before issue 21."""
+        return self.object_to_world
 
 
 def read_mesh_views(out_root: str, item: BatchInput) -> Iterator[StreamedView]:
@@ -295,8 +301,10 @@ def shard_views(item: BatchInput, samples) -> Iterator[StreamedView]:
     per view, as :func:`~depth_views.outputs.shards.iter_shard` and ``group_members`` give them."""
     for key, members in samples:
         sample = shards.decode_sample(key, members)
-        yield StreamedView(item.path, item.name, sample["view_index"], sample["depth"], sample["K"],
-                           sample["world_to_camera"], sample["camera_to_world"], sample.get("normalization"))
+        yield StreamedView(item.path, item.name, sample["view_index"], sample["depth"],
+                           None if sample["camera_model"] == "EQUIRECTANGULAR" else sample["K"],
+                           sample["world_to_camera"], sample["camera_to_world"],
+                           sample["object_to_world"] if sample["normalized"] else None)
 
 
 def read_shard_mesh_views(out_root: str, item: BatchInput, done: dict) -> Iterator[StreamedView]:

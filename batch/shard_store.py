@@ -75,8 +75,8 @@ def done_meshes(out_root: str, index: store.Journal | None = None) -> dict[str, 
             continue
         size = os.path.getsize(path)
         for mesh in shards.shard_meshes(path):
-            record = {"name": mesh["name"], "path": mesh["path"], "shard": shard, "shard_bytes": size,
-                      "keys": mesh["keys"], "views": mesh["views"], "recovered": True}
+            record = {**mesh_fields(mesh["name"], mesh["path"], mesh["cameras"]), "shard": shard,
+                      "shard_bytes": size, "keys": mesh["keys"], "recovered": True}
             if mesh["name"] not in done:
                 done[mesh["name"]] = record
                 if index is not None:
@@ -114,16 +114,17 @@ class IndexTail:
         return self.names
 
 
+def mesh_fields(name: str, input_path: str, cameras: dict) -> dict:
+    """An index record's fields from a mesh's cameras.json document (:func:`.store.cameras_fields`)."""
+    return {"name": name, "path": input_path, **store.cameras_fields(cameras)}
+
+
 def mesh_record(name: str, input_path: str, members: list[tuple[str, bytes]]) -> dict:
-    """The index record of one mesh from its members' cameras.json."""
-    record = {"name": name, "path": input_path}
+    """The index record of one mesh from its members' cameras.json (its hidden member)."""
     for member, data in members:
         if shards.member_key(member)[1] == shards.CAMERAS_MEMBER:
-            cameras = json.loads(data)
-            record.update(views=len(cameras.get("views", [])), normalization=cameras.get("object_to_world"),
-                          center=cameras.get("center"), radius=cameras.get("radius"),
-                          width=cameras.get("width"), height=cameras.get("height"))
-    return record
+            return mesh_fields(name, input_path, json.loads(data))
+    return {"name": name, "path": input_path}
 
 
 class ShardedOutput:

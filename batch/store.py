@@ -131,12 +131,16 @@ def journal_files(out_root: str, stem: str) -> list[str]:
 def read_index(out_root: str) -> list[dict]:
     """Every finished mesh listed in ``DIR/index*.jsonl`` (all parts), once per name.
 
-    Each record has ``name``, ``path`` (the input), ``folder`` (relative to DIR), ``views``,
-    ``normalization`` (the 4x4 ``object_to_world`` applied, or null), ``center``, ``radius``.
+    Each record has ``name``, ``path`` (the input), ``folder`` (relative to DIR) or ``shard`` and
+    ``keys`` (WebDataset layout), and :func:`cameras_fields`: ``views``, ``object_to_world`` (the 4x4
+    applied with ``--normalize``, or null), ``center``, ``radius``, ``coverage_min`` ... (lines written
+    before issue 21 say ``normalization``; they are read as ``object_to_world``).
     """
     entries: dict[str, dict] = {}
     for path in journal_files(out_root, INDEX_STEM):
         for record in read_jsonl(path)[0]:
+            if "normalization" in record and "object_to_world" not in record:
+                record["object_to_world"] = record.pop("normalization")
             entries.setdefault(record["name"], record)
     return list(entries.values())
 
@@ -153,14 +157,28 @@ def read_failures(out_root: str, done=None) -> list[dict]:
     return [r for name, r in failures.items() if not is_complete(out_root, name)]
 
 
+def cameras_fields(cameras: dict) -> dict:
+    """What an index record takes from a mesh's cameras.json document (both layouts): ``views``,
+    ``object_to_world`` (null when not normalised), ``center``, ``radius``, ``width``, ``height``,
+    ``missing_textures``, and from the views' ``coverage`` (fraction of pixels with a surface)
+    ``coverage_min``, ``coverage_mean`` and ``empty_views`` (the indices of views with coverage 0;
+    left out for a document written before views had a coverage)."""
+    views = cameras.get("views", [])
+    fields = {"views": len(views), "object_to_world": cameras.get("object_to_world"), "center": cameras.get("center"),
+              "radius": cameras.get("radius"), "width": cameras.get("width"), "height": cameras.get("height"),
+              "missing_textures": cameras.get("missing_textures", [])}
+    coverage = [view["coverage"] for view in views if "coverage" in view]
+    if views and len(coverage) == len(views):
+        fields.update(coverage_min=min(coverage), coverage_mean=sum(coverage) / len(coverage),
+                      empty_views=[view["index"] for view in views if view["coverage"] == 0.0])
+    return fields
+
+
 def index_entry(out_root: str, name: str, input_path: str) -> dict:
     """The index.jsonl record of finished mesh ``name``, from its cameras.json."""
     folder = final_folder(out_root, name)
     cameras = read_cameras_document(os.path.join(folder, CAMERAS_FILE))
-    return {"name": name, "path": input_path, "folder": name, "views": len(cameras.get("views", [])),
-            "normalization": cameras.get("object_to_world"), "center": cameras.get("center"),
-            "radius": cameras.get("radius"), "width": cameras.get("width"), "height": cameras.get("height"),
-            "missing_textures": cameras.get("missing_textures", [])}
+    return {"name": name, "path": input_path, "folder": name, **cameras_fields(cameras)}
 
 
 def failure_entry(name: str, input_path: str, stage: str, error: str) -> dict:

@@ -22,7 +22,8 @@ class DerivedView:
     """The arrays one view's passes are stored as; a pass not asked for is None.
 
     - ``depth``: float32 (H, W) as rendered (planar, or the ray length for fisheye and
-      equirectangular cameras), +inf = no surface; ``hit``: bool (H, W), where there is a surface.
+      equirectangular cameras), +inf = no surface; ``hit``: bool (H, W), where there is a surface;
+      :attr:`coverage` the fraction of pixels that are ``hit``.
     - ``distance``: float32 (H, W) Euclidean distance from the camera centre along the ray, +inf = none.
     - ``normal``: float32 (H, W, 3) unit normals in the world frame, 0 where there is no surface.
     - ``mask``: uint16 (H, W) object ids, 0 = background.
@@ -41,6 +42,11 @@ class DerivedView:
     xyz: np.ndarray | None = None
     rgb_linear: np.ndarray | None = None
     rgb: np.ndarray | None = None
+
+    @property
+    def coverage(self) -> float:
+        """The fraction of pixels with a surface (0 = an empty view, 1 = surface everywhere)."""
+        return surface_fraction(self.hit)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The passes present, by name, in the order ``views.npz`` stores them."""
@@ -72,6 +78,18 @@ def derive_view(rendered: dict, camera, world_to_camera, passes) -> DerivedView:
         derived["rgb_linear"] = np.asarray(rendered["rgb"], dtype=np.float32)
         derived["rgb"] = srgb8(derived["rgb_linear"])
     return DerivedView(depth, hit, camera, **derived)
+
+
+def surface_fraction(hit: np.ndarray) -> float:
+    """The fraction of pixels where ``hit`` (a view's surface mask) is true, as a Python float."""
+    return float(np.count_nonzero(hit)) / hit.size if hit.size else 0.0
+
+
+def empty_views_message(path: str, empty: list[int], n_views: int) -> str:
+    """The one-line warning for the views of ``path`` that see no surface at all (coverage 0)."""
+    which = f"view {empty[0]} sees" if len(empty) == 1 else f"views {', '.join(map(str, empty))} see"
+    return (f"{path}: {which} no surface (coverage 0; {len(empty)} of {n_views} views): the cameras look past "
+            "the object, or it has no visible surface (--empty-views fail makes this a failure)")
 
 
 def unit_normals(normals, hit: np.ndarray) -> np.ndarray:

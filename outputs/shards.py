@@ -2,7 +2,10 @@
 
 A sample is the members ``<key>.<ext>`` of one view, next to each other in a plain (uncompressed)
 POSIX tar, as WebDataset expects (its key is the member name up to the first dot of the last path
-component, so keys hold no dot at all; see :func:`sample_key`)::
+component, so keys hold no dot at all; see :func:`sample_key`).  Every sample of a shard has the same
+members (Hugging Face ``datasets`` requires it), and its json the same keys with the same types (no
+null: ``object_to_world`` is the identity when the mesh was not normalised, ``K`` all zeros for a
+camera without one)::
 
     <key>.depth.npz          planar depth, float32 (H, W), +inf = no surface (np.savez_compressed, array "depth")
     <key>.distance.npz       (distance pass) Euclidean distance, float32, array "distance"
@@ -10,9 +13,17 @@ component, so keys hold no dot at all; see :func:`sample_key`)::
     <key>.mask.npz           (mask pass) uint16 object ids, 0 = background
     <key>.xyz.npz            (xyz pass) world coordinates per pixel, float32 (H, W, 3), NaN = no surface
     <key>.rgb.png            (rgb pass) 8-bit sRGB RGBA; <key>.rgb_linear.npz with rgb_exr
-    <key>.json               mesh, name, view_index, K, world_to_camera, camera_to_world, normalization,
-                             width, height, depth_kind, units, background
-    <key>.cameras.json       first view of each mesh only: the mesh's whole cameras.json document
+    <key>.json               mesh, name, view_index, K, world_to_camera, camera_to_world, object_to_world,
+                             normalized, width, height, depth_kind, units, background, passes, coverage
+                             (fraction of pixels with a surface), mesh_views (the mesh's views in the shard)
+
+After a mesh's last view, in the same shard, comes its whole cameras.json document as the hidden
+member ``__meta__/__<mesh key>.cameras.json`` (:func:`cameras_member`), which Hugging Face
+``datasets`` (basenames starting with ``__``) and ``webdataset`` (``__meta__/``) skip, and which
+:func:`iter_shard` and :func:`group_members` leave out of the samples.  Shards written before it
+(issue 21) carry the document as ``<key>.cameras.json`` on a mesh's first view and call
+``object_to_world`` ``normalization`` (null when not normalised): every reader here still reads them
+(:func:`decode_sample`, :func:`shard_cameras`, :func:`shard_meshes`).
 
 Depth is a compressed ``.npz`` rather than ``.npy``: lossless, decoded by ``webdataset``'s standard
 handlers (to ``{"depth": array}``), and about 4x smaller than ``.npy`` and 2x smaller than a zip EXR
@@ -44,7 +55,8 @@ from ..cameras.intrinsics import Intrinsics
 from ..cameras.views import View
 from ..errors import DepthViewsError
 from ..options import RenderOptions
-from .derived import derive_view
+from .derived import derive_view, surface_fraction
+from .geometry import surface_mask
 from .ownership import Heartbeat, Owner
 
 SHARDS_FOLDER = "shards"
@@ -53,7 +65,10 @@ SHARD_NAME = re.compile(r"^shard-(\d{6,})\.tar$")
 TEMPORARY_PREFIX = ".tmp-"   # a shard being written: .tmp-<host>-<pid>-<8 hex>.tar (outputs/ownership.py)
 TEMPORARY_SUFFIX = ".tar"
 DEFAULT_SHARD_BYTES = 1 << 30
-CAMERAS_MEMBER = "cameras.json"
+CAMERAS_MEMBER = "cameras.json"   # the extension of a mesh's cameras.json document in a shard
+META_FOLDER = "__meta__"           # hidden members: skipped by webdataset, Hugging Face datasets and iter_shard
+IDENTITY = np.eye(4).tolist()      # object_to_world of a mesh that was not normalised
+NO_K = np.zeros((3, 3)).tolist()   # K of a camera that has no pinhole matrix (equirectangular): K[2][2] == 0
 
 
 def sample_key(name: str, index: int) -> str:
@@ -65,6 +80,22 @@ def sample_key(name: str, index: int) -> str:
     if safe.startswith("_"):
         safe = "%5F" + safe[1:]
     return f"{safe}/{index:04d}"
+
+
+def mesh_key(name: str) -> str:
+    """Mesh ``name`` percent-encoded with no ``/`` and no ``.`` at all (so its hidden member's basename
+    starts with ``__``, which is what Hugging Face ``datasets`` skips); reversible with ``unquote``."""
+    return quote(name, safe="-_~").replace(".", "%2E")
+
+
+def cameras_member(name: str) -> str:
+    """The hidden member holding mesh ``name``'s cameras.json document: ``__meta__/__<mesh key>.cameras.json``."""
+    return f"{META_FOLDER}/__{mesh_key(name)}.{CAMERAS_MEMBER}"
+
+
+def is_meta(member_name: str) -> bool:
+    """Whether a member is a hidden one (not part of any sample)."""
+    return member_name.startswith(META_FOLDER + "/")
 
 
 def split_key(key: str) -> tuple[str, int]:
@@ -101,8 +132,9 @@ def json_bytes(document: dict) -> bytes:
 class SampleWriter:
     """The render loop's writer for ``--formats webdataset``: every view's passes encoded in memory.
 
-    Same calls as :class:`~.writer.OutputWriter` (``write_view`` returns no files); :meth:`members`
-    gives the tar members once the mesh's name and cameras document are known.
+    Same calls as :class:`~.writer.OutputWriter` (``write_view`` returns no files; :attr:`coverage`
+    lists each view's fraction of pixels with a surface); :meth:`members` gives the tar members once
+    the mesh's name and cameras document are known.
     """
 
     def __init__(self, options: RenderOptions, intrinsics: Intrinsics, n_views: int, *, units: str = "",
@@ -110,8 +142,10 @@ class SampleWriter:
         self.options, self.intrinsics, self.n_views, self.units = options, intrinsics, n_views, units
         self.camera_model = camera_model or CameraModel.perspective(intrinsics)
         self.passes = options.wanted_passes()
-        self.object_to_world = None if object_to_world is None else np.asarray(object_to_world).tolist()
+        self.normalized = object_to_world is not None
+        self.object_to_world = np.asarray(object_to_world).tolist() if self.normalized else IDENTITY
         self.views: list[tuple[dict, dict]] = []
+        self.coverage: list[float] = []
         self.warnings: list[str] = []
 
     def write_view(self, view: View, rendered: dict) -> dict:
@@ -129,15 +163,18 @@ class SampleWriter:
             encoded["rgb.png"] = png_bytes(derived.rgb)
             if self.options.rgb_exr:
                 encoded["rgb_linear.npz"] = npz_bytes("rgb_linear", derived.rgb_linear)
-        meta = {"view_index": view.index, "K": None if K is None else K.tolist(),
+        self.coverage.append(derived.coverage)
+        meta = {"view_index": view.index, "K": NO_K if K is None else K.tolist(),
                 "world_to_camera": view.world_to_camera.tolist(),
-                "camera_to_world": view.camera_to_world.tolist(), "normalization": self.object_to_world,
+                "camera_to_world": view.camera_to_world.tolist(), "object_to_world": self.object_to_world,
+                "normalized": self.normalized,
                 "width": self.intrinsics.width, "height": self.intrinsics.height, "depth_kind": model.depth_kind,
                 # the model's name and own settings (fisheye FOV, equirectangular ranges, ortho scale)
                 **{k: v for k, v in model.to_json().items() if k not in ("width", "height", "K", "depth_kind")},
                 "background": "inf", "units": self.units, "passes": list(self.passes),
                 "world_to_camera_axes": "OpenCV (x right, y down, z forward)",
-                "camera_to_world_axes": "Blender/OpenGL (x right, y up, looking down -z)"}
+                "camera_to_world_axes": "Blender/OpenGL (x right, y up, looking down -z)",
+                "coverage": derived.coverage}
         self.views.append((meta, encoded))
         return {}
 
@@ -145,17 +182,23 @@ class SampleWriter:
         return {}, {"passes": list(self.passes), "formats": ["webdataset"]}
 
     def members(self, name: str, mesh_path: str, cameras: dict) -> list[tuple[str, bytes]]:
-        """The tar members of every view written so far, keyed by mesh ``name``."""
-        members = []
-        for position, (meta, encoded) in enumerate(self.views):
-            key = sample_key(name, meta["view_index"])
-            for extension, data in encoded.items():
-                members.append((f"{key}.{extension}", data))
-            members.append((f"{key}.json", json_bytes({"mesh": mesh_path, "name": name, **meta})))
-            if position == 0:
-                members.append((f"{key}.{CAMERAS_MEMBER}",
-                                json_bytes({**cameras, "name": name, "mesh": mesh_path})))
-        return members
+        """The tar members of every view written so far, keyed by mesh ``name``, then the mesh's
+        ``cameras`` document as its hidden member (:func:`cameras_member`)."""
+        return mesh_members(name, mesh_path, self.views, cameras)
+
+
+def mesh_members(name: str, mesh_path: str, views: list[tuple[dict, dict]], cameras: dict) -> list[tuple[str, bytes]]:
+    """One mesh's tar members: for each ``(json fields, {extension: bytes})`` of ``views`` its sample
+    (``mesh``, ``name`` and ``mesh_views`` added to the json), then the ``cameras`` document as the
+    hidden member :func:`cameras_member`."""
+    members = []
+    for meta, encoded in views:
+        key = sample_key(name, meta["view_index"])
+        for extension, data in encoded.items():
+            members.append((f"{key}.{extension}", data))
+        members.append((f"{key}.json", json_bytes({"mesh": mesh_path, "name": name, **meta, "mesh_views": len(views)})))
+    members.append((cameras_member(name), json_bytes({**cameras, "name": name, "mesh": mesh_path})))
+    return members
 
 
 def _tarinfo(name: str, size: int, mtime: float) -> tarfile.TarInfo:
@@ -215,8 +258,10 @@ def finished_shards(root: str) -> list[str]:
 
 
 def shard_meshes(path: str) -> list[dict]:
-    """The meshes in finished shard ``path``, from its ``cameras.json`` members: ``name``, ``path``,
-    ``keys``.  Raises :class:`DepthViewsError` naming the shard when it is not a complete tar."""
+    """The meshes in finished shard ``path``, from their cameras.json documents (hidden members, or
+    ``<key>.cameras.json`` in shards written before them): ``name``, ``path``, ``views``, ``keys`` and
+    ``cameras`` (the document).  Raises :class:`DepthViewsError` naming the shard when it is not a
+    complete tar, or when a mesh has fewer samples than its document lists views."""
     meshes: dict[str, dict] = {}
     keys: dict[str, list] = {}
     try:
@@ -224,28 +269,42 @@ def shard_meshes(path: str) -> list[dict]:
             members = tar.getmembers()
             for member in members:
                 key, extension = member_key(member.name)
+                if extension == CAMERAS_MEMBER:
+                    document = json.loads(tar.extractfile(member).read())
+                    meshes[document["name"]] = {"name": document["name"], "path": document.get("mesh"),
+                                                "views": len(document.get("views", [])), "cameras": document}
+                if is_meta(member.name):
+                    continue
                 name = split_key(key)[0]
                 keys.setdefault(name, [])
                 if not keys[name] or keys[name][-1] != key:
                     keys[name].append(key)
-                if extension == CAMERAS_MEMBER:
-                    document = json.loads(tar.extractfile(member).read())
-                    meshes[name] = {"name": document["name"], "path": document.get("mesh"),
-                                    "views": len(document.get("views", []))}
             end = (members[-1].offset_data + -(-members[-1].size // 512) * 512) if members else 0
             tar.fileobj.seek(end)
             trailer = tar.fileobj.read()
             if len(trailer) < 1024 or trailer.strip(b"\0"):   # tar's end: two zero blocks
                 raise tarfile.ReadError("truncated: no end-of-archive blocks")
     except (tarfile.TarError, OSError, ValueError, KeyError, EOFError) as error:
-        raise DepthViewsError(f"{path}: not a complete tar shard ({error}); move it out of the shards "
-                              "folder (its meshes then render again)") from None
+        raise DepthViewsError(f"{path}: not a complete tar shard ({error}); move it out of the shards folder "
+                              "(its meshes then render again)") from None
     for name, record in meshes.items():
         record["keys"] = keys.get(name, [])
         if len(record["keys"]) != record["views"]:
             raise DepthViewsError(f"{path}: mesh {name} has {len(record['keys'])} of {record['views']} views; "
                                   "move the shard out of the shards folder")
     return list(meshes.values())
+
+
+def shard_cameras(path: str):
+    """The cameras.json document of every mesh in shard ``path``, in order (hidden members, or the
+    ``<key>.cameras.json`` members of shards written before them); each has ``name`` and ``mesh``."""
+    try:
+        with tarfile.open(path, "r|") as tar:
+            for member in tar:
+                if member.isreg() and member_key(member.name)[1] == CAMERAS_MEMBER:
+                    yield json.loads(tar.extractfile(member).read())
+    except (tarfile.TarError, OSError, EOFError, ValueError) as error:
+        raise DepthViewsError(f"{path}: not a complete tar shard ({error})") from None
 
 
 class ShardWriter:
@@ -284,8 +343,8 @@ class ShardWriter:
         self._meshes, self._views, self._bytes = [], 0, 0
 
     def add(self, record: dict, members: list[tuple[str, bytes]]) -> None:
-        """Append one mesh (``record`` goes to ``on_finished``; it gets ``keys``)."""
-        views = len({member_key(n)[0] for n, _ in members})
+        """Append one mesh (``record`` goes to ``on_finished``; it gets ``keys``, its samples' keys)."""
+        views = len({member_key(n)[0] for n, _ in members if not is_meta(n)})
         size = sum(512 + len(d) + 511 for _, d in members)
         if self._tar is not None and self._meshes and (
                 (self.max_views and self._views + views > self.max_views) or self._bytes + size > self.max_bytes):
@@ -301,6 +360,8 @@ class ShardWriter:
             raise self._write_error(error) from None
         keys = []
         for name, _ in members:
+            if is_meta(name):
+                continue
             key = member_key(name)[0]
             if not keys or keys[-1] != key:
                 keys.append(key)
@@ -377,7 +438,7 @@ class ShardWriter:
 
 
 def decode_member(extension: str, data: bytes):
-    """One member's value: ``.npz`` -> its single array, ``.json`` -> dict, ``.png`` -> uint8 array."""
+    """One member's value: ``.npz`` -> its single array, ``.json`` -> dict, ``.png`` -> uint8 array (writable)."""
     last = extension.rpartition(".")[2]
     if last == "npz":
         with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
@@ -388,30 +449,61 @@ def decode_member(extension: str, data: bytes):
         from PIL import Image
 
         with Image.open(io.BytesIO(data)) as image:
-            return np.asarray(image)
+            return np.array(image)
     return data
 
 
-def decode_sample(key: str, members: dict) -> dict:
-    """A view as the reader gives it: the ``.json`` fields (``K`` etc. as numpy arrays), each pass as an
-    array under its name (``depth``, ``distance``, ``normal``, ``mask``, ``rgb``, ``rgb_linear``),
-    ``key`` and, on a mesh's first view, ``cameras``."""
-    sample = dict(decode_member("json", members["json"])) if "json" in members else {}
-    for name in ("K", "world_to_camera", "camera_to_world", "normalization"):
-        if sample.get(name) is not None:
-            sample[name] = np.asarray(sample[name], dtype=np.float64)
+MATRICES = ("K", "world_to_camera", "camera_to_world", "object_to_world")
+
+
+def view_fields(meta: dict) -> dict:
+    """A view's json fields as the reader gives them, the same for shards of every version: ``K`` and
+    the 4x4s as float64 arrays (``K`` all zeros for a camera without one), ``object_to_world`` and
+    ``normalized`` (from ``normalization``, null when not normalised, in shards written before
+    issue 21), ``passes`` as one comma-separated string."""
+    fields = dict(meta)
+    if "object_to_world" not in fields:
+        old = fields.pop("normalization", None)
+        fields["object_to_world"] = IDENTITY if old is None else old
+        fields.setdefault("normalized", old is not None)
+    if fields.get("K") is None:
+        fields["K"] = NO_K
+    for name in MATRICES:
+        if name in fields:
+            fields[name] = np.asarray(fields[name], dtype=np.float64)
+    if isinstance(fields.get("passes"), list):
+        fields["passes"] = ",".join(fields["passes"])
+    return fields
+
+
+def decode_sample(key: str, members: dict, *, mesh_views: int | None = None) -> dict:
+    """A view as the reader gives it: the ``.json`` fields (:func:`view_fields`), each pass as an
+    array under its name (``depth``, ``distance``, ``normal``, ``mask`` (int32), ``rgb``,
+    ``rgb_linear``, ``xyz``) and ``key``.  The same keys for every view of a shard, whichever version
+    wrote it: ``coverage`` is computed from the depth and ``mesh_views`` taken from ``mesh_views``
+    (or the mesh's old ``cameras.json`` member) where the shard predates them; a ``cameras.json``
+    member is never part of a sample (see :func:`shard_cameras`)."""
+    sample = view_fields(decode_member("json", members["json"])) if "json" in members else {}
     for extension, data in members.items():
-        if extension == "json":
+        if extension in ("json", CAMERAS_MEMBER):
             continue
-        value = decode_member(extension, data)
-        sample["cameras" if extension == CAMERAS_MEMBER else extension.partition(".")[0]] = value
+        sample[extension.partition(".")[0]] = decode_member(extension, data)
+    if "mask" in sample:
+        sample["mask"] = sample["mask"].astype(np.int32)   # torch has no arithmetic on uint16 tensors
+    if "coverage" not in sample and "depth" in sample:
+        sample["coverage"] = surface_fraction(surface_mask(sample["depth"]))
+    if "mesh_views" not in sample:
+        if CAMERAS_MEMBER in members:
+            mesh_views = len(json.loads(members[CAMERAS_MEMBER]).get("views", []))
+        sample["mesh_views"] = -1 if mesh_views is None else mesh_views
     sample["key"] = key
     return sample
 
 
 def iter_shard(path: str, keys=None):
     """``(key, {extension: bytes})`` of every sample of shard ``path``, streamed in order (``keys``:
-    only these).  A truncated or corrupt shard raises :class:`DepthViewsError` naming it."""
+    only these); hidden members (``__meta__/``) are not samples and are left out.  A truncated or
+    corrupt shard raises :class:`DepthViewsError` naming it."""
     wanted = None if keys is None else set(keys)
     current, members = None, {}
     try:
@@ -422,7 +514,7 @@ def iter_shard(path: str, keys=None):
                 raise tarfile.ReadError("truncated: no end-of-archive blocks")
         with tarfile.open(path, "r|") as tar:
             for member in tar:
-                if not member.isreg():
+                if not member.isreg() or is_meta(member.name):
                     continue
                 key, extension = member_key(member.name)
                 if wanted is not None and key not in wanted:
@@ -442,6 +534,8 @@ def group_members(members: list[tuple[str, bytes]]):
     """``(key, {extension: bytes})`` of in-memory members, as :func:`iter_shard` gives them."""
     current, grouped = None, {}
     for name, data in members:
+        if is_meta(name):
+            continue
         key, extension = member_key(name)
         if key != current:
             if current is not None:

@@ -90,7 +90,7 @@ class OutputWriter:
 
     ``center``/``object_radius`` (scene units) give the ``object`` preview range; ``object_ids``
     maps mask ids to object names.  Problems the user should hear about (png16 clipping) collect
-    in :attr:`warnings`.
+    in :attr:`warnings`; :attr:`coverage` lists each view's fraction of pixels with a surface.
     """
 
     def __init__(self, output_dir: str, options: RenderOptions, intrinsics: Intrinsics, n_views: int, *,
@@ -105,6 +105,7 @@ class OutputWriter:
         self.center, self.object_radius = center, object_radius
         self.object_ids = dict(object_ids or {})
         self.warnings: list[str] = []
+        self.coverage: list[float] = []
         self.clipped = {"depth": [0, 0], "distance": [0, 0]}
         self.preview_ranges: list = []
         self._stack: dict[str, list] = {}
@@ -139,6 +140,7 @@ class OutputWriter:
         path = {key: os.path.join(self.output_dir, rel) for key, rel in files.items()}
         derived = derive_view(rendered, K, view.world_to_camera, self.passes)
         depth, hit, arrays = derived.depth, derived.hit, derived.arrays()
+        self.coverage.append(derived.coverage)
         camera = {"K": K if not self._model_metadata else None, "world_to_camera": view.world_to_camera,
                   "camera_to_world": view.camera_to_world}
         base = {"view_index": view.index, "units": self.units, **self._model_metadata}

@@ -24,6 +24,7 @@ from ..cameras.views import View
 from ..errors import DepthViewsError
 from ..inputs.scene_import import LoadedInput, load_input, render_geometry_objects, scene_units
 from ..options import RenderOptions
+from ..outputs.derived import empty_views_message
 from ..outputs.shards import SampleWriter
 from ..outputs.writer import OutputWriter, planned_view_files
 from ..resolved import RenderSetup, as_setup
@@ -58,9 +59,11 @@ class RenderJob:
     """Render one loaded scene into ``output_dir`` a view at a time.
 
     Use as a context manager: entering plans the views and sets the scene up; :meth:`step` renders
-    and writes the next view (every pass and per-view format ``options`` asks for); :meth:`finish`
-    writes the per-input files (npz, contact sheet, fused point cloud), cameras.json (with every
-    file of every view in ``views[i].files``) and transforms.json; leaving restores
+    and writes the next view (every pass and per-view format ``options`` asks for; a view that sees no
+    surface raises :class:`DepthViewsError` with ``empty_views="fail"``); :meth:`finish` writes the
+    per-input files (npz, contact sheet, fused point cloud), cameras.json (with every file of every
+    view in ``views[i].files`` and its ``coverage``; a warning names the views with coverage 0) and
+    transforms.json; leaving restores
     the scene (and, with ``restore_objects``, the objects' transforms moved by ``--normalize``).  Each
     view's files are complete on disk before the next view starts, so stopping early (Esc in the
     add-on, a kill) loses at most the view in progress.  ``only_objects`` hides every other object from
@@ -77,6 +80,7 @@ class RenderJob:
         self.only_objects = only_objects
         self.plan: ViewPlan | None = None
         self.files: list[dict] = []
+        self.coverage: list[float] = []   # each view's fraction of pixels with a surface
         self.done = 0
         self.warnings: list[str] = []
         self._renderer: DepthRenderer | None = None
@@ -166,6 +170,10 @@ class RenderJob:
         written = self._writer.write_view(view, rendered)
         if written != view_files:
             raise DepthViewsError(f"view {view.index}: wrote {sorted(written)} but planned {sorted(view_files)}")
+        self.coverage.append(self._writer.coverage[-1])
+        if self.coverage[-1] == 0.0 and self.options.empty_views == "fail":
+            raise DepthViewsError(f"{self.loaded.path}: view {view.index} sees no surface (coverage 0) and "
+                                  "--empty-views fail is set: the input fails (no cameras.json is written)")
 
     def finish(self) -> InputReport:
         """Write the per-input files, cameras.json and transforms.json for the views done so far."""
@@ -187,6 +195,11 @@ class RenderJob:
         self.warnings = list(plan.warnings) + self.warnings
         self.cameras = cameras_document(plan.intrinsics, views, files, units=self.loaded.units, extra=extra,
                                         camera_model=plan.camera)
+        for entry, coverage in zip(self.cameras["views"], self.coverage):
+            entry["coverage"] = coverage
+        empty = [view.index for view, coverage in zip(views, self.coverage) if coverage == 0.0]
+        if empty:
+            self.warnings.append(empty_views_message(self.loaded.path, empty, len(views)))
         if self.in_memory:
             return InputReport(self.loaded.path, self.output_dir, self.done,
                                time.perf_counter() - self._started, warnings=self.warnings)

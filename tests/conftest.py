@@ -48,6 +48,28 @@ def exr_corpus(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def hf_datasets(tmp_path_factory):
+    """Hugging Face ``datasets`` (the test skips without it), its cache in a session folder, offline (hf.py)."""
+    from hf import import_hf_datasets, offline_environment
+
+    environment = offline_environment(tmp_path_factory.mktemp("hf cache"))
+    saved = {name: os.environ.get(name) for name in environment}
+    os.environ.update(environment)   # before the import: datasets reads them then
+    try:
+        module = import_hf_datasets()
+        if module is None:
+            pytest.skip("needs Hugging Face datasets (pip install datasets)")
+        module.disable_progress_bars()
+        yield module
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@pytest.fixture(scope="session")
 def cluttered_checkout(tmp_path_factory):
     """A git copy of this checkout with virtual environments and stray folders in it (checkout.py)."""
     from checkout import cluttered_copy

@@ -8,6 +8,13 @@ paths) taken out.  ``tests/render/reference/<bpy version>.json`` keeps what the 
 settings were resolved once (issue 19); ``tests/render/test_reference_render.py`` compares.
 
     python tests/reference_render.py --write tests/render/reference     # with the code to keep as reference
+
+Renewed once since, for issue 21 (one sample schema, coverage): each cameras.json gained a ``coverage``
+per view (the digest without it is the old one); in the shard, each view's json gained
+``object_to_world`` (was ``normalization``: null, now the identity with ``normalized`` false),
+``coverage`` and ``mesh_views``, and the cameras document moved from ``suzanne/0000.cameras.json`` to
+the hidden ``__meta__/__suzanne.cameras.json``.  Every other digest (every array, EXR, PNG, npz
+member, transforms.json) stayed the same, for bpy 5.0, 4.5 and 4.2.
 """
 
 from __future__ import annotations

@@ -18,6 +18,12 @@ compared member by member.  An npz member that is a pickled object array (views.
 non-pinhole cameras) is numpy's own bytes, different from numpy 1 to 2: marked ``numpy_pickle``, its
 content digest covers only its shape.
 
+The shard members' digests were renewed once, for issue 21's sample schema: each view's json gained
+``object_to_world`` (was ``normalization``), ``normalized``, ``coverage`` and ``mesh_views``, and the
+cameras document moved from ``suzanne/0000.cameras.json`` to the hidden ``__meta__/__suzanne.cameras.json``
+after the last view; every npz and png member kept its digest, and each json, its new keys taken out
+and ``normalization`` put back, gave the old bytes again.
+
 ``python tests/writer_reference.py capture`` (needs bpy) rewrites the passes; ``... digests`` rewrites
 the digests with the code on the path: only on a commit whose writers are known to be right.
 """

@@ -91,7 +91,7 @@ def test_a_folder_with_good_and_bad_meshes(dataset, tmp_path, capsys):
         assert failures[name]["path"] in failures[name]["error"]
     index = {e["name"]: e for e in read_index(str(out))}
     assert sorted(index) == sorted(finished)
-    assert all(e["views"] == 3 and e["normalization"] is None and e["folder"] == n for n, e in index.items())
+    assert all(e["views"] == 3 and e["object_to_world"] is None and e["folder"] == n for n, e in index.items())
     mesh = asymmetric_mesh()
     assert assert_depth_matches_mesh(out / "asym", mesh.vertices, mesh.faces) == 3
     assert_nothing_partial(out)

@@ -51,7 +51,7 @@ def tar_samples(out) -> list[tuple[str, int]]:
     for path in shards.finished_shards(str(out)):
         with tarfile.open(path) as tar:
             for member in tar.getmembers():
-                if member.name.endswith(".json") and not member.name.endswith(".cameras.json"):
+                if member.name.endswith(".json") and not shards.is_meta(member.name):
                     meta = json.loads(tar.extractfile(member).read())
                     found.append((meta["name"], meta["view_index"]))
     return found
@@ -85,6 +85,7 @@ def test_depth_in_shards_is_the_folder_layouts_exr(dataset, tmp_path, capsys):
     assert_exactly_once(tmp_path / "wds")
     assert len(shards.finished_shards(str(tmp_path / "wds"))) == 2   # 3 views a mesh, 6 a shard at most
     samples = {(s["name"], s["view_index"]): s for s in DepthViews(str(tmp_path / "wds"))}
+    documents = {d["name"]: d for d in DepthViews(str(tmp_path / "wds")).cameras()}
     for name in NAMES:
         folder = tmp_path / "folders" / name
         cameras = json.load(open(folder / "cameras.json"))
@@ -95,11 +96,14 @@ def test_depth_in_shards_is_the_folder_layouts_exr(dataset, tmp_path, capsys):
             assert np.isposinf(exr).any()
             np.testing.assert_array_equal(sample["world_to_camera"], view["world_to_camera"])
             np.testing.assert_array_equal(sample["K"], cameras["K"])
-            assert sample["normal"].shape == (32, 40, 3) and sample["mask"].dtype == np.uint16
+            assert sample["normal"].shape == (32, 40, 3) and sample["mask"].dtype == np.int32
             assert sample["units"] == cameras["units"] and sample["depth_kind"] == "planar"
             assert sample["mesh"].endswith(os.path.basename(cameras["input"]))
-        first = samples[(name, 0)]["cameras"]
-        assert [v["world_to_camera"] for v in first["views"]] == [v["world_to_camera"] for v in cameras["views"]]
+            assert sample["coverage"] == view["coverage"] > 0 and sample["mesh_views"] == VIEWS
+            assert not sample["normalized"] and np.array_equal(sample["object_to_world"], np.eye(4))
+        document = documents[name]   # the shard's hidden member
+        assert [v["world_to_camera"] for v in document["views"]] == [v["world_to_camera"] for v in cameras["views"]]
+        assert [v["coverage"] for v in document["views"]] == [v["coverage"] for v in cameras["views"]]
     # the folder layout reads back through the same reader, with the same depth
     folders = {(s["name"], s["view_index"]): s["depth"] for s in DepthViews(str(tmp_path / "folders"))}
     assert len(folders) == len(samples)
@@ -279,15 +283,19 @@ def test_docs_datasets_commands_run(tmp_path, monkeypatch):
     shown = next(b for b in doc_blocks("") if "shard-000000.tar" in b)
     def member(line):  # which mesh lands first in a shard depends on which worker finishes first
         key, _, rest = line.rpartition("/")
+        if key == "__meta__":   # a mesh's hidden cameras.json member
+            return "__meta__/__*.cameras.json" if rest.startswith("__") and rest.endswith(".cameras.json") else line
         return rest if key and rest[:4].isdigit() else line
 
-    for line in result.stdout.splitlines()[-9:]:   # ls and tar tf print exactly what the page shows
+    printed = result.stdout.splitlines()
+    assert sum(line.startswith("__meta__/") for line in printed) == 2   # two meshes in the first shard
+    for line in printed[-12:]:   # ls and tar tf print exactly what the page shows
         assert member(line) in [member(shown_line) for shown_line in shown.splitlines()], line
     monkeypatch.chdir(tmp_path)
     ran = 0
     python_blocks = [docs_block("docs/datasets.md", "reader"), docs_block("docs/datasets.md", "torch"),
                      docs_block("docs/datasets.md", "webdataset")]
-    assert len(python_blocks) == len(doc_blocks("python"))
+    assert len(python_blocks) + 2 == len(doc_blocks("python"))   # and tests/datasets/test_hf.py's two
     for block in python_blocks:
         if "import torch" in block:
             try:
@@ -394,3 +402,31 @@ def test_two_concurrent_render_commands_never_render_a_mesh_twice(dataset, tmp_p
     again = run_cli("render", *render_inputs(dataset), "--out", str(out), "--views", str(VIEWS),
                     "--resolution", "40", "32", "--formats", "webdataset", "--quiet")
     assert again.returncode == 0 and "rendered 0 of 4 inputs" in again.stdout and "4 already there" in again.stdout
+
+
+def test_equirectangular_samples_have_a_zero_k_not_null(tmp_path):
+    """An equirectangular camera has no K: the shard json says K = all zeros (never null, so every sample
+    of a DIR has one type), the reader gives zeros for both layouts, stream_views keeps None."""
+    import trimesh
+
+    (tmp_path / "in").mkdir()
+    trimesh.creation.box(extents=(1, 0.6, 0.4)).export(tmp_path / "in" / "box.obj")
+    common = ["--views", "2", "--resolution", "32", "16", "--quiet", "--camera-model", "equirectangular"]
+    assert main(["render", str(tmp_path / "in" / "box.obj"), "--out", str(tmp_path / "folders"), *common]) == 0
+    assert main(["render", str(tmp_path / "in" / "box.obj"), "--out", str(tmp_path / "wds"), *common,
+                 "--formats", "webdataset"]) == 0
+    [path] = shards.finished_shards(str(tmp_path / "wds"))
+    with tarfile.open(path) as tar:
+        metas = [json.loads(tar.extractfile(m).read()) for m in tar.getmembers()
+                 if m.name.endswith(".json") and not shards.is_meta(m.name)]
+    assert [m["K"] for m in metas] == [np.zeros((3, 3)).tolist()] * 2
+    assert all(m["camera_model"] == "EQUIRECTANGULAR" and m["coverage"] > 0 for m in metas)
+    for source in ("folders", "wds"):
+        samples = list(DepthViews(str(tmp_path / source)))
+        assert len(samples) == 2 and all(np.array_equal(s["K"], np.zeros((3, 3))) for s in samples)
+        assert all(s["camera_model"] == "EQUIRECTANGULAR" for s in samples)
+    from depth_views.batch.inputs import BatchInput
+    from depth_views.batch.run import shard_views
+
+    streamed = list(shard_views(BatchInput(str(tmp_path / "in" / "box.obj"), "box"), shards.iter_shard(path)))
+    assert [v.index for v in streamed] == [0, 1] and all(v.K is None and v.object_to_world is None for v in streamed)
