@@ -118,6 +118,11 @@ def check_dataset_options(out_root: str, options: RenderOptions) -> None:
                               "the options are part of the dataset: use another --out")
 
 
+def claim_path(out_root: str, name: str) -> str:
+    """``DIR/.claims/<key>.claim``, the claim file of mesh ``name``."""
+    return os.path.join(out_root, CLAIMS_FOLDER, hashlib.sha1(name.encode("utf-8")).hexdigest()[:24] + ".claim")
+
+
 def inputs_request(sources) -> dict:
     """What a run is asked to render, as ``DIR/.runs`` records it: ``{"sources": [absolute SOURCE, ...]}``
     (folders, globs, list files, mesh files), or ``{"inputs": [[path, name], ...]}`` for
@@ -232,7 +237,7 @@ class Claims:
                                          "started": self.started, **fields})
 
     def path(self, name: str) -> str:
-        return os.path.join(self.folder, hashlib.sha1(name.encode("utf-8")).hexdigest()[:24] + ".claim")
+        return claim_path(self.out_root, name)
 
     def _create(self, name: str, path: str) -> bool:
         try:

@@ -236,10 +236,12 @@ def shard_samples(out) -> list[tuple[str, int]]:
     return found
 
 
-def test_a_lost_node_is_survived_with_blender(two_nodes, four_meshes, tmp_path, capfd):
-    """``depth-views batch --ray`` with real Blender actors, WebDataset shards: node 2 is killed while
-    its actor is in the middle of a mesh; exit 0, every (mesh, view) once in the shards (tarfile, the
-    webdataset library, our reader), no failure, nothing partial, and status says complete."""
+@pytest.mark.parametrize("layout", ["webdataset", "folders"])
+def test_a_lost_node_is_survived_with_blender(two_nodes, four_meshes, tmp_path, capfd, layout):
+    """``depth-views batch --ray`` with real Blender actors: node 2 is killed while its actor is in the
+    middle of a mesh; exit 0, every (mesh, view) exactly once (shards: tarfile, the webdataset library
+    and our reader; folders: each complete, and our reader), no failure, nothing partial, and status
+    says complete."""
     pytest.importorskip("bpy")
     from meshes import box_obj
 
@@ -254,13 +256,14 @@ def test_a_lost_node_is_survived_with_blender(two_nodes, four_meshes, tmp_path, 
     marks.mkdir()
     two_nodes.add_second_node(str(marks))
     views = 3
+    formats = ["--formats", "webdataset", "--shard-views", "6"] if layout == "webdataset" else []
     result, times = {}, {}
     started = time.monotonic()
 
     def run():
         result["code"] = main(["batch", str(four_meshes), "--out", str(out), "--views", str(views),
-                               "--resolution", "32", "24", "--formats", "webdataset", "--shard-views", "6",
-                               "--ray", two_nodes.cluster.address, "--progress", "lines"])
+                               "--resolution", "32", "24", *formats, "--ray", two_nodes.cluster.address,
+                               "--progress", "lines"])
 
     runner = threading.Thread(target=run, daemon=True)
     runner.start()
@@ -273,22 +276,30 @@ def test_a_lost_node_is_survived_with_blender(two_nodes, four_meshes, tmp_path, 
     printed = capfd.readouterr()
     assert result["code"] == 0, printed.out + printed.err
     assert "error" not in printed.err, printed.err
-    print(f"\n[ray] Blender actors: node 2 hung on {times['hung'][len('hang-'):]} "
+    assert f"{len(names)} rendered, 0 already done, 0 failed" in printed.out
+    print(f"\n[ray] Blender actors ({layout}): node 2 hung on {times['hung'][len('hang-'):]} "
           f"{times['killed'] - started:.1f} s into the run; run done {finished - times['killed']:.1f} s after "
           f"the kill, {finished - started:.1f} s in all")
 
     expected = {(name, index) for name in names for index in range(views)}
-    in_tars = shard_samples(out)
-    assert sorted(in_tars) == sorted(expected)   # every (mesh, view) exactly once
-    import webdataset
+    if layout == "webdataset":
+        assert sorted(shard_samples(out)) == sorted(expected)   # every (mesh, view) exactly once
+        import webdataset
 
-    with_wds = [sample["__key__"] for path in sorted((out / "shards").glob("shard-*.tar"))
-                for sample in webdataset.WebDataset(str(path), shardshuffle=False)]
-    assert len(with_wds) == len(set(with_wds)) == len(expected)
-    ours = collections.Counter((sample["name"], sample["view_index"]) for sample in DepthViews(str(out)))
+        with_wds = [sample["__key__"] for path in sorted((out / "shards").glob("shard-*.tar"))
+                    for sample in webdataset.WebDataset(str(path), shardshuffle=False)]
+        assert len(with_wds) == len(set(with_wds)) == len(expected)
+        ours = collections.Counter((sample["name"], sample["view_index"]) for sample in DepthViews(str(out)))
+        assert not [n for n in os.listdir(out / "shards") if n.startswith(".")]
+    else:
+        for name in names:   # each folder complete: its cameras.json lists every view, each file there
+            cameras = json.loads((out / name / "cameras.json").read_text())
+            assert [view["index"] for view in cameras["views"]] == list(range(views))
+            assert all((out / name / view["files"]["depth"]).is_file() for view in cameras["views"])
+        ours = collections.Counter((os.path.relpath(sample["folder"], out), sample["view_index"])
+                                   for sample in DepthViews(str(out)))
     assert ours == {key: 1 for key in expected}
     assert sorted(e["name"] for e in read_index(str(out))) == names
     assert read_failures(str(out)) == []
     assert not (out / store.PARTIAL_FOLDER).exists() and not (out / ".claims").exists()
-    assert not [n for n in os.listdir(out / "shards") if n.startswith(".")]
     assert dataset_status(out).exit_code == 0
