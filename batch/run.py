@@ -26,6 +26,7 @@ from .claims import Claims, check_dataset_options, inputs_request, record_inputs
 from .events import MeshFailed, MeshRendered, MeshSkipped, MeshStarted, ViewRendered
 from .inputs import BatchInput, collect_inputs, select_part
 from .local import LocalPool, default_workers
+from .ray_pool import sweep_stale_stages
 
 
 @dataclass
@@ -165,6 +166,7 @@ def batch_events(sources, out, settings: RenderOptions | RenderSetup, *, workers
     try:
         claims = Claims(out_root)
         claims.announce(part=list(part) if part else None)   # status sees a live run from here on
+        sweep_stale_stages(out_root)   # Ray attempt folders of runs that are gone
         done = newly_done = None
         if webdataset:
             shard_store.remove_orphan_shards(out_root)

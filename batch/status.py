@@ -241,7 +241,7 @@ def status_lines(status: DatasetStatus, *, limit: int | None = 20) -> list[str]:
             return f"{mesh.path}  (claim of a run that is gone: {holder(mesh.detail)}; the next run takes it over)"
         return mesh.path
 
-    section("done", status.done, lambda m: m.detail.get("shard") or m.detail.get("folder") or m.name)
+    section("done", status.done, lambda m: m.detail.get("shard") or m.path)
     section("held by live runs", status.held, lambda m: holder(m.detail))
     section("failed", status.failed, lambda m: f"[{m.detail.get('stage', '?')}] {m.detail.get('error', '')}")
     section("not started", status.not_started, waiting)
