@@ -76,10 +76,11 @@ def two_nodes():
     started = time.perf_counter()
     temp = tempfile.mkdtemp(prefix="dvray-", dir="/tmp")   # short: Ray's socket paths live in it
     with pytest.MonkeyPatch.context() as patch:
-        # Ray 2.5x turns token authentication on for a new cluster, but reads the mode into this process's
-        # config once (an earlier ray.init here may have cached "token"): a private test cluster without
-        # authentication works either way (a real cluster: docs/batch.md shares one token instead).
-        patch.setenv("RAY_AUTH_MODE", "disabled")
+        # Ray 2.5x authenticates with a token unless RAY_AUTH_MODE=disabled, and this process keeps the mode
+        # it had at its first Ray call: a local ray.init (test_batch_ray.py) switches it to "token", with
+        # the token in ~/.ray/auth_token, and leaves RAY_AUTH_MODE=token in the environment.  The cluster
+        # started here must use the same mode (and so the same token); without Ray before it, no token.
+        patch.setenv("RAY_AUTH_MODE", os.environ.get("RAY_AUTH_MODE") or "disabled")
         patch.setenv("RAY_USAGE_STATS_ENABLED", "0")
         patch.setenv("RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S", "0")
         for key in (faults.FAULT_ENV, faults.FAULT_MARKS_ENV):
