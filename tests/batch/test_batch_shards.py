@@ -345,8 +345,8 @@ def render_inputs(dataset) -> list[str]:
 
 def test_render_command_honours_another_runs_claim_and_resumes(dataset, tmp_path, capfd):
     """``render --formats webdataset`` is the batch's run: a mesh another live run claimed is left to
-    it (exit 0: it is that run's to finish), taken over once that run is gone; a failed input goes to failures.jsonl and is tried
-    again by the next render."""
+    it (exit 0: it is that run's to finish; status says in progress), taken over once that run is gone;
+    a failed input goes to failures.jsonl and is tried again by the next render."""
     import hashlib
     import platform
     import shutil
