@@ -12,7 +12,8 @@ Rendering (needs Blender's ``bpy``: ``pip install "depth_views[blender]"`` or ru
 Reading back (numpy only)
     :func:`read_depth` / :func:`read_depth_with_metadata` (one EXR), :func:`read_png16`,
     :func:`load_views` (a rendered folder, stacked), :func:`load_cameras` (its cameras.json),
-    :func:`read_index` / :func:`read_failures` (a batch's journals), :class:`DepthViews` (shards or
+    :func:`read_index` / :func:`read_failures` (a batch's journals), :func:`dataset_status` (where a
+    batch's folder stands: done, held by live runs, failed, not started), :class:`DepthViews` (shards or
     folders for training; :func:`split_units`), :func:`torch_dataset` and :func:`collate` (PyTorch),
     :func:`read_camera_file` (a camera file of any supported format); :func:`backproject`,
     :func:`planar_to_distance` and :func:`normals_world_to_camera` (the geometry of a view).
@@ -31,7 +32,7 @@ from .cameras import Intrinsics, View, look_at, sample_views
 from .cameras.cameras_json import load_cameras
 from .cameras.models import CameraModel
 from .cameras.camera_set import read_camera_file
-from .batch import read_failures, read_index
+from .batch import dataset_status, read_failures, read_index
 from .datasets import DepthViews, collate, split_units, torch_dataset
 from .errors import DepthViewsError
 from .exr_io import read_depth, read_depth_with_metadata
@@ -43,7 +44,7 @@ __all__ = [
     "RenderOptions", "RenderSetup", "resolve", "DepthViewsError",
     "render_mesh", "render_views", "run_batch", "stream_views", "batch_events", "keep_freed_memory",
     "read_depth", "read_depth_with_metadata", "read_png16", "load_views", "load_cameras", "read_camera_file",
-    "read_index", "read_failures", "backproject", "planar_to_distance", "normals_world_to_camera",
+    "read_index", "read_failures", "dataset_status", "backproject", "planar_to_distance", "normals_world_to_camera",
     "DepthViews", "torch_dataset", "collate", "split_units",
     "Intrinsics", "View", "look_at", "sample_views", "CameraModel",
 ]

@@ -1,9 +1,12 @@
-"""``depth-views`` command line: ``depth-views render INPUT [INPUT ...] --out DIR [options]`` and
-``depth-views batch SOURCE --out DIR [options]`` (see :mod:`.batch`).
+"""``depth-views`` command line: ``depth-views render INPUT [INPUT ...] --out DIR [options]``,
+``depth-views batch SOURCE --out DIR [options]`` (see :mod:`.batch`), ``depth-views status DIR`` and
+``depth-views check DIR``.
 
 Every input is rendered in this one process (Blender's ``bpy`` module), one after another; an input
-that fails is reported on one line and the others still render.  Exit code 0 when every input
-rendered, 1 when any failed, 2 for bad options.
+that fails is reported on one line and the others still render.  Exit codes of render and batch: 0
+when every input the run took is done (inputs other live runs on DIR hold are theirs to finish), 1
+when any failed, 2 for bad options, 130 after Ctrl-C.  ``status``: 0 complete, 1 failures are all
+that is left, 3 in progress, 4 incomplete with no run working on it, 2 not a batch folder.
 """
 
 from __future__ import annotations
@@ -94,7 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     render = commands.add_parser(
         "render", help="render depth views of mesh files or .blend files",
         description="Writes DIR/<input stem>/depth/NNNN.exr (float32 planar depth in scene units, "
-                    "+inf = no surface), cameras.json and transforms.json for each input.")
+                    "+inf = no surface), cameras.json and transforms.json for each input.  Exit code 0 when "
+                    "every input rendered (with --formats webdataset: is done, inputs another live run on DIR "
+                    "holds being that run's), 1 when any failed, 2 for bad options.")
     render.add_argument("inputs", nargs="+", metavar="INPUT",
                         help="mesh file (.obj .ply .stl .glb .gltf .off .fbx) or .blend file")
     render.add_argument("--out", required=True, metavar="DIR", help="output folder")
@@ -202,8 +207,35 @@ def build_parser() -> argparse.ArgumentParser:
     misc.add_argument("--quiet", action="store_true", help="print only errors and the summary")
     misc.add_argument("--verbose", action="store_true", help="also show Blender's own log output")
     add_batch_command(commands, shared_from=render)
+    add_status_command(commands)
     add_check_command(commands)
     return parser
+
+
+def add_status_command(commands) -> None:
+    """``depth-views status DIR`` (docs/batch.md#is-the-folder-complete)."""
+    status = commands.add_parser(
+        "status", help="where a batch's output folder stands: done, held by live runs, failed, not started",
+        description="Counts and lists the meshes of DIR that are done, held by a live run (host, pid, age of "
+                    "the claim), failed (with the error) or not started, for every input the runs on DIR "
+                    "were given (all parts of a job array together).  Reads only.  Exit code 0 when DIR is "
+                    "complete (every input done, none failed), 1 when failures are all that is left, 3 while "
+                    "live runs are working on it, 4 when inputs are left and no run is working on them, 2 "
+                    "when DIR is not a batch output folder.")
+    status.add_argument("folder", metavar="DIR", help="the --out folder of depth-views batch")
+    status.add_argument("--sources", nargs="+", metavar="SOURCE",
+                        help="the inputs DIR is meant to hold, instead of the sources its runs recorded")
+    status.add_argument("--part", type=_part, metavar="K/N",
+                        help="only part K of N of the inputs (a DIR that holds one part of a job array)")
+    status.add_argument("--all", action="store_true", help="list every mesh (default: the first 20 of each list)")
+
+
+def run_status_command(args: argparse.Namespace) -> int:
+    from .batch.status import dataset_status, status_lines
+
+    status = dataset_status(args.folder, sources=args.sources, part=args.part)
+    print("\n".join(status_lines(status, limit=None if args.all else 20)), flush=True)
+    return status.exit_code
 
 
 def add_check_command(commands) -> None:
@@ -324,7 +356,10 @@ def add_batch_command(commands, *, shared_from: argparse.ArgumentParser) -> None
         description="Renders every mesh of SOURCE into DIR/<path relative to SOURCE>/ (the same files "
                     "as 'render'), in worker processes.  Finished meshes are skipped on restart; "
                     "failures go to DIR/failures.jsonl and every finished mesh to DIR/index.jsonl.  "
-                    "Exit code 0 when every input is rendered, 1 when any failed, 2 for bad options.")
+                    "Several runs may share DIR (a job array, more machines): each mesh is rendered by "
+                    "one.  Exit code 0 when every input this run took is done (inputs another live run "
+                    "holds are that run's; 'depth-views status DIR' says when DIR is complete), 1 when "
+                    "any failed, 2 for bad options, 130 after Ctrl-C.")
     batch.add_argument("sources", nargs="+", metavar="SOURCE",
                        help="a folder (searched recursively), a glob pattern, a text file listing one "
                             "path a line, or a mesh file")
@@ -380,9 +415,7 @@ def run_batch_command(args: argparse.Namespace) -> int:
         events.close()
         if not refused:
             progress.close(summary, out_root, store.journal_path(out_root, store.FAILURES_STEM, args.part))
-    if summary.failed:
-        return 1
-    return EXIT_CLAIMED if summary.claimed else 0
+    return 1 if summary.failed else 0
 
 
 def options_from_args(args: argparse.Namespace) -> RenderOptions:
@@ -421,9 +454,6 @@ def options_from_args(args: argparse.Namespace) -> RenderOptions:
 
 def _error(message: str) -> None:
     print(f"{PROG}: error: {message}", file=sys.stderr, flush=True)
-
-
-EXIT_CLAIMED = 3   # batch: nothing failed, but other live runs on DIR still held some of its meshes
 
 
 def run_render_shards(args: argparse.Namespace, setup: RenderSetup) -> int:
@@ -481,9 +511,7 @@ def run_render_shards(args: argparse.Namespace, setup: RenderSetup) -> int:
           + (f"; {summary.skipped} already there" if summary.skipped else "")
           + (f"; {summary.claimed} left to another run" if summary.claimed else "")
           + (f"; {summary.failed} failed" if summary.failed else ""), flush=True)
-    if summary.failed:
-        return 1
-    return EXIT_CLAIMED if summary.claimed else 0
+    return 1 if summary.failed else 0
 
 
 def run_render(args: argparse.Namespace) -> int:
@@ -547,6 +575,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_batch_command(args)
         if args.command == "check":
             return run_check_command(args)
+        if args.command == "status":
+            return run_status_command(args)
     except DepthViewsError as error:
         _error(str(error))
         return 2

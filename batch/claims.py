@@ -9,6 +9,15 @@ owner is, how a claim file names it and when it is gone: :mod:`depth_views.outpu
 
 ``DIR/dataset.json`` records the render options of the first run; a run with other options on the
 same DIR is refused (the options are part of the dataset).
+
+``DIR/.runs/`` tells ``depth-views status`` what DIR is meant to hold and who is working on it:
+
+- ``inputs-<hash>.json`` (kept): what a run was asked to render, written once per distinct request:
+  ``{"sources": [absolute SOURCE, ...], "part": [K, N] or null}`` (the ``render`` command, which
+  names its inputs itself: ``{"inputs": [[path, name], ...]}``);
+- ``run-<run id>.json`` (while the run lives): its host, pid, run id, part and start time; the run's
+  heartbeat keeps it fresh and the run removes it when it ends.  One a killed run left is removed by
+  the next run once its owner is gone (the rule of the claims).
 """
 
 from __future__ import annotations
@@ -23,8 +32,10 @@ import uuid
 from ..errors import DepthViewsError
 from ..options import RenderOptions
 from ..outputs.ownership import HEARTBEAT_SECONDS, STALE_SECONDS, Heartbeat, Owner, claim_owner
+from .inputs import BatchInput
 
 CLAIMS_FOLDER = ".claims"
+RUNS_FOLDER = ".runs"
 DATASET_FILE = "dataset.json"
 NOT_CONTENT = ("device",)  # options that do not change what is written
 RENAMED_OPTIONS = {"opaque_depth": ("keep_transparency", lambda opaque: not opaque), "pinhole": ("intrinsics", None)}
@@ -36,27 +47,61 @@ def options_record(options: RenderOptions) -> dict:
     return json.loads(json.dumps(record))   # tuples -> lists, as read back
 
 
+def _write_once(path: str, document: dict) -> None:
+    """Write JSON ``document`` to ``path`` unless the file exists (the first writer wins, atomically)."""
+    if os.path.exists(path):
+        return
+    temporary = f"{path}.{uuid.uuid4().hex[:8]}.tmp"
+    try:
+        with open(temporary, "w", encoding="utf-8") as stream:
+            json.dump(document, stream, indent=1)
+            stream.write("\n")
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+    except OSError as error:
+        raise DepthViewsError(f"{path}: cannot write ({error.strerror or error})") from None
+    finally:
+        try:
+            os.remove(temporary)
+        except OSError:
+            pass
+
+
+def _replace_json(path: str, document: dict) -> None:
+    """Write JSON ``document`` to ``path`` atomically (a temporary file and a rename)."""
+    temporary = f"{path}.{uuid.uuid4().hex[:8]}.tmp"
+    try:
+        with open(temporary, "w", encoding="utf-8") as stream:
+            json.dump(document, stream)
+        os.replace(temporary, path)
+    except OSError as error:
+        try:
+            os.remove(temporary)
+        except OSError:
+            pass
+        raise DepthViewsError(f"{path}: cannot write ({error.strerror or error})") from None
+
+
+def read_json(path: str) -> dict | None:
+    """The JSON object in ``path`` plus its ``mtime``; None when it is gone, torn or not an object."""
+    try:
+        with open(path, encoding="utf-8") as stream:
+            document = json.load(stream)
+        if not isinstance(document, dict):
+            return None
+        document["mtime"] = os.path.getmtime(path)
+        return document
+    except (OSError, ValueError):
+        return None
+
+
 def check_dataset_options(out_root: str, options: RenderOptions) -> None:
     """Record ``options`` in ``DIR/dataset.json``, or refuse them if the folder was made with others."""
     path = os.path.join(out_root, DATASET_FILE)
     wanted = options_record(options)
-    if not os.path.exists(path):
-        temporary = f"{path}.{uuid.uuid4().hex[:8]}.tmp"
-        try:
-            with open(temporary, "w", encoding="utf-8") as stream:
-                json.dump({"format": "depth_views.dataset", "options": wanted}, stream, indent=1)
-                stream.write("\n")
-            try:
-                os.link(temporary, path)   # the first run wins; a second one compares below
-            except FileExistsError:
-                pass
-        except OSError as error:
-            raise DepthViewsError(f"{path}: cannot write ({error.strerror or error})") from None
-        finally:
-            try:
-                os.remove(temporary)
-            except OSError:
-                pass
+    _write_once(path, {"format": "depth_views.dataset", "options": wanted})   # a second run compares below
     try:
         with open(path, encoding="utf-8") as stream:
             recorded = dict(json.load(stream).get("options", {}))
@@ -73,25 +118,126 @@ def check_dataset_options(out_root: str, options: RenderOptions) -> None:
                               "the options are part of the dataset: use another --out")
 
 
+def claim_path(out_root: str, name: str) -> str:
+    """``DIR/.claims/<key>.claim``, the claim file of mesh ``name``."""
+    return os.path.join(out_root, CLAIMS_FOLDER, hashlib.sha1(name.encode("utf-8")).hexdigest()[:24] + ".claim")
+
+
+def inputs_request(sources) -> dict:
+    """What a run is asked to render, as ``DIR/.runs`` records it: ``{"sources": [absolute SOURCE, ...]}``
+    (folders, globs, list files, mesh files), or ``{"inputs": [[path, name], ...]}`` for
+    :class:`~.inputs.BatchInput` items that already have their names."""
+    if isinstance(sources, (str, os.PathLike)):
+        sources = [sources]
+    sources = list(sources)
+    if sources and all(isinstance(s, BatchInput) for s in sources):
+        return {"inputs": [[s.path, s.name] for s in sources]}
+    return {"sources": [os.path.abspath(os.path.expanduser(os.fspath(s))) for s in sources]}
+
+
+def record_inputs(out_root: str, request: dict, part: tuple[int, int] | None) -> str:
+    """Record ``request`` (:func:`inputs_request`) and ``part`` in ``DIR/.runs`` (once per distinct
+    request and part); return the record's path."""
+    key = hashlib.sha1(json.dumps(request, sort_keys=True).encode("utf-8")).hexdigest()[:16]
+    suffix = f"-part-{part[0]}-of-{part[1]}" if part and part[1] > 1 else ""
+    folder = os.path.join(out_root, RUNS_FOLDER)
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as error:
+        raise DepthViewsError(f"{folder}: cannot create ({error.strerror})") from None
+    path = os.path.join(folder, f"inputs-{key}{suffix}.json")
+    _write_once(path, {"format": "depth_views.inputs", **request, "part": list(part) if part else None})
+    return path
+
+
+def _records(out_root: str, prefix: str) -> list[dict]:
+    folder = os.path.join(out_root, RUNS_FOLDER)
+    try:
+        names = sorted(n for n in os.listdir(folder) if n.startswith(prefix) and n.endswith(".json"))
+    except OSError:
+        return []
+    return [r for r in (read_json(os.path.join(folder, n)) for n in names) if r is not None]
+
+
+def read_input_records(out_root: str) -> list[dict]:
+    """Every request recorded in ``DIR/.runs`` (see :func:`record_inputs`), in file name order."""
+    return [r for r in _records(out_root, "inputs-") if isinstance(r.get("sources", r.get("inputs")), list)]
+
+
+def read_runs(out_root: str, stale_seconds: float = STALE_SECONDS) -> list[dict]:
+    """The run records of ``DIR/.runs`` (host, pid, run, part, started, mtime), each with ``gone``:
+    whether its owner is gone (same host: its process is not alive; another host: no heartbeat for
+    ``stale_seconds``)."""
+    runs = []
+    for record in _records(out_root, "run-"):
+        owner = claim_owner(record)
+        record["gone"] = owner is None or owner.gone(record["mtime"], stale_seconds)
+        runs.append(record)
+    return runs
+
+
+def read_claims(out_root: str, stale_seconds: float = STALE_SECONDS) -> list[dict]:
+    """The claims in ``DIR/.claims``: each claim file's record (name, host, pid, run, time) plus its
+    ``mtime`` (the last heartbeat) and ``gone`` (see :func:`read_runs`); torn files are left out."""
+    folder = os.path.join(out_root, CLAIMS_FOLDER)
+    try:
+        names = sorted(n for n in os.listdir(folder) if n.endswith(".claim"))
+    except OSError:
+        return []
+    claims = []
+    for name in names:
+        record = read_json(os.path.join(folder, name))
+        if record is None or not isinstance(record.get("name"), str):
+            continue
+        owner = claim_owner(record)
+        record["gone"] = owner is None or owner.gone(record["mtime"], stale_seconds)
+        claims.append(record)
+    return claims
+
+
 class Claims:
-    """This run's claims in ``DIR/.claims``; a thread keeps their heartbeat while the run lives."""
+    """This run's claims in ``DIR/.claims``, and its record in ``DIR/.runs``; a thread keeps their
+    heartbeat while the run lives."""
 
     def __init__(self, out_root: str, *, stale_seconds: float = STALE_SECONDS,
                  heartbeat_seconds: float = HEARTBEAT_SECONDS):
         """The run's claims; :attr:`heartbeat` also keeps other files of the run fresh (its open shard)."""
+        self.out_root = out_root
         self.folder = os.path.join(out_root, CLAIMS_FOLDER)
         self.stale_seconds, self.heartbeat_seconds = stale_seconds, heartbeat_seconds
         self.owner_id = Owner.this_run()
         self.host, self.pid, self.run = self.owner_id.host, self.owner_id.pid, self.owner_id.run
         self.held: dict[str, str] = {}
+        self.record_path: str | None = None
+        self.started = time.time()
         try:
             os.makedirs(self.folder, exist_ok=True)
         except OSError as error:
             raise DepthViewsError(f"{self.folder}: cannot create ({error.strerror})") from None
         self.heartbeat = Heartbeat(heartbeat_seconds)
 
+    def announce(self, **fields) -> None:
+        """Write or update this run's record ``DIR/.runs/run-<run id>.json``: host, pid, run, started and
+        ``fields`` (e.g. ``part``); it lives, and its heartbeat with it, until :meth:`close`."""
+        if self.record_path is None:
+            for record in read_runs(self.out_root, self.stale_seconds):   # the records of killed runs
+                if record["gone"]:
+                    try:
+                        os.remove(os.path.join(self.out_root, RUNS_FOLDER, f"run-{record.get('run')}.json"))
+                    except OSError:
+                        pass
+            folder = os.path.join(self.out_root, RUNS_FOLDER)
+            try:
+                os.makedirs(folder, exist_ok=True)
+            except OSError as error:
+                raise DepthViewsError(f"{folder}: cannot create ({error.strerror})") from None
+            self.record_path = os.path.join(folder, f"run-{self.run}.json")
+            self.heartbeat.add(self.record_path)
+        _replace_json(self.record_path, {"host": self.host, "pid": self.pid, "run": self.run,
+                                         "started": self.started, **fields})
+
     def path(self, name: str) -> str:
-        return os.path.join(self.folder, hashlib.sha1(name.encode("utf-8")).hexdigest()[:24] + ".claim")
+        return claim_path(self.out_root, name)
 
     def _create(self, name: str, path: str) -> bool:
         try:
@@ -109,15 +255,7 @@ class Claims:
 
     def owner(self, path: str) -> dict | None:
         """The claim file's record plus its ``mtime``; None when it is gone or not a JSON object."""
-        try:
-            with open(path, encoding="utf-8") as stream:
-                owner = json.load(stream)
-            if not isinstance(owner, dict):
-                return None
-            owner["mtime"] = os.path.getmtime(path)
-            return owner
-        except (OSError, ValueError):
-            return None
+        return read_json(path)
 
     def take(self, name: str) -> dict | None:
         """Claim ``name``: None when this run holds it now, else the live owner's record."""
@@ -171,3 +309,8 @@ class Claims:
             os.rmdir(self.folder)
         except OSError:
             pass
+        if self.record_path is not None:
+            try:
+                os.remove(self.record_path)
+            except OSError:
+                pass

@@ -85,7 +85,8 @@ class BatchProgress:
                 f"{summary.skipped} already done, {summary.failed} failed; {summary.views} views in "
                 f"{summary.seconds:.1f} s ({summary.views_per_second:.1f} views/s)")
         if summary.claimed:
-            text += f"; {summary.claimed} left to other runs on this folder that hold them"
+            text += (f"; {summary.claimed} left to other live runs on this folder that hold them "
+                     f"('{self.prog} status {out_root}' says when the folder is complete)")
         if summary.failed:
             text += f"; failures are listed in {failures_file}"
         print(text, flush=True)

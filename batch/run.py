@@ -22,10 +22,11 @@ from ..options import RenderOptions
 from ..resolved import RenderSetup, as_setup
 from ..outputs import shards
 from . import shard_store, store
-from .claims import Claims, check_dataset_options
+from .claims import Claims, check_dataset_options, inputs_request, record_inputs
 from .events import MeshFailed, MeshRendered, MeshSkipped, MeshStarted, ViewRendered
 from .inputs import BatchInput, collect_inputs, select_part
 from .local import LocalPool, default_workers
+from .ray_pool import sweep_stale_stages
 
 
 @dataclass
@@ -137,7 +138,9 @@ def batch_events(sources, out, settings: RenderOptions | RenderSetup, *, workers
     With ``--formats webdataset`` the views go into tar shards under ``out/shards`` (at most
     ``shard_views`` views or ``shard_bytes`` bytes each; see :mod:`.shard_store`) and a mesh's
     :class:`MeshRendered` carries its tar ``members``.  Several runs may share ``out``: each mesh is
-    claimed by one (:mod:`.claims`); a mesh another live run holds is skipped as ``claimed``.
+    claimed by one (:mod:`.claims`); a mesh another live run holds is skipped as ``claimed`` (it is that
+    run's to finish: :func:`~.status.dataset_status` tells when the whole folder is complete).  The run
+    records its sources and part, and itself while it lives, in ``out/.runs`` for that.
     """
     setup = as_setup(settings)
     options = setup.options
@@ -161,12 +164,16 @@ def batch_events(sources, out, settings: RenderOptions | RenderSetup, *, workers
     failures = store.Journal(store.journal_path(out_root, store.FAILURES_STEM, part))
     claims = output = None
     try:
+        claims = Claims(out_root)
+        claims.announce(part=list(part) if part else None)   # status sees a live run from here on
+        sweep_stale_stages(out_root)   # Ray attempt folders of runs that are gone
         done = newly_done = None
         if webdataset:
             shard_store.remove_orphan_shards(out_root)
             newly_done = shard_store.IndexTail(out_root)   # lines other runs append from now on
             done = shard_store.done_meshes(out_root, index)
         plan = plan_batch(sources, out_root, part=part, retry_failed=retry_failed, done=done)
+        record_inputs(out_root, inputs_request(sources), part)   # what DIR is meant to hold, for status
         summary.inputs = len(plan.inputs)
         if retry_failed:
             retried = {item.name for item in plan.todo}
@@ -185,7 +192,6 @@ def batch_events(sources, out, settings: RenderOptions | RenderSetup, *, workers
             yield event
         if not plan.todo:
             return
-        claims = Claims(out_root)
 
         def gate(item):
             """Claim ``item`` before a worker starts it: None to render it, else the skip event."""

@@ -31,11 +31,10 @@ from ..resolved import RenderSetup
 from ..outputs.shards import write_fragment
 from ..render.job import RenderJob
 from ..inputs.scene_import import load_input, reset_blender
-from . import store
+from . import faults, store
 
-# Test hook for fault injection (never set in normal use): "segfault:NAME,hang:NAME,abort:NAME" makes
-# the worker crash, hang in the import stage, or abort on the input whose file name is NAME.
-FAULT_ENV = "DEPTH_VIEWS_TEST_FAULTS"
+# The test hook for fault injection (DEPTH_VIEWS_TEST_FAULTS, never set in normal use): batch/faults.py.
+FAULT_ENV = faults.FAULT_ENV
 
 
 class TaskFailed(Exception):
@@ -53,20 +52,6 @@ def resident_memory() -> int:
             return int(stream.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
         return 0
-
-
-def _inject_fault(path: str) -> None:
-    for rule in filter(None, os.environ.get(FAULT_ENV, "").split(",")):
-        kind, _, target = rule.partition(":")
-        if target != os.path.basename(path):
-            continue
-        if kind == "segfault":
-            ctypes.string_at(0)
-        elif kind == "abort":
-            os.abort()
-        elif kind == "hang":
-            while True:
-                time.sleep(60)
 
 
 def _message(path: str, error: BaseException) -> str:
@@ -97,7 +82,7 @@ def render_one(path: str, name: str, out_root: str, setup: RenderSetup, *, threa
     store.discard_partial(out_root, name)
     stage = "import"
     try:
-        _inject_fault(path)
+        faults.inject_fault(path)
         loaded = load_input(path)
         if threads > 0:
             loaded.scene.render.threads_mode = "FIXED"
