@@ -21,9 +21,9 @@ from depth_views.options import RenderOptions
 NAMES = ["a", "b", "c", "d", "e", "f"]
 
 
-@pytest.fixture
-def batch_dir(tmp_path):
-    """Sources src/a.obj ... src/f.obj and an output folder whose run recorded them (nothing done yet)."""
+def recorded_dir(tmp_path, part=None):
+    """Sources src/a.obj ... src/f.obj and an output folder whose run (of ``part``) recorded them; nothing
+    done yet."""
     src = tmp_path / "src"
     src.mkdir()
     for name in NAMES:
@@ -31,8 +31,13 @@ def batch_dir(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     claims_module.check_dataset_options(str(out), RenderOptions(views=2))
-    claims_module.record_inputs(str(out), claims_module.inputs_request([str(src)]), None)
+    claims_module.record_inputs(str(out), claims_module.inputs_request([str(src)]), part)
     return src, out
+
+
+@pytest.fixture
+def batch_dir(tmp_path):
+    return recorded_dir(tmp_path)
 
 
 def finish(out, name, src):
@@ -138,14 +143,7 @@ def test_a_live_run_holding_no_claim_yet_counts_as_in_progress(batch_dir):
 
 
 def test_job_array_parts_count_together(tmp_path):
-    src = tmp_path / "src"
-    src.mkdir()
-    for name in NAMES:
-        (src / f"{name}.obj").write_text("v 0 0 0\n")
-    out = tmp_path / "out"
-    out.mkdir()
-    claims_module.check_dataset_options(str(out), RenderOptions(views=2))
-    claims_module.record_inputs(str(out), claims_module.inputs_request([str(src)]), (0, 2))   # part 0 ran
+    src, out = recorded_dir(tmp_path, (0, 2))   # part 0 ran
     part0 = [n for n in NAMES if part_of(n, 2) == 0]
     assert 0 < len(part0) < len(NAMES)
     for name in part0:
