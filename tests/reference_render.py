@@ -97,7 +97,8 @@ def fingerprint(folder: str) -> dict[str, str]:
         extra = ["--cameras", _camera_file(folder)] if run == "camera_file" else []
         if main(["render", SUZANNE, "--out", out, *COMMON, *options, *extra]) != 0:
             raise RuntimeError(f"the {run} render failed")
-        for root, _, files in os.walk(out):
+        for root, subfolders, files in os.walk(out):
+            subfolders[:] = [d for d in subfolders if not d.startswith(".")]   # a run's own records (.runs, .claims)
             for name in sorted(files):
                 path = os.path.join(root, name)
                 relative = os.path.relpath(path, folder)
