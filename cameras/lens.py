@@ -287,6 +287,10 @@ class LensModel:
         if self.width <= 0 or self.height <= 0:
             raise DepthViewsError(f"camera model {self.name}: image size {self.width}x{self.height} must be positive")
 
+    def __reduce__(self):
+        """Pickled (a render's setup goes to worker processes) without the per-pixel arrays it keeps."""
+        return (type(self), (self.name, self.width, self.height, self.params))
+
     # -- construction -------------------------------------------------------------------------
     @classmethod
     def from_colmap(cls, model, width: int, height: int, params) -> LensModel:

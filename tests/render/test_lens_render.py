@@ -1,0 +1,146 @@
+"""Lens models rendered by Blender (Cycles' Custom camera, bpy 4.5 and 5.0) against an independent ray caster
+whose rays come from pycolmap (tests/lens_reference.py), for every model of tests/lens_cases.py; the one-line
+refusal where Blender has no Custom camera (4.2).
+
+Per model, 64 x 48 pixels: the pixels that see a surface are the reference's, depth (planar z for the pinhole
+family, ray length for fisheyes) within 1e-4 of the object size on interior pixels, normals and object ids
+through the same camera; what a half-pixel shift or a horizontal flip would give is shown to be far outside
+those tolerances (the test has the power to see them)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+bpy = pytest.importorskip("bpy")
+
+from lens_cases import CASES, lens_case  # noqa: E402
+from lens_reference import interior, reference_depth  # noqa: E402
+from meshes import asymmetric_mesh  # noqa: E402
+
+from depth_views.cameras.conventions import look_at, world_to_camera_opencv  # noqa: E402
+from depth_views.cameras.lens import LensModel  # noqa: E402
+from depth_views.cameras.views import View  # noqa: E402
+from depth_views.compositor.compat import custom_camera_problem  # noqa: E402
+from depth_views.options import RenderOptions  # noqa: E402
+
+W, H = 64, 48
+TOLERANCE = 1e-4            # of the object's size
+HAS_CUSTOM_CAMERA = custom_camera_problem() is None
+needs_custom_camera = pytest.mark.skipif(not HAS_CUSTOM_CAMERA, reason="Cycles' Custom camera: Blender 4.5 or newer")
+POSES = {"pinhole": ((4.5, -3.5, 4.2), (0.75, 1.5, 2.3)), "fisheye": ((3.2, -1.6, 3.0), (0.75, 1.5, 2.0))}
+
+
+def scene():
+    """(mesh, object of each face, object size, path): the asymmetric box with its spike (object 1) above a
+    30 x 30 floor (object 2), so wide rays (also behind a fisheye's image plane) meet a surface."""
+    import trimesh
+
+    thing = asymmetric_mesh()
+    floor = trimesh.Trimesh([[-15, -15, 0], [15, -15, 0], [15, 15, 0], [-15, 15, 0]], [[0, 1, 2], [0, 2, 3]],
+                            process=False)
+    mesh = trimesh.util.concatenate([thing, floor])
+    objects = np.r_[np.ones(len(thing.faces), int), np.full(len(floor.faces), 2)]
+    size = float(np.linalg.norm(np.ptp(thing.vertices, axis=0)))
+    return mesh, objects, size
+
+
+def lens_view(index: int, lens: LensModel) -> View:
+    eye, target = POSES[lens.family]
+    c2w = look_at(np.asarray(eye, float), np.asarray(target, float))
+    return View(index=index, azimuth_deg=0.0, elevation_deg=0.0, radius=float(np.linalg.norm(eye)),
+                camera_to_world=c2w, world_to_camera=world_to_camera_opencv(c2w), lens=lens)
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    """Every lens case rendered once, in one Blender scene (one view per model, each with its own lens)."""
+    if not HAS_CUSTOM_CAMERA:
+        pytest.skip("Cycles' Custom camera: Blender 4.5 or newer")
+    from depth_views.render.job import render_views
+
+    mesh, objects, size = scene()
+    path = tmp_path_factory.mktemp("lens") / "scene.ply"
+    mesh.export(path)
+    lenses = [lens_case(name, W, H) for name in CASES]
+    views = [lens_view(i, lens) for i, lens in enumerate(lenses)]
+    first = lenses[0]
+    options = RenderOptions(resolution=(W, H), lens_model=first.name, lens_params=first.params,
+                            passes=("depth", "normal", "mask"))
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    results = {result.view.index: result for result in render_views(options, mesh=str(path), views=views)}
+    return {name: (results[i], lenses[i]) for i, name in enumerate(CASES)}, mesh, objects, size
+
+
+@needs_custom_camera
+@pytest.mark.parametrize("name", list(CASES))
+def test_each_lens_model_matches_an_independent_ray_caster(rendered, name):
+    results, mesh, objects, size = rendered
+    result, lens = results[name]
+    assert result.camera_model.lens is lens and result.camera_model.depth_kind == lens.depth_kind
+    depth, reference_view = result.depth, result.view.world_to_camera
+    ref, _, triangle, valid = reference_depth(lens, reference_view, mesh)
+    # the pixels without a ray (beyond a fold or a fisheye's reach) are background, the others see what the
+    # reference sees, except where a ray grazes a silhouette within float32 (at most one pixel of 3072)
+    assert np.isinf(depth[~valid]).all()
+    assert np.sum(np.isfinite(depth) != np.isfinite(ref)) <= 1
+    inner = interior(triangle, objects) & np.isfinite(depth)
+    assert inner.sum() > 0.5 * np.isfinite(ref).sum() > 200
+    error = np.abs(depth[inner] - ref[inner]) / size
+    assert error.max() < TOLERANCE, f"{name}: {error.max():.2e}"
+    # the same camera for the object mask (one object: the imported file) and the normals
+    assert np.array_equal(result.mask > 0, np.isfinite(depth))
+    face_normals = np.asarray(mesh.face_normals)[triangle[inner]]
+    assert np.abs(np.abs(np.einsum("ij,ij->i", result.normal[inner], face_normals)) - 1).max() < 1e-4
+    # the test's power: a principal point moved by half a pixel, or a mirrored image, is far outside
+    n = lens.spec.n_focal
+    shifted = LensModel(lens.name, W, H, lens.params[:n] + (lens.params[n] + 0.5,) + lens.params[n + 1:])
+    ref_shifted = reference_depth(shifted, reference_view, mesh)[0]
+    both = inner & np.isfinite(ref_shifted)
+    assert np.percentile(np.abs(depth[both] - ref_shifted[both]) / size, 90) > 20 * TOLERANCE
+    mirrored = inner & np.isfinite(ref[:, ::-1])
+    assert np.percentile(np.abs(depth[mirrored] - ref[:, ::-1][mirrored]) / size, 90) > 20 * TOLERANCE
+
+
+@needs_custom_camera
+def test_lens_colour_is_transparent_where_there_is_no_ray(tmp_path):
+    """The colour pass through a folded barrel lens: pixels beyond the fold are transparent (Cycles makes them
+    opaque black), pixels that see a surface opaque, and the depth of the same run is the geometry render's."""
+    from depth_views.render.job import render_views
+
+    mesh, _, _ = scene()
+    path = tmp_path / "scene.ply"
+    mesh.export(path)
+    lens = lens_case("OPENCV-folded", W, H)
+    options = RenderOptions(resolution=(W, H), lens_model=lens.name, lens_params=lens.params,
+                            passes=("depth", "rgb"), rgb_samples=4, rgb_denoise=False)
+    (result,) = list(render_views(options, mesh=str(path), views=[lens_view(0, lens)]))
+    valid = lens.depth_rays()[1]
+    assert 0.05 < (~valid).mean() < 0.95
+    assert np.all(result.rgb[~valid] == 0)
+    hit = np.isfinite(result.depth)
+    padded = np.pad(hit, 1)
+    inside = hit & padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
+    assert inside.sum() > 100 and np.all(result.rgb[inside][:, 3] > 0.99)
+
+
+@pytest.mark.skipif(HAS_CUSTOM_CAMERA, reason="this Blender has Cycles' Custom camera")
+def test_a_blender_without_the_custom_camera_refuses_a_lens_in_one_line(tmp_path, capsys):
+    """Blender 4.2: a lens model is refused up front, in one line naming the Blender it needs, and nothing is
+    rendered without its distortion; a file without distortion renders as before."""
+    from depth_views.cli import main
+
+    mesh, _, _ = scene()
+    path = tmp_path / "scene.ply"
+    mesh.export(path)
+    lens = lens_case("OPENCV", W, H)
+    code = main(["render", str(path), str(path), "--out", str(tmp_path / "out"), "--resolution", str(W), str(H),
+                 "--views", "2", "--lens-model", lens.name, "--lens-params", *map(str, lens.params), "--quiet"])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(lines) == 1, lines
+    assert lines[0] == (f"depth-views: error: camera model OPENCV (a lens model) needs Blender 4.5 or newer "
+                        f"(Cycles' Custom camera); this is Blender {bpy.app.version_string}")
+    assert not (tmp_path / "out" / "scene" / "depth").exists()
+    undistorted = (*lens.params[:4], 0.0, 0.0, 0.0, 0.0)   # zero distortion: Blender's own perspective camera
+    assert main(["render", str(path), "--out", str(tmp_path / "plain"), "--resolution", str(W), str(H), "--views",
+                 "2", "--lens-model", "OPENCV", "--lens-params", *map(str, undistorted), "--quiet"]) == 0
