@@ -9,6 +9,8 @@ those tolerances (the test has the power to see them)."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -144,3 +146,80 @@ def test_a_blender_without_the_custom_camera_refuses_a_lens_in_one_line(tmp_path
     undistorted = (*lens.params[:4], 0.0, 0.0, 0.0, 0.0)   # zero distortion: Blender's own perspective camera
     assert main(["render", str(path), "--out", str(tmp_path / "plain"), "--resolution", str(W), str(H), "--views",
                  "2", "--lens-model", "OPENCV", "--lens-params", *map(str, undistorted), "--quiet"]) == 0
+
+
+@needs_custom_camera
+@pytest.mark.parametrize("family", ["pinhole", "fisheye"])
+def test_render_export_and_render_again_gives_the_same_depth(tmp_path, family):
+    """A COLMAP model of two lenses rendered, then its exports (COLMAP, transforms.json, cameras.json) given
+    back as --cameras: the same lenses, the same depth (bit for bit where the parameters travel exactly)."""
+    from camera_files import write_colmap_lenses
+
+    from depth_views.cli import main
+    from depth_views.exr_io import read_depth
+
+    mesh, _, _ = scene()
+    path = tmp_path / "scene.ply"
+    mesh.export(path)
+    names = ["OPENCV", "RADIAL"] if family == "pinhole" else ["OPENCV_FISHEYE", "RADIAL_FISHEYE"]
+    cameras = []
+    for i, name in enumerate(names):
+        view = lens_view(i, lens_case(name, W, H))
+        cameras.append((view.lens.name, W, H, view.lens.params, view.world_to_camera))
+    source = write_colmap_lenses(tmp_path / "sparse", cameras)
+    common = ["--resolution", str(W), str(H), "--quiet"]
+    assert main(["render", str(path), "--cameras", source, "--out", str(tmp_path / "first"), "--formats",
+                 "exr,colmap", *common]) == 0
+    first = tmp_path / "first" / "scene"
+    document = json.loads((first / "cameras.json").read_text())
+    assert [view.get("camera_model", document["camera_model"]) for view in document["views"]] == names
+    depth = [read_depth(first / view["files"]["depth"]) for view in document["views"]]
+    assert all(np.isfinite(d).mean() > 0.2 for d in depth)
+    for export in ("colmap", "transforms.json", "cameras.json"):
+        out = tmp_path / export.split(".")[0]
+        assert main(["render", str(path), "--cameras", str(first / export), "--out", str(out), *common]) == 0
+        again = json.loads((out / "scene" / "cameras.json").read_text())
+        for view, expected in zip(again["views"], depth):
+            got = read_depth(out / "scene" / view["files"]["depth"])
+            assert np.array_equal(np.isfinite(got), np.isfinite(expected)), export
+            assert np.abs(got[np.isfinite(got)] - expected[np.isfinite(got)]).max() <= 1e-6, export
+
+
+@needs_custom_camera
+def test_outputs_state_the_lens(tmp_path, capsys):
+    """views.npz carries each view's K and lens without pickles, the EXR metadata states the camera model with
+    its parameters, and a lens nerfstudio cannot describe (FOV) gets no transforms.json but a warning."""
+    import OpenEXR
+
+    from depth_views.cli import main
+    from depth_views.outputs import load_views
+
+    mesh, _, _ = scene()
+    path = tmp_path / "scene.ply"
+    mesh.export(path)
+    lens = lens_case("FOV", W, H)
+    assert main(["render", str(path), "--out", str(tmp_path / "out"), "--resolution", str(W), str(H), "--views", "2",
+                 "--lens-model", "FOV", "--lens-params", *map(str, lens.params), "--passes", "depth,distance,xyz",
+                 "--formats", "exr,npz", "--quiet"]) == 0
+    err = capsys.readouterr().err
+    folder = tmp_path / "out" / "scene"
+    assert "no transforms.json: nerfstudio's transforms.json cannot describe FOV cameras" in err
+    assert not (folder / "transforms.json").exists()
+    with np.load(folder / "views.npz") as npz:           # allow_pickle is off: no object arrays
+        assert npz["view_K"].dtype == np.float64 and np.allclose(npz["view_K"][0], lens.K)
+        assert list(npz["view_camera_model"]) == ["FOV", "FOV"] and np.array_equal(npz["view_lens_params"][1], lens.params)
+        assert str(npz["camera_model"]) == "FOV"
+    cameras = json.loads((folder / "cameras.json").read_text())
+    with OpenEXR.File(str(folder / cameras["views"][0]["files"]["depth"])) as exr:
+        meta = json.loads(exr.header()["depth_views"])
+    assert meta["camera_model"]["camera_model"] == "FOV" and meta["camera_model"]["lens_params"] == list(lens.params)
+    assert meta["depth_kind"] == "planar"
+    loaded = load_views(folder)
+    assert loaded["camera_model"].lens.key == lens.key
+    hit = np.isfinite(loaded["depth"][0])
+    # distance and xyz through the same lens: distance = depth * |(a, b, 1)| and xyz on the ray
+    a, b, _ = lens.undistorted_grid()
+    assert np.allclose(loaded["distance"][0][hit], (loaded["depth"][0] * np.sqrt(1 + a * a + b * b))[hit], rtol=1e-6)
+    c2w = np.linalg.inv(loaded["world_to_camera"][0])
+    rays = np.stack([a, b, np.ones_like(a)], -1) * loaded["depth"][0][..., None]
+    assert np.allclose(loaded["xyz"][0][hit], (rays[hit] @ c2w[:3, :3].T + c2w[:3, 3]), atol=1e-5)
