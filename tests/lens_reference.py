@@ -11,6 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from meshes import asymmetric_mesh
+
+from depth_views.cameras.conventions import look_at, world_to_camera_opencv
+from depth_views.cameras.views import View
+
 
 def pixel_rays(lens):
     """Unit rays (H, W, 3), OpenCV camera axes, and valid (H, W) at every pixel centre (see the module)."""
@@ -73,3 +78,28 @@ def interior(hit_triangle, object_of_face):
         for dx in (0, 1, 2):
             same &= padded[dy:dy + height, dx:dx + width] == seen
     return same & (hit_triangle >= 0)
+
+
+POSES = {"pinhole": ((4.5, -3.5, 4.2), (0.75, 1.5, 2.3)), "fisheye": ((3.2, -1.6, 3.0), (0.75, 1.5, 2.0))}
+
+
+def scene():
+    """(mesh, object of each face, object size): the asymmetric box with its spike (object 1) above a
+    30 x 30 floor (object 2), so wide rays (also behind a fisheye's image plane) meet a surface."""
+    import trimesh
+
+    thing = asymmetric_mesh()
+    floor = trimesh.Trimesh([[-15, -15, 0], [15, -15, 0], [15, 15, 0], [-15, 15, 0]], [[0, 1, 2], [0, 2, 3]],
+                            process=False)
+    mesh = trimesh.util.concatenate([thing, floor])
+    objects = np.r_[np.ones(len(thing.faces), int), np.full(len(floor.faces), 2)]
+    size = float(np.linalg.norm(np.ptp(thing.vertices, axis=0)))
+    return mesh, objects, size
+
+
+def lens_view(index: int, lens) -> View:
+    """A view of ``lens`` on the scene: close for a fisheye (its wide view fills with the object and the floor)."""
+    eye, target = POSES[lens.family]
+    c2w = look_at(np.asarray(eye, float), np.asarray(target, float))
+    return View(index=index, azimuth_deg=0.0, elevation_deg=0.0, radius=float(np.linalg.norm(eye)),
+                camera_to_world=c2w, world_to_camera=world_to_camera_opencv(c2w), lens=lens)

@@ -17,12 +17,9 @@ import pytest
 bpy = pytest.importorskip("bpy")
 
 from lens_cases import CASES, lens_case  # noqa: E402
-from lens_reference import interior, reference_depth  # noqa: E402
-from meshes import asymmetric_mesh  # noqa: E402
+from lens_reference import interior, lens_view, reference_depth, scene  # noqa: E402
 
-from depth_views.cameras.conventions import look_at, world_to_camera_opencv  # noqa: E402
 from depth_views.cameras.lens import LensModel  # noqa: E402
-from depth_views.cameras.views import View  # noqa: E402
 from depth_views.compositor.compat import custom_camera_problem  # noqa: E402
 from depth_views.options import RenderOptions  # noqa: E402
 
@@ -30,30 +27,6 @@ W, H = 64, 48
 TOLERANCE = 1e-4            # of the object's size
 HAS_CUSTOM_CAMERA = custom_camera_problem() is None
 needs_custom_camera = pytest.mark.skipif(not HAS_CUSTOM_CAMERA, reason="Cycles' Custom camera: Blender 4.5 or newer")
-POSES = {"pinhole": ((4.5, -3.5, 4.2), (0.75, 1.5, 2.3)), "fisheye": ((3.2, -1.6, 3.0), (0.75, 1.5, 2.0))}
-
-
-def scene():
-    """(mesh, object of each face, object size, path): the asymmetric box with its spike (object 1) above a
-    30 x 30 floor (object 2), so wide rays (also behind a fisheye's image plane) meet a surface."""
-    import trimesh
-
-    thing = asymmetric_mesh()
-    floor = trimesh.Trimesh([[-15, -15, 0], [15, -15, 0], [15, 15, 0], [-15, 15, 0]], [[0, 1, 2], [0, 2, 3]],
-                            process=False)
-    mesh = trimesh.util.concatenate([thing, floor])
-    objects = np.r_[np.ones(len(thing.faces), int), np.full(len(floor.faces), 2)]
-    size = float(np.linalg.norm(np.ptp(thing.vertices, axis=0)))
-    return mesh, objects, size
-
-
-def lens_view(index: int, lens: LensModel) -> View:
-    eye, target = POSES[lens.family]
-    c2w = look_at(np.asarray(eye, float), np.asarray(target, float))
-    return View(index=index, azimuth_deg=0.0, elevation_deg=0.0, radius=float(np.linalg.norm(eye)),
-                camera_to_world=c2w, world_to_camera=world_to_camera_opencv(c2w), lens=lens)
-
-
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
     """Every lens case rendered once, in one Blender scene (one view per model, each with its own lens)."""
@@ -223,3 +196,37 @@ def test_outputs_state_the_lens(tmp_path, capsys):
     c2w = np.linalg.inv(loaded["world_to_camera"][0])
     rays = np.stack([a, b, np.ones_like(a)], -1) * loaded["depth"][0][..., None]
     assert np.allclose(loaded["xyz"][0][hit], (rays[hit] @ c2w[:3, :3].T + c2w[:3, 3]), atol=1e-5)
+
+
+@needs_custom_camera
+def test_the_panels_from_file_renders_a_distorted_camera_file(tmp_path):
+    """The add-on's Cameras From: From File with a distorted COLMAP model renders what the CLI renders."""
+    import depth_views
+    from camera_files import write_colmap_lenses
+    from meshes import write_blend
+
+    from depth_views.cli import main
+    from depth_views.exr_io import read_depth
+
+    mesh, _, _ = scene()
+    lens = lens_case("OPENCV", W, H)
+    source = write_colmap_lenses(tmp_path / "sparse", [(lens.name, W, H, lens.params, lens_view(0, lens).world_to_camera)])
+    blend = write_blend(mesh, tmp_path / "scene.blend")
+    mesh.export(tmp_path / "scene.ply")
+    depth_views.register()
+    try:
+        bpy.ops.wm.open_mainfile(filepath=blend, load_ui=False)
+        settings = bpy.context.scene.depth_views
+        settings.target, settings.output_dir = "SCENE", str(tmp_path / "panel")
+        settings.camera_source, settings.camera_file = "FILE", source
+        assert bpy.ops.depth_views.render() == {"FINISHED"}
+    finally:
+        depth_views.unregister()
+    panel = json.loads((tmp_path / "panel" / "cameras.json").read_text())
+    assert panel["camera_model"] == "OPENCV" and panel["lens_params"] == list(lens.params)
+    assert main(["render", str(tmp_path / "scene.ply"), "--cameras", source, "--out", str(tmp_path / "cli"),
+                 "--quiet"]) == 0
+    a = read_depth(tmp_path / "panel" / "depth" / "0000.exr")
+    b = read_depth(tmp_path / "cli" / "scene" / "depth" / "0000.exr")
+    assert np.array_equal(np.isfinite(a), np.isfinite(b)) and np.isfinite(a).mean() > 0.3
+    assert np.abs(a[np.isfinite(a)] - b[np.isfinite(a)]).max() <= 1e-5
