@@ -79,16 +79,20 @@ def _job_rate(path: str, out: str, options) -> dict:
     from depth_views.resolved import resolve
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
-    times, cropped = [], 0
+    times, cropped, area = [], 0, 0.0
     started = time.perf_counter()
     with RenderJob(load_input(path), out, resolve(options)) as job:
         while not job.finished:
             job.step()
             times.append(time.perf_counter())
-            cropped += job._renderer._crop_box is not None
+            box = job._renderer._crop_box
+            cropped += box is not None
+            width, height = options.resolution
+            area += 1.0 if box is None else (box[1] - box[0]) * (box[3] - box[2]) / (width * height)
         job.finish()
     steady = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else float("nan")
-    return {"first_view_s": times[0] - started, "steady": steady, "cropped": cropped, "views": len(times)}
+    return {"first_view_s": times[0] - started, "steady": steady, "cropped": cropped, "views": len(times),
+            "area": area / len(times)}
 
 
 def speed(width: int, height: int, n_views: int) -> list[dict]:
@@ -123,8 +127,11 @@ def main(argv=None) -> int:
 
     import bpy
 
-    exact = exactness(*args.exact_size)
-    rates = speed(*args.size, args.views)
+    from depth_views.batch.in_process import silenced_stdout_fd   # Blender's own prints off the table
+
+    with silenced_stdout_fd():
+        exact = exactness(*args.exact_size)
+        rates = speed(*args.size, args.views)
     print(f"Blender {bpy.app.version_string}; exactness at {args.exact_size[0]}x{args.exact_size[1]} "
           "(one view per model, the asymmetric object above a floor, object size = its bounding-box diagonal)\n")
     print("| lens case | pixels with a ray | surface mask = reference | max error / size | p99 | interior px "
@@ -136,12 +143,12 @@ def main(argv=None) -> int:
     base = rates[0]["steady"]
     print(f"\nSpeed: scan_5k, {args.size[0]}x{args.size[1]}, {args.views} views per model, CPU "
           f"({os.cpu_count()} cores), load average {os.getloadavg()[0]:.1f}\n")
-    print("| camera | views/s (steady) | vs perspective | first view (s) | render border |")
-    print("|---|---|---|---|---|")
+    print("| camera | views/s (steady) | vs perspective | first view (s) | render border | pixels rendered |")
+    print("|---|---|---|---|---|---|")
     for row in rates:
         border = f"{row['cropped']}/{row['views']} views" if row["cropped"] else "no (whole frame)"
         print(f"| {row['model']} | {row['steady']:.1f} | {row['steady'] / base:.2f} | {row['first_view_s']:.2f} "
-              f"| {border} |")
+              f"| {border} | {100 * row['area']:.0f} % |")
     return 0 if all(row["max"] < 1e-4 and row["mask"] > 99.9 for row in exact) else 1
 
 

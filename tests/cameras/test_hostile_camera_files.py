@@ -1,4 +1,4 @@
-"""Hostile camera files (tests/camera_corpus.py: every format, 290 cases): each is refused with exactly one
+"""Hostile camera files (tests/camera_corpus.py: every format, 296 cases): each is refused with exactly one
 DepthViewsError of one line that starts with the file it blames and names the problem (and the frame,
 view, camera or image), in bounded time and memory, and never with another exception.
 
