@@ -229,6 +229,8 @@ MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in [
     _spec("NERFSTUDIO_OPENCV", None, "fx fy cx cy k1 k2 k3 k4 p1 p2", PINHOLE_FAMILY, _d_nerfstudio_opencv, "p1 p2"),
 ]}
 COLMAP_IDS = {spec.colmap_id: spec.name for spec in MODELS.values() if spec.colmap_id is not None}
+NERFSTUDIO_PERSPECTIVE = ("OPENCV", "PINHOLE", "SIMPLE_PINHOLE", "SIMPLE_RADIAL", "RADIAL")
+"""transforms.json ``camera_model`` names nerfstudio reads as its perspective camera (with its k's and p's)."""
 NOT_LENS_MODELS = {"EUCM": "its rays can leave the front hemisphere, which COLMAP's planar unprojection "
                            "cannot give; not supported",
                    "EQUIRECTANGULAR": "not a lens: give it as an EQUIRECTANGULAR camera (docs/camera-models.md)"}
@@ -304,7 +306,8 @@ class LensModel:
     @classmethod
     def from_nerfstudio(cls, camera_model: str, width: int, height: int, fl_x: float, fl_y: float, cx: float,
                         cy: float, distortion: dict) -> LensModel:
-        """From nerfstudio ``transforms.json`` values: ``camera_model`` OPENCV (or PINHOLE) or OPENCV_FISHEYE,
+        """From nerfstudio ``transforms.json`` values: ``camera_model`` OPENCV (or another name nerfstudio reads as
+        its perspective camera: :data:`NERFSTUDIO_PERSPECTIVE`) or OPENCV_FISHEYE,
         ``cx``/``cy`` as the file has them (COLMAP's +0.5 convention), ``distortion`` {k1 k2 k3 k4 p1 p2}
         (missing ones are 0).
 
@@ -316,7 +319,7 @@ class LensModel:
         """
         k1, k2, k3, k4, p1, p2 = (float(distortion.get(k, 0.0)) for k in ("k1", "k2", "k3", "k4", "p1", "p2"))
         base = (fl_x, fl_y, cx, cy)
-        if camera_model in ("OPENCV", "PINHOLE", "SIMPLE_PINHOLE"):
+        if camera_model in NERFSTUDIO_PERSPECTIVE:
             if k3 == 0 and k4 == 0:
                 return cls("OPENCV", width, height, (*base, k1, k2, p1, p2))
             if k4 == 0:
@@ -327,7 +330,7 @@ class LensModel:
                 return cls("OPENCV_FISHEYE", width, height, (*base, k1, k2, k3, k4))
             return cls("THIN_PRISM_FISHEYE", width, height, (*base, k1, k2, p1, p2, k3, k4, 0.0, 0.0))
         raise DepthViewsError(f"nerfstudio camera_model {camera_model!r} has no lens model here "
-                              "(OPENCV, PINHOLE or OPENCV_FISHEYE)")
+                              f"({', '.join(NERFSTUDIO_PERSPECTIVE)} or OPENCV_FISHEYE)")
 
     @classmethod
     def pinhole(cls, width: int, height: int, K) -> LensModel:
