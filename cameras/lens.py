@@ -401,10 +401,6 @@ class LensModel:
         named = self.named_params()
         return all(named[k] == 0.0 for k in self.spec.asymmetric)
 
-    def _radial_extra(self) -> tuple[float, ...]:
-        """The distortion parameters with the asymmetric ones (tangential, thin prism) set to 0."""
-        return tuple(0.0 if n in self.spec.asymmetric else v for n, v in zip(self.spec.extra_names, self.extra))
-
     def distort(self, x, y):
         """(xd, yd, j00, j01, j10, j11) of the model's distortion at (x, y) (normalised / theta space)."""
         x = np.asarray(x, dtype=np.float64)
@@ -484,9 +480,31 @@ class LensModel:
             xd, _, j00, _, _, _ = self._distort_closed_form(rho, np.zeros_like(rho))
             ok = 1.0 - 4.0 * self.extra[0] * rho * rho >= 0
             return np.where(ok, xd, np.nan), np.where(ok, j00, np.nan)
+        numerator, denominator = self.radial_coefficients()
         with np.errstate(over="ignore", invalid="ignore"):
-            xd, _, j00, _, _, _ = self.spec.distortion(self._radial_extra(), rho, np.zeros_like(rho))
-        return xd, j00
+            s2 = rho * rho
+            radial, radial_d = _poly(numerator, s2)
+            if denominator:
+                d, dd = _poly(denominator, s2)
+                radial, radial_d = radial / d, (radial_d * d - radial * dd) / (d * d)
+            return rho * radial, radial + 2.0 * s2 * radial_d
+
+    def radial_coefficients(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """(numerator, denominator) of the radial factor R(s) = (1 + n1 s + n2 s^2 + ...) / (1 + d1 s + ...),
+        s = |a|^2, of every polynomial model (the closed forms FOV and division have none: ((), ()))."""
+        n = self.named_params()
+        name = self.name
+        if name in ("SIMPLE_RADIAL", "SIMPLE_RADIAL_FISHEYE"):
+            return (n["k"],), ()
+        if name in ("RADIAL", "RADIAL_FISHEYE", "OPENCV"):
+            return (n["k1"], n["k2"]), ()
+        if name == "FULL_OPENCV":
+            return (n["k1"], n["k2"], n["k3"]), (n["k4"], n["k5"], n["k6"])
+        if name in ("OPENCV_FISHEYE", "THIN_PRISM_FISHEYE", "NERFSTUDIO_OPENCV"):
+            return (n["k1"], n["k2"], n["k3"], n["k4"]), ()
+        if name == "RAD_TAN_THIN_PRISM_FISHEYE":
+            return tuple(n[f"k{i}"] for i in range(6)), ()
+        return (), ()
 
     # -- projection ---------------------------------------------------------------------------
     def project(self, points_cam) -> tuple[np.ndarray, np.ndarray]:
@@ -575,10 +593,11 @@ class LensModel:
                 valid = den > 0
                 den = np.where(valid, den, 1.0)
                 a, b = mx / den, my / den
-            else:
+            elif self.is_radially_symmetric:
                 a, b, valid = self._undistort_radial(mx, my, self.radial_profile())
-                if not self.is_radially_symmetric:
-                    a, b, valid = self._undistort_newton_2d(mx, my, a, b, valid)
+            else:   # the radial part only starts the 2-D Newton: a few steps suffice
+                a, b, valid = self._undistort_radial(mx, my, self.radial_profile(), iterations=3)
+                a, b, valid = self._undistort_newton_2d(mx, my, a, b, valid)
         valid = valid & np.isfinite(a) & np.isfinite(b)
         if self.family == FISHEYE_FAMILY:
             valid &= np.hypot(a, b) <= math.pi
@@ -593,9 +612,10 @@ class LensModel:
         f = _fov_inverse_factor(omega, np.where(valid, rho_d * rho_d, 0.0))
         return mx * f, my * f, valid
 
-    def _undistort_radial(self, mx, my, profile: RadialProfile):
+    def _undistort_radial(self, mx, my, profile: RadialProfile, iterations: int = _NEWTON_1D_ITERS):
         """Solve g(rho) = |m| on the monotone branch (bracketed Newton) and scale m.  For an asymmetric
-        model this is the radial part only (the 2-D Newton's start); ``valid`` then says it exists."""
+        model this is the radial part only (the 2-D Newton's start, a few ``iterations``); ``valid`` then
+        says it exists."""
         rho_d = np.hypot(mx, my)
         valid = rho_d < profile.rho_d_max if profile.reason != "reach" else rho_d <= profile.rho_d_max
         target = np.where(valid, rho_d, 0.0)
@@ -605,7 +625,7 @@ class LensModel:
         rho = lo + (hi - lo) * np.clip((target - glo) / np.where(ghi > glo, ghi - glo, 1.0), 0.0, 1.0)
         active = np.flatnonzero(target > 0)   # only unconverged pixels are iterated on
         eps = np.finfo(np.float64).eps
-        for _ in range(_NEWTON_1D_ITERS):
+        for _ in range(iterations):
             if active.size == 0:
                 break
             r_, lo_, hi_, t_ = rho[active], lo[active], hi[active], target[active]
@@ -620,9 +640,10 @@ class LensModel:
             rho[active], lo[active], hi[active] = new, lo_, hi_
             # a step of a few ulps: Newton's quadratic convergence has reached float64 precision
             active = active[np.abs(new - r_) > 4 * eps * np.maximum(np.abs(r_), 1e-300)]
-        g, _ = self._radial_g(rho)
-        converged = np.abs(g - target) <= 8 * eps * np.maximum(target, 1e-300)
-        valid &= converged | (target == 0)
+        if iterations == _NEWTON_1D_ITERS:
+            g, _ = self._radial_g(rho)
+            converged = np.abs(g - target) <= 8 * eps * np.maximum(target, 1e-300)
+            valid &= converged | (target == 0)
         slope0 = self._radial_g(np.zeros(1))[1][0]
         with np.errstate(divide="ignore", invalid="ignore"):
             scale = np.where(rho_d > 0, rho / np.where(rho_d > 0, rho_d, 1.0), 1.0 / slope0)
@@ -655,8 +676,37 @@ class LensModel:
         xd, yd, *_ = self.distort(a, b)
         residual = np.hypot(xd - mx, yd - my)
         valid = np.isfinite(residual) & (residual <= 64 * eps * np.maximum(np.hypot(mx, my), 1.0))
-        valid &= self._segment_ok(a, b)
+        valid &= self._connected(a, b, valid)
         return a, b, valid
+
+    def _connected(self, a, b, solved) -> np.ndarray:
+        """:meth:`_segment_ok` of the solutions (a, b) (on the sheet of the inverse connected to the centre),
+        fast for whole images: a polar table of the first radius where the Jacobian determinant stops being
+        positive along each direction (720 directions x 512 radii up to the largest |(a, b)|) clears the
+        solutions well inside it; only those within 2 % of that radius (near a fold) are checked one by one."""
+        radius = np.hypot(a, b)
+        ok = np.zeros(np.shape(a), dtype=bool)
+        if not np.any(solved):
+            return ok
+        r_max = float(np.max(radius[solved])) * 1.01 + 1e-12
+        n_angles, n_radii = 720, 512
+        phi = np.linspace(-math.pi, math.pi, n_angles + 1)
+        r = np.linspace(0.0, r_max, n_radii + 1)[1:]
+        with np.errstate(over="ignore", invalid="ignore"):
+            _, _, j00, j01, j10, j11 = self.distort(np.cos(phi)[:, None] * r, np.sin(phi)[:, None] * r)
+            bad = ~((j00 * j11 - j01 * j10) > 0)
+        first = np.argmax(bad, axis=1)
+        fold = np.where(bad.any(axis=1), np.where(first > 0, r[np.maximum(first - 1, 0)], 0.0), np.inf)
+        at = np.clip(((np.arctan2(b, a) + math.pi) / (2 * math.pi) * n_angles).astype(np.int64), 0, n_angles - 1)
+        safe = np.minimum(fold[at], fold[at + 1])
+        clear = solved & (radius <= 0.98 * safe)
+        if self.family == FISHEYE_FAMILY:
+            clear &= radius <= math.pi
+        ok |= clear
+        near = np.flatnonzero(solved & ~clear)
+        if near.size:
+            ok[near] = self._segment_ok(a[near], b[near])
+        return ok
 
     def check_invertible(self) -> None:
         """DepthViewsError unless the pixels around the principal point (it and its 8 neighbours, one pixel

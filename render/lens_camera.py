@@ -44,24 +44,16 @@ def lens_shader_params(lens: LensModel, snap: bool = True) -> dict:
          "snap": int(snap), "width": float(lens.width), "height": float(lens.height),
          "fx": fx, "fy": fy, "cx": cx, "cy": cy, "omega": 0.0, "rho_max": 1e30, "rho_d_max": 1e30}
     p.update({key: 0.0 for key in _ZERO_COEFFICIENTS})
+    numerator, denominator = lens.radial_coefficients()
+    p.update({f"n{i}": value for i, value in enumerate(numerator, start=1)})
+    p.update({f"d{i}": value for i, value in enumerate(denominator, start=1)})
     name = lens.name
-    if name in ("SIMPLE_RADIAL", "SIMPLE_RADIAL_FISHEYE"):
-        p["n1"] = n["k"]
-    elif name in ("RADIAL", "RADIAL_FISHEYE"):
-        p.update(n1=n["k1"], n2=n["k2"])
-    elif name == "OPENCV":
-        p.update(n1=n["k1"], n2=n["k2"], p1=n["p1"], p2=n["p2"])
-    elif name == "FULL_OPENCV":
-        p.update(n1=n["k1"], n2=n["k2"], n3=n["k3"], d1=n["k4"], d2=n["k5"], d3=n["k6"], p1=n["p1"], p2=n["p2"])
-    elif name == "OPENCV_FISHEYE":
-        p.update(n1=n["k1"], n2=n["k2"], n3=n["k3"], n4=n["k4"])
+    if name in ("OPENCV", "FULL_OPENCV", "NERFSTUDIO_OPENCV"):
+        p.update(p1=n["p1"], p2=n["p2"])
     elif name == "THIN_PRISM_FISHEYE":
-        p.update(n1=n["k1"], n2=n["k2"], n3=n["k3"], n4=n["k4"], p1=n["p1"], p2=n["p2"], sx1=n["sx1"], sy1=n["sy1"])
-    elif name == "NERFSTUDIO_OPENCV":
-        p.update(n1=n["k1"], n2=n["k2"], n3=n["k3"], n4=n["k4"], p1=n["p1"], p2=n["p2"])
-    elif name == "RAD_TAN_THIN_PRISM_FISHEYE":
-        p.update(kind=3, n1=n["k0"], n2=n["k1"], n3=n["k2"], n4=n["k3"], n5=n["k4"], n6=n["k5"],
-                 p1=n["p1"], p2=n["p0"], sx1=n["s0"], sx2=n["s1"], sy1=n["s2"], sy2=n["s3"])
+        p.update(p1=n["p1"], p2=n["p2"], sx1=n["sx1"], sy1=n["sy1"])
+    elif name == "RAD_TAN_THIN_PRISM_FISHEYE":   # COLMAP's p0 -> p2, s0 -> sx1, s1 -> sx2, s2 -> sy1, s3 -> sy2
+        p.update(kind=3, p1=n["p1"], p2=n["p0"], sx1=n["s0"], sx2=n["s1"], sy1=n["s2"], sy2=n["s3"])
     elif name == "FOV":
         p.update(kind=1, omega=n["omega"])
     elif name in ("SIMPLE_DIVISION", "DIVISION"):
