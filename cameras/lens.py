@@ -39,6 +39,7 @@ where COLMAP's own fisheye unprojection is right), to ~1e-11 (COLMAP's Newton st
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Callable
@@ -833,8 +834,18 @@ class LensModel:
 
 
 def lens_from_json(document: dict, width: int, height: int) -> LensModel:
-    """The :class:`LensModel` of a cameras.json block (``camera_model``, ``lens_params``)."""
+    """The :class:`LensModel` of a cameras.json block (``camera_model``, ``lens_params``).  Blocks of one lens
+    (every view of a render) share one LensModel, so its per-pixel arrays are computed once."""
     params = document.get("lens_params")
     if not isinstance(params, (list, tuple)):
         raise DepthViewsError(f"camera model {document.get('camera_model')!r}: lens_params is not a list of numbers")
-    return LensModel(str(document.get("camera_model")), width, height, tuple(params))
+    try:
+        key = (str(document.get("camera_model")), int(width), int(height), tuple(float(p) for p in params))
+    except (TypeError, ValueError):
+        return LensModel(str(document.get("camera_model")), width, height, tuple(params))   # raises, naming it
+    return _shared_lens(*key)
+
+
+@functools.lru_cache(maxsize=32)
+def _shared_lens(name: str, width: int, height: int, params: tuple) -> LensModel:
+    return LensModel(name, width, height, params)
