@@ -32,7 +32,8 @@ class RenderSetup:
     frame's, each view also carrying its own).  ``file_views``: a camera file's views in file order,
     their angles and radius taken around the origin (:meth:`views_around` re-centres them), None for
     sampled views.  ``file_camera``: the camera model a fisheye / equirectangular / orthographic file
-    shares (None for sampled views and pinhole files).
+    shares, or the first frame's lens model for a file with lens distortion (each of its views carries its
+    own ``lens``); None for sampled views and pinhole files.
     """
 
     options: RenderOptions
