@@ -1,7 +1,8 @@
 """Every difference between the Blender versions we support (4.2 LTS, 4.5 LTS, 5.0), one function each.
 
 Nothing else in Depth Views looks at ``bpy.app.version``.  Each function is covered by
-``tests/render/test_in_memory_api.py`` on every supported version.
+``tests/render/test_in_memory_api.py`` on every supported version (the Custom camera's, which lens models
+need, by ``tests/render/test_lens_render.py``).
 """
 
 from __future__ import annotations

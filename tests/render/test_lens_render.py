@@ -230,3 +230,22 @@ def test_the_panels_from_file_renders_a_distorted_camera_file(tmp_path):
     b = read_depth(tmp_path / "cli" / "scene" / "depth" / "0000.exr")
     assert np.array_equal(np.isfinite(a), np.isfinite(b)) and np.isfinite(a).mean() > 0.3
     assert np.abs(a[np.isfinite(a)] - b[np.isfinite(a)]).max() <= 1e-5
+
+
+def test_the_custom_camera_feature_test_follows_the_camera_types_of_this_blender(tmp_path):
+    """compositor/compat.py's version differences for lens models, on every supported Blender: the Custom
+    camera exists where the camera type enum has CUSTOM (4.5, 5.0), and there Cycles compiles the shipped
+    shader; elsewhere (4.2) the one line names the version it needs."""
+    from depth_views.compositor.compat import compile_osl, gpu_backends_with_custom_camera
+    from depth_views.render.lens_camera import SHADER_FILE
+
+    types = {item.identifier for item in bpy.types.Camera.bl_rna.properties["type"].enum_items}
+    problem = custom_camera_problem()
+    assert gpu_backends_with_custom_camera() == ("OPTIX",)
+    if "CUSTOM" not in types:
+        assert problem == (f"needs Blender 4.5 or newer (Cycles' Custom camera); this is Blender "
+                           f"{bpy.app.version_string}")
+        return
+    assert problem is None
+    bytecode = compile_osl(SHADER_FILE, str(tmp_path / "lens_camera.oso"))
+    assert bytecode.startswith("OpenShadingLanguage") and "shader lens_camera" in bytecode
