@@ -307,6 +307,13 @@ def add_camera_file_options(render: argparse.ArgumentParser) -> None:
     files.add_argument("--intrinsics", type=float, nargs=4, metavar=("FX", "FY", "CX", "CY"),
                        help="any pinhole K in pixels, OpenCV convention (pixel centres at integers; "
                             "the centred principal point is ((W-1)/2, (H-1)/2)); overrides --lens/--fov")
+    files.add_argument("--lens-model", metavar="NAME",
+                       help="a lens with distortion for sampled views (or .npy/.npz poses): a COLMAP camera model "
+                            "(SIMPLE_RADIAL, OPENCV, FULL_OPENCV, OPENCV_FISHEYE, THIN_PRISM_FISHEYE, FOV, ...) or "
+                            "NERFSTUDIO_OPENCV; with --lens-params (docs/camera-models.md)")
+    files.add_argument("--lens-params", type=float, nargs="+", metavar="P",
+                       help="the lens model's parameters in COLMAP's order and pixel convention, as cameras.txt "
+                            "holds them (principal point at +0.5: cx = K[0,2] + 0.5), e.g. OPENCV: FX FY CX CY K1 K2 P1 P2")
     files.add_argument("--cameras", metavar="FILE",
                        help="render exactly the views of FILE, in its order, with its intrinsics: "
                             "transforms.json / transforms_*.json (nerfstudio, instant-ngp, NeRF-synthetic), "
@@ -449,7 +456,8 @@ def options_from_args(args: argparse.Namespace) -> RenderOptions:
         radius_range=args.radius if isinstance(args.radius, tuple) else None,
         fov_range=args.fov if isinstance(args.fov, tuple) else None,
         rgb_bounces=args.rgb_bounces, rgb_noise_threshold=args.rgb_noise_threshold, rgb_lighting=args.rgb_lighting,
-        frame=args.frame, empty_views=args.empty_views)
+        frame=args.frame, empty_views=args.empty_views, lens_model=args.lens_model,
+        lens_params=tuple(args.lens_params) if args.lens_params else None)
 
 
 def _error(message: str) -> None:
@@ -529,6 +537,10 @@ def run_render(args: argparse.Namespace) -> int:
         raise DepthViewsError(
             f"rendering needs Blender's Python module bpy ({error}); install it with "
             "pip install 'depth_views[blender]' or run inside Blender") from None
+    if setup.uses_lens_camera:   # refused once, up front, where this Blender cannot render a lens (4.2)
+        from .render.renderer import check_lens_camera
+
+        check_lens_camera(setup.camera())
     # This process only renders: keep freed render buffers instead of page-faulting them back in
     # for every view (about 10 % of a view's CPU time; see benchmarks/RESULTS.md).
     keep_freed_memory()

@@ -12,8 +12,10 @@ import numpy as np
 from .cameras.framing import (NORMALIZED_RADIUS, auto_ortho_scale, clip_range,  # noqa: F401 (re-exported)
                               depth_range_problem, normalization_matrix)
 from .cameras.intrinsics import Intrinsics
+from .cameras.lens import LensModel
 from .cameras.limits import BLENDER_MIN_CLIP_START, MAX_DEPTH, MAX_VIEWS  # noqa: F401 (re-exported)
-from .cameras.models import CAMERA_MODELS, DEFAULT_FISHEYE_FOV_DEG, FULL_LATITUDE, FULL_LONGITUDE, CameraModel, camera_model
+from .cameras.models import (CAMERA_MODELS, DEFAULT_FISHEYE_FOV_DEG, FULL_LATITUDE, FULL_LONGITUDE, CameraModel,
+                             builtin_camera, camera_model)
 from .cameras.sphere import elevation_band
 from .errors import DepthViewsError
 
@@ -104,6 +106,9 @@ class RenderOptions:
 
     def camera(self, object_radius: float | None = None) -> CameraModel:
         """The camera model; ``object_radius`` (scene units) sizes ``--ortho-scale auto``."""
+        lens_camera = self.lens_camera()
+        if lens_camera is not None:
+            return lens_camera
         scale = self.ortho_scale
         if self.camera_model == "orthographic" and scale is None:
             if object_radius is None:
@@ -112,7 +117,27 @@ class RenderOptions:
         return camera_model(self.camera_model, self.lens_intrinsics(), ortho_scale=scale, fisheye_fov=self.fisheye_fov,
                             longitude_range=self.longitude_range, latitude_range=self.latitude_range)
 
+    def _validate_lens(self) -> None:
+        lens_camera = self.lens_camera()
+        if lens_camera is None:
+            return
+        given = [name for name, value in (("--camera-model " + self.camera_model,
+                                           self.camera_model if self.camera_model != "perspective" else None),
+                                          ("--intrinsics", self.intrinsics), ("--fov", self.fov),
+                                          ("--fov LOW:HIGH", self.fov_range)) if value is not None]
+        given += [f"--formats {name}" for name in ("nerf_synthetic",) if name in self.formats]
+        if given:
+            raise DepthViewsError(f"--lens-model {self.lens_model}: cannot go with {', '.join(given)} "
+                                  "(the lens gives the camera: model, focal lengths and principal point)")
+        if lens_camera.lens is not None or lens_camera.is_panoramic:
+            for option, engine in (("--engine", self.engine), ("--rgb-engine", self.rgb_engine if "rgb" in self.passes
+                                                                 else "cycles")):
+                if engine != "cycles":
+                    raise DepthViewsError(f"--lens-model {self.lens_model} renders with Cycles only "
+                                          f"(Cycles' Custom camera); {option} {engine} cannot")
+
     def _validate_camera_model(self) -> None:
+        self._validate_lens()
         if self.camera_model not in CAMERA_MODELS:
             raise DepthViewsError(f"--camera-model {self.camera_model!r}: choose one of {', '.join(CAMERA_MODELS)}")
         if self.ortho_scale is not None and not (np.isfinite(self.ortho_scale) and self.ortho_scale > 0):
@@ -144,11 +169,40 @@ class RenderOptions:
     rgb_lighting: str = "auto"
     frame: int | None = None
     empty_views: str = "warn"                                    # --empty-views warn|fail (EMPTY_VIEWS)
+    # A lens with distortion for sampled views (docs/camera-models.md): a COLMAP model name (or
+    # NERFSTUDIO_OPENCV) and its parameters in COLMAP's order and pixel convention, as cameras.txt has them.
+    lens_model: str | None = None                               # --lens-model NAME
+    lens_params: tuple[float, ...] | None = None                # --lens-params P... (fx fy cx cy k1 ...)
+
+    def camera_lens(self) -> LensModel | None:
+        """The :class:`~.cameras.lens.LensModel` of ``lens_model``/``lens_params`` on ``resolution``'s
+        image, or None without them; DepthViewsError naming ``--lens-model`` for a bad model or parameters."""
+        if self.lens_model is None and self.lens_params is None:
+            return None
+        if self.lens_model is None or self.lens_params is None:
+            raise DepthViewsError("--lens-model and --lens-params go together: the model name and its parameters in "
+                                  "COLMAP's order (e.g. --lens-model OPENCV --lens-params FX FY CX CY K1 K2 P1 P2)")
+        width, height = self.resolution
+        try:
+            lens = LensModel(str(self.lens_model), width, height, tuple(self.lens_params))
+            lens.check_invertible()
+        except DepthViewsError as error:
+            raise DepthViewsError(f"--lens-model {self.lens_model}: {error}") from None
+        return lens
+
+    def lens_camera(self) -> CameraModel | None:
+        """The camera of the options' lens: Blender's own camera when that renders it exactly (no
+        distortion), else the lens model (Cycles' Custom camera); None without a lens."""
+        lens = self.camera_lens()
+        return None if lens is None else (builtin_camera(lens) or CameraModel.from_lens(lens))
 
     def lens_intrinsics(self) -> Intrinsics:
         """The :class:`Intrinsics` of sampled views: ``intrinsics`` (a pinhole K) when given, else
         ``resolution`` with ``fov`` (or the narrowest of a ``fov_range``) or ``lens``/``sensor``."""
         width, height = self.resolution
+        lens_camera = self.lens_camera()
+        if lens_camera is not None:   # a distortion-free pinhole lens is its K; any other lens: the image size
+            return lens_camera.intrinsics if lens_camera.is_pinhole else Intrinsics(width, height)
         if self.intrinsics is not None:
             return Intrinsics.from_K(width, height, *self.intrinsics, sensor_mm=self.sensor)
         if self.fov_range is not None:  # the narrowest: an automatic radius then frames every view
@@ -167,6 +221,7 @@ class RenderOptions:
         Pure: reads no file (a ``cameras_file`` is read once, by :func:`depth_views.resolved.resolve`)."""
         self._validate_engine()
         self._validate_ranges()
+        self.camera_lens()   # a bad --lens-model / --lens-params is named as itself, before the image checks use it
         self._validate_image()
         self._validate_camera_model()
         self.elevation_range()

@@ -32,7 +32,8 @@ class RenderSetup:
     frame's, each view also carrying its own).  ``file_views``: a camera file's views in file order,
     their angles and radius taken around the origin (:meth:`views_around` re-centres them), None for
     sampled views.  ``file_camera``: the camera model a fisheye / equirectangular / orthographic file
-    shares (None for sampled views and pinhole files).
+    shares, or the first frame's lens model for a file with lens distortion (each of its views carries its
+    own ``lens``); None for sampled views and pinhole files.
     """
 
     options: RenderOptions
@@ -49,6 +50,14 @@ class RenderSetup:
     def n_views(self) -> int:
         """How many views each input gets: the camera file's frames, or ``--views``."""
         return len(self.file_views) if self.file_views is not None else self.options.views
+
+    @property
+    def uses_lens_camera(self) -> bool:
+        """True when the views render through a lens model (Cycles' Custom camera, Blender 4.5 or newer)."""
+        if self.file_views is not None:
+            return self.file_camera is not None and self.file_camera.lens is not None
+        camera = self.options.lens_camera()
+        return camera is not None and camera.lens is not None
 
     def camera(self, object_radius: float | None = None) -> CameraModel:
         """The camera model of every view; ``object_radius`` (scene units) sizes ``--ortho-scale auto``."""
@@ -87,6 +96,8 @@ def resolve(options: RenderOptions) -> RenderSetup:
                                       default_size=tuple(options.resolution))
         intrinsics, model = camera_set_intrinsics(camera_set, fallback=options.lens_intrinsics())
         _, views = views_from_camera_set(camera_set, fallback=options.lens_intrinsics())
+        if options.lens_model is not None:
+            intrinsics, model, views = _options_lens(path, camera_set, options, intrinsics, model, views)
     except DepthViewsError:
         raise
     except Exception as error:   # a reader's own bug must still be one line naming the file, not a traceback
@@ -97,7 +108,7 @@ def resolve(options: RenderOptions) -> RenderSetup:
     if min(width, height) < BLENDER_MIN_RESOLUTION or width * height > MAX_PIXELS:
         raise DepthViewsError(f"{path}: image size {width}x{height}: Blender renders "
                               f"{BLENDER_MIN_RESOLUTION} to {MAX_PIXELS} pixels per side/image")
-    if model is not None and model.is_panoramic:
+    if model is not None and (model.is_panoramic or model.lens is not None):
         engines = [f"--{name.replace('_', '-')} {engine}" for name, engine in
                    (("engine", options.engine), ("rgb_engine", options.rgb_engine if "rgb" in options.passes else None))
                    if engine not in (None, "cycles")]
@@ -105,6 +116,19 @@ def resolve(options: RenderOptions) -> RenderSetup:
             raise DepthViewsError(f"{path}: its {model.name} camera renders with Cycles only; "
                                   f"drop {' and '.join(engines)}")
     return RenderSetup(options=options, intrinsics=intrinsics, file_views=tuple(views), file_camera=model)
+
+
+def _options_lens(path, camera_set, options: RenderOptions, intrinsics, model, views):
+    """``--lens-model`` with a camera file: the lens of poses that carry no intrinsics (.npy / .npz); a file
+    with its own cameras is refused (its lens belongs in the file)."""
+    if camera_set.kind != "poses":
+        raise DepthViewsError(f"{path}: the file has its own cameras; --lens-model / --lens-params give the lens of "
+                              "sampled views or of a .npy/.npz of poses (leave them out, or put the lens in the file)")
+    lens_camera = options.lens_camera()
+    if lens_camera.is_pinhole:   # Blender's own perspective camera: the fallback intrinsics already are its K
+        return intrinsics, None, views
+    views = [dataclasses.replace(view, intrinsics=None, lens=lens_camera.lens) for view in views]
+    return Intrinsics(lens_camera.width, lens_camera.height), lens_camera, views
 
 
 def as_setup(settings: RenderOptions | RenderSetup) -> RenderSetup:

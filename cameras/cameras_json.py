@@ -19,9 +19,10 @@ from .conventions import BLENDER_TO_OPENCV_AXES
 from .frames import (CameraFrame, CameraSet, check_count, checked_poses, finite_number, focal_length, frame_label,
                      image_size, inverted, number_matrix, reader_error)
 from .intrinsics import Intrinsics
+from .lens import MODELS, PIXEL_CENTRE_OFFSET
 from .limits import MAX_CAMERA_FILE_BYTES
 from .models import FULL_LATITUDE, FULL_LONGITUDE, CameraModel
-from .safe_files import parse_json, read_regular
+from .safe_files import parse_json, read_regular, shown
 from .views import View
 
 CAMERAS_FILE = "cameras.json"
@@ -39,7 +40,9 @@ def cameras_document(intrinsics: Intrinsics, views: list[View], files: list[dict
 
     ``files[i]`` maps pass names to paths relative to the output folder for ``views[i]``.  A
     non-perspective ``camera_model`` states its ``camera_model``, ``K`` (None for equirectangular),
-    ``depth_kind`` and its own settings instead of the pinhole lens keys.
+    ``depth_kind`` and its own settings instead of the pinhole lens keys; a lens model its
+    ``lens_params`` (COLMAP's order and values, principal point at +0.5) and ``lens_param_names``, and
+    each view whose lens differs its own ``camera_model``, ``lens_params`` and ``K``.
     """
     document = {
         "format": "depth_views.cameras",
@@ -59,7 +62,7 @@ def cameras_document(intrinsics: Intrinsics, views: list[View], files: list[dict
         "world_to_camera_axes": "OpenCV (x right, y down, z forward)",
         "camera_to_world_axes": "Blender/OpenGL (x right, y up, looking down -z)",
     }
-    if camera_model is not None and camera_model.name != "PINHOLE":
+    if camera_model is not None and not camera_model.is_pinhole:
         for key in ("lens_mm", "sensor_mm", "sensor_fit", "fov_x_deg", "fov_y_deg"):
             del document[key]
         document.update(camera_model.to_json())
@@ -70,19 +73,24 @@ def cameras_document(intrinsics: Intrinsics, views: list[View], files: list[dict
         {"index": view.index, "files": dict(view_files), "azimuth_deg": view.azimuth_deg,
          "elevation_deg": view.elevation_deg, "radius": view.radius,
          "position": view.position.tolist(), "world_to_camera": view.world_to_camera.tolist(),
-         "camera_to_world": view.camera_to_world.tolist(), **_view_camera(view)}
+         "camera_to_world": view.camera_to_world.tolist(), **_view_camera(view, camera_model)}
         for view, view_files in zip(views, files)]
     return document
 
 
-def _view_camera(view: View) -> dict:
-    """A camera-file view's own entries: its source name and its own K (OpenCV pixels)."""
+def _view_camera(view: View, camera_model: CameraModel | None) -> dict:
+    """A camera-file view's own entries: its source name, its own K (OpenCV pixels) and, where it differs
+    from the top level's, its own lens (``camera_model``, ``lens_params``)."""
     entries = {}
     if view.source is not None:
         entries["source"] = view.source
     if view.intrinsics is not None:
         entries["K"] = view.intrinsics.K.tolist()
         entries["fov_x_deg"], entries["fov_y_deg"] = view.intrinsics.fov_x_deg, view.intrinsics.fov_y_deg
+    top = camera_model.lens if camera_model is not None else None
+    if view.lens is not None and top is not None and view.lens.key != top.key:
+        own = view.lens.to_json()
+        entries.update(K=view.lens.K.tolist(), camera_model=own["camera_model"], lens_params=own["lens_params"])
     return entries
 
 
@@ -151,6 +159,24 @@ def _angle_range(path, where, key, value, full) -> tuple[float, float]:
     return tuple(finite_number(path, where, key, v) for v in value)
 
 
+def _lens_entry(path, where, model: str, lens_params) -> dict:
+    """A lens view's fx fy cx cy (OpenCV pixels) and distortion by name from its ``lens_params``."""
+    if model not in MODELS:
+        raise reader_error(path, where, f"lens_params for camera model {shown(repr(model))}, which is no lens model "
+                                        f"(known: {', '.join(MODELS)})")
+    names = MODELS[model].params
+    if not isinstance(lens_params, list) or len(lens_params) != len(names):
+        count = len(lens_params) if isinstance(lens_params, list) else "not a list"
+        raise reader_error(path, where, f"camera model {model} needs {len(names)} lens_params ({' '.join(names)}), "
+                                        f"got {count}")
+    values = {name: focal_length(path, where, name, value) if name in ("f", "fx", "fy") else
+              finite_number(path, where, name, value) for name, value in zip(names, lens_params)}
+    fx = values.get("f", values.get("fx"))
+    fy = values.get("f", values.get("fy"))
+    return dict(fx=fx, fy=fy, cx=values["cx"] - PIXEL_CENTRE_OFFSET, cy=values["cy"] - PIXEL_CENTRE_OFFSET,
+                distortion={name: values[name] for name in MODELS[model].extra_names})
+
+
 def read_cameras_json(path: str, document: dict) -> CameraSet:
     """The views of a Depth Views ``cameras.json`` document (K in OpenCV pixels, world_to_camera in
     OpenCV axes) as a camera set, every view checked: a rigid world_to_camera, sizes, K."""
@@ -167,6 +193,16 @@ def read_cameras_json(path: str, document: dict) -> CameraSet:
         width = image_size(path, where, "width", view.get("width", document.get("width")))
         height = image_size(path, where, "height", view.get("height", document.get("height")))
         angle_ranges = None
+        lens_params = view.get("lens_params") if "camera_model" in view else \
+            view.get("lens_params", document.get("lens_params"))
+        if lens_params is not None:   # a lens model: COLMAP's parameters (principal point at +0.5)
+            if "world_to_camera" not in view:
+                raise reader_error(path, where, "no world_to_camera")
+            world_to_cameras.append(number_matrix(path, where, "world_to_camera", view["world_to_camera"], ((4, 4),)))
+            wheres.append(where)
+            entries.append(dict(name=str(name or f"view_{index}"), model=model, width=width, height=height,
+                                **_lens_entry(path, where, model, lens_params)))
+            continue
         if model == "EQUIRECTANGULAR":  # no K: its longitude/latitude ranges say where each pixel looks
             angle_ranges = tuple(_angle_range(path, where, key, view.get(key, document.get(key)), full) for key, full in
                                  (("longitude_range_deg", FULL_LONGITUDE), ("latitude_range_deg", FULL_LATITUDE)))

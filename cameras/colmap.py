@@ -26,27 +26,15 @@ from .conventions import BLENDER_TO_OPENCV_AXES, quaternion_to_rotation, rotatio
 from .frames import (CameraFrame, CameraSet, check_count, checked_position, finite_number, focal_length,
                      image_size, inverted, reader_error)
 from .intrinsics import Intrinsics
+from .lens import MODELS
 from .limits import MAX_CAMERA_FILE_BYTES, MAX_COLMAP_IMAGES_BYTES
 from .safe_files import open_regular, shown
 from .views import View
 from ..errors import DepthViewsError
 
-# COLMAP's model ids and parameter names (colmap/src/colmap/sensor/models.h).
-COLMAP_MODELS = {
-    0: ("SIMPLE_PINHOLE", ("f", "cx", "cy")),
-    1: ("PINHOLE", ("fx", "fy", "cx", "cy")),
-    2: ("SIMPLE_RADIAL", ("f", "cx", "cy", "k1")),
-    3: ("RADIAL", ("f", "cx", "cy", "k1", "k2")),
-    4: ("OPENCV", ("fx", "fy", "cx", "cy", "k1", "k2", "p1", "p2")),
-    5: ("OPENCV_FISHEYE", ("fx", "fy", "cx", "cy", "k1", "k2", "k3", "k4")),
-    6: ("FULL_OPENCV", ("fx", "fy", "cx", "cy", "k1", "k2", "p1", "p2", "k3", "k4", "k5", "k6")),
-    7: ("FOV", ("fx", "fy", "cx", "cy", "omega")),
-    8: ("SIMPLE_RADIAL_FISHEYE", ("f", "cx", "cy", "k1")),
-    9: ("RADIAL_FISHEYE", ("f", "cx", "cy", "k1", "k2")),
-    10: ("THIN_PRISM_FISHEYE", ("fx", "fy", "cx", "cy", "k1", "k2", "p1", "p2", "k3", "k4", "sx1", "sy1")),
-}
+# COLMAP's model ids and parameter names (colmap/src/colmap/sensor/models.h), from the lens models (cameras/lens.py).
+COLMAP_MODELS = {spec.colmap_id: (spec.name, spec.params) for spec in MODELS.values() if spec.colmap_id is not None}
 COLMAP_MODEL_IDS = {name: (model_id, params) for model_id, (name, params) in COLMAP_MODELS.items()}
-DISTORTION_KEYS = ("k1", "k2", "k3", "k4", "k5", "k6", "p1", "p2", "sx1", "sy1", "omega")
 MODEL_FILES = ("cameras", "images")
 COLMAP_FOLDER = "colmap"
 MAX_COLMAP_POINTS = 200_000
@@ -103,7 +91,8 @@ def _colmap_camera(path, where, model, width, height, params) -> dict:
             finite_number(path, where, name, value)
     if "f" in values:
         values["fx"] = values["fy"] = values.pop("f")
-    return {"model": model, "width": width, "height": height, **values}
+    distortion = {name: values.pop(name) for name in names if name not in ("f", "fx", "fy", "cx", "cy")}
+    return {"model": model, "width": width, "height": height, **values, "distortion": distortion}
 
 
 def _colmap_frames(path, cameras, images) -> list[CameraFrame]:
@@ -129,7 +118,7 @@ def _colmap_frames(path, cameras, images) -> list[CameraFrame]:
         frames.append(CameraFrame(name=name, camera_to_world=camera_to_world, model=camera["model"],
                                   width=camera["width"], height=camera["height"], fx=camera["fx"], fy=camera["fy"],
                                   cx=camera["cx"] - 0.5, cy=camera["cy"] - 0.5,
-                                  distortion={k: v for k, v in camera.items() if k in DISTORTION_KEYS}))
+                                  distortion=camera["distortion"]))
     return frames
 
 
@@ -362,15 +351,27 @@ def _image_name(view_files: dict) -> str:
 
 
 def colmap_text_model(intrinsics: Intrinsics, views: list[View], files: list[dict],
-                      points=None, colors=None, fisheye_K=None) -> dict:
+                      points=None, colors=None, fisheye_K=None, lens=None) -> dict:
     """``{file name: text}`` of a COLMAP text model of ``views`` (see the module docstring).
 
     ``points`` (N, 3) world points and ``colors`` (N, 3) uint8 (grey without) fill points3D.txt.
     ``fisheye_K``: the 3x3 K of an equidistant fisheye render (docs/camera-models.md), written as one
     COLMAP ``OPENCV_FISHEYE`` camera with k1..k4 = 0 (COLMAP's theta_d = theta, r = f theta).
+    ``lens``: the render's lens model (:mod:`.lens`); each view's own lens (``view.lens``, else this one) is
+    written with its COLMAP model and parameters, one camera per distinct lens.  A lens COLMAP has no
+    model for (NERFSTUDIO_OPENCV) raises DepthViewsError.
     """
     cameras, camera_of_view = {}, []
     for view in views:
+        view_lens = view.lens or lens
+        if view_lens is not None:
+            if view_lens.colmap_camera() is None:
+                raise DepthViewsError(f"colmap: COLMAP has no camera model for {view_lens.name}")
+            name, params = view_lens.colmap_camera()
+            key = ("lens", view_lens.key)
+            cameras.setdefault(key, (len(cameras) + 1, (name, params), (view_lens.width, view_lens.height)))
+            camera_of_view.append(cameras[key][0])
+            continue
         K = (view.intrinsics or intrinsics).K
         size = ((view.intrinsics or intrinsics).width, (view.intrinsics or intrinsics).height)
         key = (size, tuple(np.round(K.ravel(), 12)))
@@ -380,8 +381,12 @@ def colmap_text_model(intrinsics: Intrinsics, views: list[View], files: list[dic
                     "#   CAMERA_ID, MODEL, WIDTH, HEIGHT, PARAMS[]",
                     f"# Number of cameras: {len(cameras)}"]
     for camera_id, K, (width, height) in cameras.values():
-        model, K = ("PINHOLE", K) if fisheye_K is None else ("OPENCV_FISHEYE", np.asarray(fisheye_K, dtype=np.float64))
-        params = (K[0, 0], K[1, 1], K[0, 2] + 0.5, K[1, 2] + 0.5) + ((0.0,) * 4 if fisheye_K is not None else ())
+        if isinstance(K, tuple):   # a lens: COLMAP's own model and parameters
+            model, params = K
+        else:
+            model, K = ("PINHOLE", K) if fisheye_K is None else ("OPENCV_FISHEYE",
+                                                                 np.asarray(fisheye_K, dtype=np.float64))
+            params = (K[0, 0], K[1, 1], K[0, 2] + 0.5, K[1, 2] + 0.5) + ((0.0,) * 4 if fisheye_K is not None else ())
         camera_lines.append(f"{camera_id} {model} {width} {height} " + " ".join(repr(float(p)) for p in params))
     image_lines = ["# Image list with two lines of data per image:",
                    "#   IMAGE_ID, QW, QX, QY, QZ, TX, TY, TZ, CAMERA_ID, NAME",

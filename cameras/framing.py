@@ -128,6 +128,8 @@ def auto_distance(model: CameraModel, bounding_radius: float, margin: float = 1.
     """
     radius = _positive(bounding_radius, "bounding radius", "scene units")
     margin = _positive(margin, "framing margin", "times the radius")
+    if model.lens is not None:
+        return _lens_distance(model, radius, margin)
     if model.name == "ORTHOGRAPHIC":
         return 2.0 * margin * radius
     if model.name == "OPENCV_FISHEYE":
@@ -140,6 +142,39 @@ def auto_distance(model: CameraModel, bounding_radius: float, margin: float = 1.
                 f"--radius auto: the equirectangular range {model.longitude_range_deg} x {model.latitude_range_deg} "
                 "does not hold the view direction (0, 0); give --radius")
     distance = margin * radius / math.sin(math.radians(min(half, PANORAMIC_FIT_MAX_DEG)))
+    if distance <= radius:
+        raise DepthViewsError(f"framing margin {margin:g} puts the camera inside the object's bounding sphere")
+    return distance
+
+
+def lens_half_angle_deg(model: CameraModel) -> float:
+    """The smallest angle (degrees) between a lens model's optical axis and the edge of what it sees: the
+    image border, or the edge of the pixels that have a ray (a fisheye's reach, a fold); 0 when the optical
+    axis itself is not seen."""
+    directions, valid = model.lens.depth_rays()
+    padded = np.pad(valid, 1, constant_values=False)
+    edge = valid & ~(padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:])
+    if not edge.any():
+        return 0.0
+    d = directions[edge]
+    angles = np.degrees(np.arctan2(np.hypot(d[:, 0], d[:, 1]), d[:, 2]))
+    uv, ok = model.lens.project(np.array([[0.0, 0.0, 1.0]]))
+    u, v = uv[0]
+    if not (ok[0] and -0.5 <= u < model.width - 0.5 and -0.5 <= v < model.height - 0.5):
+        return 0.0
+    return float(angles.min())
+
+
+def _lens_distance(model: CameraModel, radius: float, margin: float) -> float:
+    """``--radius auto`` for a lens model: the bounding sphere fits the smallest half-angle it sees
+    (:func:`lens_half_angle_deg`), capped at :data:`PANORAMIC_FIT_MAX_DEG` for fisheyes."""
+    half = lens_half_angle_deg(model)
+    if half <= 0:
+        raise DepthViewsError(f"--radius auto: the {model.name} camera does not see along its optical axis "
+                              "(the principal point is outside what it sees); give --radius")
+    if model.depth_kind == "ray_length":
+        half = min(half, PANORAMIC_FIT_MAX_DEG)
+    distance = margin * radius / math.sin(math.radians(min(half, 89.0)))
     if distance <= radius:
         raise DepthViewsError(f"framing margin {margin:g} puts the camera inside the object's bounding sphere")
     return distance

@@ -21,6 +21,11 @@ pixel (u, v) centred at integer (u, v), row 0 at the top:
 Measured on bpy 5.0.1, 4.5 and 4.2 (tests/cameras/test_camera_models_render.py): Cycles' Depth pass is exactly
 this contract for every model (planar z for perspective and orthographic, the distance from the
 camera centre for panoramic cameras), so the renderer converts nothing.
+
+Lens models (a :class:`~.lens.LensModel`: every COLMAP model with distortion, nerfstudio's OPENCV): the
+pixel's ray is the model's exact inverse at the pixel centre (:mod:`.lens`); ``name`` is the lens model's
+(``OPENCV``, ``OPENCV_FISHEYE`` ...) and :attr:`CameraModel.lens` is set; depth is planar z for the
+pinhole family and the ray length for fisheyes.  Rendered through Cycles' Custom camera (Blender 4.5+).
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import numpy as np
 
 from ..errors import DepthViewsError
 from .intrinsics import Intrinsics
+from .lens import LensModel, lens_from_json
 
 CAMERA_MODELS = ("perspective", "orthographic", "fisheye", "equirectangular")
 """The ``--camera-model`` choices."""
@@ -96,6 +102,7 @@ class CameraModel:
     longitude_range_deg: tuple[float, float] = FULL_LONGITUDE
     latitude_range_deg: tuple[float, float] = FULL_LATITUDE
     extra: dict = field(default_factory=dict)
+    lens: LensModel | None = None
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
@@ -135,17 +142,25 @@ class CameraModel:
                    latitude_range_deg=latitude)
 
     @classmethod
+    def from_lens(cls, lens: LensModel) -> CameraModel:
+        """The camera of a lens model (:mod:`.lens`): its name, size, K and rays."""
+        return cls(lens.name, lens.width, lens.height, lens.K, lens=lens)
+
+    @classmethod
     def from_document(cls, document: dict, view: dict | None = None, *, source: str = "cameras.json") -> CameraModel:
         """The camera of ``document`` (a parsed cameras.json), with ``view``'s own ``K``/``width``/
-        ``height``/``camera_model`` overriding the top level.  A missing ``camera_model`` is ``PINHOLE``.
+        ``height``/``camera_model``/``lens_params`` overriding the top level.  A missing ``camera_model``
+        is ``PINHOLE``; a ``lens_params`` list makes it a lens model (COLMAP's parameters, :mod:`.lens`).
 
         Raises DepthViewsError naming ``source`` for an unknown model or a principal point or focal
         length the model cannot have (panoramic and orthographic cameras are centred, Blender's
-        fisheye has fx = W/fov and fy = H/fov).
+        fisheye has fx = W/fov and fy = H/fov), or lens parameters the model cannot have.
         """
         merged = dict(document)
         if view:
-            merged.update({k: view[k] for k in ("camera_model", "K", "width", "height",
+            if "camera_model" in view and "lens_params" not in view:
+                merged.pop("lens_params", None)   # the view's own model, without the top level's lens
+            merged.update({k: view[k] for k in ("camera_model", "K", "width", "height", "lens_params",
                                                  "longitude_range_deg", "latitude_range_deg") if k in view})
         name = merged.get("camera_model") or "PINHOLE"
         where = source if view is None else f"{source} view {view.get('index', '?')}"
@@ -153,6 +168,11 @@ class CameraModel:
             width, height = int(merged["width"]), int(merged["height"])
         except (KeyError, TypeError, ValueError):
             raise DepthViewsError(f"{where}: needs an integer width and height") from None
+        if merged.get("lens_params") is not None:
+            try:
+                return cls.from_lens(lens_from_json(merged, width, height))
+            except DepthViewsError as error:
+                raise DepthViewsError(f"{where}: {error}") from None
         if name == "EQUIRECTANGULAR":
             return cls.equirectangular(width, height, merged.get("longitude_range_deg", FULL_LONGITUDE),
                                        merged.get("latitude_range_deg", FULL_LATITUDE))
@@ -183,12 +203,29 @@ class CameraModel:
     # -- what depth means ---------------------------------------------------------------------
     @property
     def depth_kind(self) -> str:
-        """``planar`` (PINHOLE, ORTHOGRAPHIC) or ``ray_length`` (OPENCV_FISHEYE, EQUIRECTANGULAR)."""
-        return DEPTH_KINDS[self.name]
+        """``planar`` (PINHOLE, ORTHOGRAPHIC, the pinhole family of lenses) or ``ray_length``
+        (OPENCV_FISHEYE, EQUIRECTANGULAR, fisheye lenses)."""
+        return self.lens.depth_kind if self.lens is not None else DEPTH_KINDS[self.name]
 
     @property
     def is_panoramic(self) -> bool:
-        return self.name in PANORAMIC
+        """Blender's built-in fisheye or equirectangular camera (a lens model is not: see :attr:`lens`)."""
+        return self.lens is None and self.name in PANORAMIC
+
+    @property
+    def is_pinhole(self) -> bool:
+        """Blender's built-in perspective camera (any pinhole K, no distortion)."""
+        return self.lens is None and self.name == "PINHOLE"
+
+    def for_view(self, view) -> CameraModel:
+        """The camera ``view`` (a :class:`~.views.View`) renders with: its own lens or pinhole K (a camera
+        file's frames may differ), else this one."""
+        if self.lens is not None:
+            lens = getattr(view, "lens", None)
+            return self if lens is None or lens is self.lens else CameraModel.from_lens(lens)
+        if self.name == "PINHOLE" and getattr(view, "intrinsics", None) is not None:
+            return CameraModel.perspective(view.intrinsics)
+        return self
 
     def depth_rays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(origins, directions, valid)`` per pixel centre, OpenCV camera axes, float64 (H, W, 3).
@@ -197,6 +234,9 @@ class CameraModel:
         have z = 1 for planar depth and unit length for ray-length depth.  ``valid`` (H, W) is False
         where the model has no ray (outside a fisheye's image circle); directions there are 0.
         """
+        if self.lens is not None:
+            directions, valid = self.lens.depth_rays()
+            return np.zeros(directions.shape), directions, valid
         u, v = np.meshgrid(np.arange(self.width, dtype=np.float64), np.arange(self.height, dtype=np.float64))
         origins = np.zeros(u.shape + (3,))
         valid = np.ones(u.shape, dtype=bool)
@@ -226,6 +266,8 @@ class CameraModel:
 
         ``ok`` is False for points the model cannot see (behind a pinhole, outside a fisheye's FOV).
         """
+        if self.lens is not None:
+            return self.lens.project(camera_points)
         p = np.asarray(camera_points, dtype=np.float64).reshape(-1, 3)
         x, y, z = p.T
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -254,14 +296,17 @@ class CameraModel:
     def geometry_camera(self, intrinsics: Intrinsics | None = None):
         """What :mod:`~depth_views.outputs.geometry` (backproject, planar_to_distance, world_coordinates)
         takes for one view: the pinhole K of ``intrinsics`` (a view's own, else the model's), or the
-        model itself for the other camera models."""
-        if self.name != "PINHOLE":
+        model itself for the other camera models (a view's own lens: ``for_view(view)`` first)."""
+        if not self.is_pinhole:
             return self
         intrinsics = intrinsics or self.intrinsics
         return self.K if intrinsics is None else intrinsics.K
 
     def to_json(self) -> dict:
-        """What ``cameras.json`` states about this camera at the top level (and in EXR metadata)."""
+        """What ``cameras.json`` states about this camera at the top level (and in EXR metadata); a lens
+        model adds ``lens_params`` (COLMAP's order and values) and ``lens_param_names``."""
+        if self.lens is not None:
+            return {"width": self.width, "height": self.height, "K": self.K.tolist(), **self.lens.to_json()}
         out = {"camera_model": self.name, "width": self.width, "height": self.height,
                "K": None if self.K is None else self.K.tolist(), "depth_kind": self.depth_kind}
         out.update(self.extra)
@@ -277,8 +322,11 @@ class CameraModel:
         OPENCV_FISHEYE reads theta = |coord| (k1..k4 = 0 is our equidistant fisheye);
         EQUIRECTANGULAR reads longitude = pi coord_x and latitude = pi coord_y, which for the full
         360 x 180 range on a 2:1 image is its fl_x = fl_y = H, cx = W/2, cy = H/2.
-        ORTHOGRAPHIC: None (transforms.json has no parallel-ray camera).
+        ORTHOGRAPHIC: None (transforms.json has no parallel-ray camera).  A lens model: its k's and p's
+        (:meth:`.lens.LensModel.to_nerfstudio`), None where nerfstudio has no such lens.
         """
+        if self.lens is not None:
+            return self.lens.to_nerfstudio()
         if self.name == "ORTHOGRAPHIC":
             return None
         common = {"w": self.width, "h": self.height}
@@ -300,7 +348,10 @@ class CameraModel:
 
     # -- Blender ------------------------------------------------------------------------------
     def blender_camera(self) -> dict:
-        """Blender camera-data settings for this model: ``type`` plus the model's own values (radians)."""
+        """Blender camera-data settings for this model: ``type`` plus the model's own values (radians).
+        A lens model is Cycles' Custom camera (``CUSTOM``), set up by the render stage's lens camera."""
+        if self.lens is not None:
+            return {"type": "CUSTOM"}
         if self.name == "PINHOLE":
             intrinsics = self.intrinsics
             if intrinsics is None:
@@ -322,9 +373,12 @@ class CameraModel:
         ``camera_points`` can cover, or None when it cannot be trusted or is empty.
 
         Only PINHOLE and ORTHOGRAPHIC, whose projections keep straight edges straight (so the hull
-        of the projected points bounds the projected surface); panoramic models bend edges and
-        always render the whole frame.
+        of the projected points bounds the projected surface), and lens models (the pixels whose rays
+        can meet the hull, :meth:`.lens.LensModel.pixel_box`); the built-in panoramic models bend edges
+        and always render the whole frame.
         """
+        if self.lens is not None:
+            return self.lens.pixel_box(camera_points, margin=margin)
         if self.is_panoramic:
             return None
         uv, ok = self.project(camera_points)
@@ -337,6 +391,27 @@ class CameraModel:
         if u_start >= u_stop or v_start >= v_stop:
             return None
         return u_start, u_stop, v_start, v_stop
+
+
+def builtin_camera(lens: LensModel) -> CameraModel | None:
+    """Blender's own camera for a lens without distortion, when it renders it exactly (also on Blender 4.2,
+    and faster): a pinhole-family lens as the perspective camera (any K within Blender's lens shift and
+    pixel aspect), a fisheye as the equidistant fisheye (centred, fx = W/fov and fy = H/fov).  None for a
+    lens that needs the lens camera (distortion, or what Blender's cameras cannot hold)."""
+    if lens.has_distortion or lens.name in ("FOV", "SIMPLE_DIVISION", "DIVISION") and lens.extra[0] != 0:
+        return None
+    (fx, fy), (cx, cy) = lens.focal, lens.principal_point
+    if lens.family == "pinhole":
+        try:
+            return CameraModel.perspective(Intrinsics.from_K(lens.width, lens.height, fx, fy, cx, cy))
+        except DepthViewsError:
+            return None
+    centred = abs(cx - (lens.width - 1) / 2.0) <= PRINCIPAL_POINT_TOLERANCE_PX and \
+        abs(cy - (lens.height - 1) / 2.0) <= PRINCIPAL_POINT_TOLERANCE_PX
+    fov = lens.width / fx
+    if not centred or not math.isclose(fov, lens.height / fy, rel_tol=1e-9) or math.degrees(fov) > 360.0:
+        return None
+    return CameraModel.fisheye(lens.width, lens.height, math.degrees(fov))
 
 
 def camera_model(kind: str, intrinsics: Intrinsics, *, ortho_scale: float | None = None,

@@ -32,6 +32,11 @@ TRANSFORMS_FILE = "transforms.json"
 NERF_SYNTHETIC_FILES = ("transforms_train.json", "transforms_test.json")
 TRANSFORMS_INTRINSICS = ("fl_x", "fl_y", "cx", "cy", "w", "h", "camera_angle_x", "camera_angle_y",
                          "camera_model", "k1", "k2", "k3", "k4", "p1", "p2")
+DISTORTION_KEYS = ("k1", "k2", "k3", "k4", "p1", "p2")
+"""nerfstudio's distortion, in the order of its ``distortion_params``."""
+FIXED_DISTORTION_KEYS = ("k1", "k2", "k3", "p1", "p2", "distortion_params")
+"""nerfstudio's dataparser takes the top level's distortion for every frame when one of these is at the top
+level (a top-level k4 alone does not count), else each frame's own."""
 PIXEL_KEYS = ("fl_x", "fl_y", "cx", "cy")
 """Intrinsics in pixels: they only mean something for the image size they were given with."""
 
@@ -87,6 +92,19 @@ def _frame_size(path, where, values, name, default_size) -> tuple[int, int]:
         image_size(path, where, "h (--resolution)", default_size[1])
 
 
+def _distortion(path, where, source: dict) -> dict:
+    """k1 k2 k3 k4 p1 p2 of ``source`` (the document or a frame) that are given, by name, as nerfstudio
+    reads them: the keys, or a 6-list ``distortion_params``."""
+    if "distortion_params" in source:
+        values = source["distortion_params"]
+        if not isinstance(values, list) or len(values) != len(DISTORTION_KEYS):
+            raise reader_error(path, where, "distortion_params is not a list of 6 numbers [k1, k2, k3, k4, p1, p2]")
+        return {key: finite_number(path, where, f"distortion_params {key}", value)
+                for key, value in zip(DISTORTION_KEYS, values)}
+    return {key: finite_number(path, where, key, source[key]) for key in DISTORTION_KEYS
+            if source.get(key) is not None}
+
+
 def read_transforms(path: str, document: dict, default_size=None) -> CameraSet:
     """The frames of a nerfstudio / instant-ngp / NeRF-synthetic transforms document.
 
@@ -95,7 +113,9 @@ def read_transforms(path: str, document: dict, default_size=None) -> CameraSet:
     only frames without intrinsics in pixels (``camera_angle_x`` only) may take.  Without ``fl_x`` the
     focal length is ``0.5 * w / tan(camera_angle_x / 2)`` (``fl_y`` likewise from ``camera_angle_y``,
     else ``fl_x``); without ``cx``/``cy`` the principal point is the image centre.  Sizes and focal
-    lengths are checked before the principal point, so a bad value is named as itself.
+    lengths are checked before the principal point, so a bad value is named as itself.  Distortion (k1 k2
+    k3 k4 p1 p2, or ``distortion_params``) is read as nerfstudio's dataparser reads it: the top level's for
+    every frame when the top level gives one of k1 k2 k3 p1 p2, else each frame's own.
     """
     frames_in = document.get("frames")
     if not isinstance(frames_in, list):
@@ -103,6 +123,7 @@ def read_transforms(path: str, document: dict, default_size=None) -> CameraSet:
     if not frames_in:
         raise reader_error(path, "", "the file holds no frames (empty 'frames' list)")
     check_count(path, len(frames_in), "frames")
+    fixed = any(key in document for key in FIXED_DISTORTION_KEYS)
     entries, wheres, matrices = [], [], []
     for index, entry in enumerate(frames_in):
         if not isinstance(entry, dict):
@@ -135,8 +156,7 @@ def read_transforms(path: str, document: dict, default_size=None) -> CameraSet:
         # +0.5 convention (pixel centres at +0.5) -> OpenCV (pixel centres at integers).
         cx = finite_number(path, where, "cx", values["cx"]) - 0.5 if values["cx"] is not None else (width - 1) / 2.0
         cy = finite_number(path, where, "cy", values["cy"]) - 0.5 if values["cy"] is not None else (height - 1) / 2.0
-        distortion = {key: finite_number(path, where, key, values[key]) for key in ("k1", "k2", "k3", "k4", "p1", "p2")
-                      if values[key] is not None}
+        distortion = _distortion(path, where, document if fixed else entry)
         angle_ranges = None
         if model == "EQUIRECTANGULAR" and fx is not None:
             # nerfstudio: longitude = pi (u + 0.5 - cx) / fl_x, latitude = -pi (v + 0.5 - cy) / fl_y
@@ -155,18 +175,28 @@ def read_transforms(path: str, document: dict, default_size=None) -> CameraSet:
 def transforms_document(intrinsics: Intrinsics, views: list[View], files: list[dict], *,
                         png16_scale: float = 1e-4, camera_model: CameraModel | None = None) -> dict | None:
     """nerfstudio ``transforms.json`` for the same views, or None for a camera model nerfstudio's
-    transforms.json cannot describe (orthographic).
+    transforms.json cannot describe (orthographic; lens models without nerfstudio keys: FULL_OPENCV with
+    k4..k6, FOV, the division models, the thin-prism fisheyes with sx1/sy1 or their Aria form).
 
     Depth is the float EXR (``depth_unit_scale_factor`` 1) or, when only png16 depth was written,
     the 16-bit PNG (``depth_unit_scale_factor`` = ``png16_scale``).  ``file_path`` is the colour
-    image when there is one.
+    image when there is one.  A lens model's k's and p's are nerfstudio's (its ray generator gives our
+    rays): at the top level when every view shares them, else on every frame (nerfstudio reads a frame's
+    own only when the top level has none).
     """
-    camera = (camera_model or CameraModel.perspective(intrinsics)).nerfstudio_intrinsics()
+    model = camera_model or CameraModel.perspective(intrinsics)
+    camera = model.nerfstudio_intrinsics()
     if camera is None:
         return None
+    own = [model.for_view(view).nerfstudio_intrinsics() if view.lens is not None else None for view in views]
+    if any(view.lens is not None and keys is None for view, keys in zip(views, own)):
+        return None
+    shared = all(keys is None or all(keys.get(k, 0.0) == camera.get(k, 0.0) for k in DISTORTION_KEYS) for keys in own)
+    if not shared:
+        camera = {k: v for k, v in camera.items() if k not in DISTORTION_KEYS}
     frames = []
     scale = 1.0
-    for view, view_files in zip(views, files):
+    for view, view_files, keys in zip(views, files, own):
         depth = view_files.get("depth")
         if depth is None and "depth_png16" in view_files:
             depth, scale = view_files["depth_png16"], png16_scale
@@ -176,6 +206,10 @@ def transforms_document(intrinsics: Intrinsics, views: list[View], files: list[d
             Kv = view.intrinsics.K
             frame.update({"fl_x": float(Kv[0, 0]), "fl_y": float(Kv[1, 1]),
                           "cx": float(Kv[0, 2]) + 0.5, "cy": float(Kv[1, 2]) + 0.5})
+        if keys is not None:   # a view's own lens
+            frame.update({k: keys[k] for k in PIXEL_KEYS if keys[k] != camera.get(k)})
+        if not shared:
+            frame.update({k: (keys or model.nerfstudio_intrinsics()).get(k, 0.0) for k in DISTORTION_KEYS})
         if depth is not None:
             frame["depth_file_path"] = depth
         frames.append(frame)
@@ -184,7 +218,6 @@ def transforms_document(intrinsics: Intrinsics, views: list[View], files: list[d
         "depth_unit_scale_factor": scale,
         "frames": frames,
     }
-
 
 
 def split_test_views(n_views: int, test_fraction: float) -> list[bool]:

@@ -12,6 +12,7 @@ import numpy as np
 
 from .conventions import _as_matrix4
 from .intrinsics import Intrinsics
+from .lens import LensModel
 
 
 @dataclass(frozen=True, eq=False)
@@ -20,7 +21,8 @@ class View:
 
     ``camera_to_world``: 4x4 Blender axes (matrix_world); ``world_to_camera``: 4x4 OpenCV axes.
     The matrices are stored as read-only float64 copies.  A view read from a camera file may carry
-    its own ``intrinsics`` (None: the set's) and ``source`` (the file's name for it, e.g. an image).
+    its own ``intrinsics`` (None: the set's), its own ``lens`` (a lens model with distortion,
+    :mod:`.lens`; None: the set's camera) and ``source`` (the file's name for it, e.g. an image).
     """
 
     index: int
@@ -31,6 +33,7 @@ class View:
     world_to_camera: np.ndarray
     intrinsics: Intrinsics | None = None
     source: str | None = None
+    lens: LensModel | None = None
 
     def __post_init__(self) -> None:
         for name in ("camera_to_world", "world_to_camera"):

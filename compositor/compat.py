@@ -1,7 +1,8 @@
 """Every difference between the Blender versions we support (4.2 LTS, 4.5 LTS, 5.0), one function each.
 
 Nothing else in Depth Views looks at ``bpy.app.version``.  Each function is covered by
-``tests/render/test_in_memory_api.py`` on every supported version.
+``tests/render/test_in_memory_api.py`` on every supported version (the Custom camera's, which lens models
+need, by ``tests/render/test_lens_render.py``).
 """
 
 from __future__ import annotations
@@ -192,3 +193,35 @@ def panorama_settings(camera_data):
         raise DepthViewsError("this Blender has no panoramic camera settings (fisheye/equirectangular need Cycles)")
     return owner
 
+
+
+def custom_camera_problem() -> str | None:
+    """None when this Blender renders Cycles' Custom camera (an OSL camera shader: the lens models of
+    render/lens_camera.py), else the one line saying what is missing.  4.2 has no ``CUSTOM`` camera type
+    (camera data type is PERSP, ORTHO or PANO); 4.5 and 5.0 have it."""
+    types = {item.identifier for item in bpy.types.Camera.bl_rna.properties["type"].enum_items}
+    if "CUSTOM" not in types:
+        return f"needs Blender 4.5 or newer (Cycles' Custom camera); this is Blender {bpy.app.version_string}"
+    try:
+        import _cycles
+    except ImportError:
+        return f"needs Cycles' Custom camera; this Blender {bpy.app.version_string} has no Cycles"
+    if not getattr(_cycles, "with_osl", False) or not hasattr(_cycles, "osl_compile"):
+        return f"needs Cycles with OSL (Cycles' Custom camera); this Blender {bpy.app.version_string} was built without it"
+    return None
+
+
+def compile_osl(source_path: str, target_path: str) -> str:
+    """Compile the OSL shader at ``source_path`` with Cycles' own compiler; return the bytecode (.oso text)."""
+    import _cycles
+
+    if not _cycles.osl_compile(source_path, target_path):
+        raise DepthViewsError(f"{source_path}: Cycles' OSL compiler failed on the lens camera's shader")
+    with open(target_path, encoding="utf-8") as stream:
+        return stream.read()
+
+
+def gpu_backends_with_custom_camera() -> tuple[str, ...]:
+    """The Cycles GPU backends that run OSL camera shaders (Cycles compiles them for OptiX only; CUDA, HIP,
+    Metal and oneAPI have no OSL kernels)."""
+    return ("OPTIX",)

@@ -10,8 +10,10 @@ from each format's own conventions with numpy only:
 - ``transforms_train.json``: NeRF-synthetic, only camera_angle_x (square pixels, centred);
 - ``sparse/cameras.txt`` + ``images.txt``: a COLMAP text model (PINHOLE), world-to-camera as
   QW QX QY QZ TX TY TZ in OpenCV axes;
+- ``sparse_opencv/``: the same images through a phone-like lens, COLMAP's OPENCV model (k1 k2 p1 p2);
 - ``poses.npy``: the 4x4 camera-to-world matrices in OpenGL axes, no intrinsics;
-- ``broken.json``: ``transforms.json`` with a distortion coefficient on frame 1 (a file that is refused).
+- ``broken.json``: ``transforms.json`` whose frame 1 has a distortion so strong that it folds back at the
+  principal point (a file that is refused).
 
 None of the images these files name exist: Depth Views does not need them.
 """
@@ -27,6 +29,7 @@ import numpy as np
 
 WIDTH, HEIGHT = 160, 120
 FX, FY, CX, CY = 190.0, 170.0, 70.0, 66.0       # OpenCV pixels (centres at integers)
+OPENCV_DISTORTION = (-0.12, 0.03, 0.0012, -0.0008)   # k1 k2 p1 p2 of sparse_opencv/ (COLMAP's OPENCV model)
 POSITIONS = [(0.0, -5.0, 1.0), (4.0, -3.0, 2.0), (-4.0, -2.5, 2.5), (0.5, 4.5, 2.0)]
 TARGET = np.zeros(3)
 
@@ -60,6 +63,7 @@ def quaternion(rotation) -> list[float]:
 
 def main(folder: str = "camera_files") -> None:
     os.makedirs(os.path.join(folder, "sparse"), exist_ok=True)
+    os.makedirs(os.path.join(folder, "sparse_opencv"), exist_ok=True)
     poses = [world_to_camera(p) for p in POSITIONS]
     frames = [{"file_path": f"images/frame_{i:05d}.png", "transform_matrix": opengl_camera_to_world(m).tolist()}
               for i, m in enumerate(poses)]
@@ -74,18 +78,24 @@ def main(folder: str = "camera_files") -> None:
                   stream, indent=1)
     with open(os.path.join(folder, "sparse", "cameras.txt"), "w") as stream:
         stream.write(f"1 PINHOLE {WIDTH} {HEIGHT} {FX} {FY} {CX + 0.5} {CY + 0.5}\n")
-    with open(os.path.join(folder, "sparse", "images.txt"), "w") as stream:
-        for i, m in enumerate(poses, start=1):
-            values = quaternion(m[:3, :3]) + m[:3, 3].tolist()
-            stream.write(f"{i} " + " ".join(f"{v!r}" for v in values) + f" 1 img_{i:03d}.jpg\n\n")
+    with open(os.path.join(folder, "sparse_opencv", "cameras.txt"), "w") as stream:
+        stream.write(f"1 OPENCV {WIDTH} {HEIGHT} {FX} {FY} {CX + 0.5} {CY + 0.5} "
+                     + " ".join(repr(k) for k in OPENCV_DISTORTION) + "\n")
+    for model in ("sparse", "sparse_opencv"):
+        with open(os.path.join(folder, model, "images.txt"), "w") as stream:
+            for i, m in enumerate(poses, start=1):
+                values = quaternion(m[:3, :3]) + m[:3, 3].tolist()
+                stream.write(f"{i} " + " ".join(f"{v!r}" for v in values) + f" 1 img_{i:03d}.jpg\n\n")
     np.save(os.path.join(folder, "poses.npy"), np.stack([opengl_camera_to_world(m) for m in poses]))
     with open(os.path.join(folder, "transforms.json")) as stream:
         broken = json.load(stream)
-    broken["frames"][1]["k1"] = 0.05   # a distorted frame: refused, never rendered without its distortion
+    for key in ("k1", "k2", "p1", "p2"):
+        del broken[key]                  # per-frame distortion (nerfstudio reads a frame's own only without these)
+    broken["frames"][1]["k1"] = -1e6     # folds back a fraction of a pixel from the principal point: refused
     with open(os.path.join(folder, "broken.json"), "w") as stream:
         json.dump(broken, stream, indent=1)
-    print(f"wrote transforms.json, transforms_train.json, sparse/cameras.txt, sparse/images.txt, poses.npy "
-          f"and broken.json into {folder}")
+    print(f"wrote transforms.json, transforms_train.json, sparse/cameras.txt, sparse/images.txt, sparse_opencv/, "
+          f"poses.npy and broken.json into {folder}")
 
 
 if __name__ == "__main__":

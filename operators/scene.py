@@ -4,12 +4,15 @@ preview cameras that show the sampled sphere before rendering.  Needs bpy; no UI
 
 from __future__ import annotations
 
+import math
 import os
 
 import bpy
 import numpy as np
 from mathutils import Matrix
 
+from ..cameras.intrinsics import Intrinsics
+from ..cameras.models import CameraModel
 from ..errors import DepthViewsError
 from ..inputs.scene_import import render_geometry_objects
 from ..render.job import RenderJob, scene_input
@@ -103,6 +106,23 @@ def clear_preview_cameras(scene, *, keep_collection: bool = False) -> int:
     return removed
 
 
+def preview_camera(model: CameraModel) -> CameraModel:
+    """What a preview camera shows for ``model``: the model itself, or for a lens model (rendered through
+    Cycles' Custom camera, which the viewport cannot draw) Blender's own camera of its undistorted part: the
+    perspective camera of its K (pinhole family), the equidistant fisheye of its horizontal field (fisheyes)."""
+    lens = model.lens
+    if lens is None:
+        return model
+    (fx, fy), (cx, cy) = lens.focal, lens.principal_point
+    if lens.family == "fisheye":
+        return CameraModel.fisheye(lens.width, lens.height, min(360.0, math.degrees(lens.width / fx)))
+    try:
+        return CameraModel.perspective(Intrinsics.from_K(lens.width, lens.height, fx, fy, cx, cy))
+    except DepthViewsError:   # a K Blender's lens shift cannot hold: its focal length, centred
+        return CameraModel.perspective(Intrinsics.from_K(lens.width, lens.height, fx, fy, (lens.width - 1) / 2.0,
+                                                         (lens.height - 1) / 2.0))
+
+
 def add_preview_cameras(scene, settings, selected_objects) -> list:
     """Replace the preview set with one camera object per planned view; return the new objects.
 
@@ -122,8 +142,8 @@ def add_preview_cameras(scene, settings, selected_objects) -> list:
     for view in plan.views:
         data = bpy.data.cameras.new(f"DV View {view.index:0{width}d}")
         # the render's own set-up: an ortho or panoramic camera shows as one; a pinhole one carries its K's
-        # lens shift (pixel aspect is the scene's, not a camera's)
-        set_up_camera_model(data, model, view.intrinsics)
+        # lens shift (pixel aspect is the scene's, not a camera's); a lens shows its undistorted part
+        set_up_camera_model(data, preview_camera(model.for_view(view)), view.intrinsics)
         data.clip_start, data.clip_end = plan.clip_start, plan.clip_end
         obj = bpy.data.objects.new(data.name, data)
         obj[PREVIEW_TAG] = True

@@ -48,11 +48,12 @@ def load_views(folder, passes=None) -> dict:
     equirectangular), ``view_K`` (V, 3, 3; each view's own K; pinhole views only), ``world_to_camera``
     (V, 4, 4; OpenCV axes), ``camera_to_world``
     (V, 4, 4; Blender axes), ``width``, ``height``, ``view_index`` (V,), ``cameras`` (the parsed
-    cameras.json) and, for each pass the folder holds: ``depth`` (V, H, W) float32 planar, +inf = no
-    surface (from the EXRs, else the png16 files); ``distance`` (V, H, W) float32; ``normal`` (V, H, W,
-    3) float32 world frame and ``normal_camera`` (OpenCV axes); ``rgb`` (V, H, W, 4) uint8 sRGB;
-    ``rgb_linear`` (V, H, W, 4) float32; ``mask`` (V, H, W) uint16 object ids and ``alpha`` (V, H, W)
-    bool; ``xyz`` (V, H, W, 3) float32 world coordinates, NaN = no surface.  ``passes`` (names as above)
+    cameras.json), ``view_cameras`` (each view's CameraModel, when views have lenses of their own) and,
+    for each pass the folder holds: ``depth`` (V, H, W) float32 planar, +inf = no surface (from the
+    EXRs, else the png16 files); ``distance`` (V, H, W) float32; ``normal`` (V, H, W, 3) float32 world
+    frame and ``normal_camera`` (OpenCV axes); ``rgb`` (V, H, W, 4) uint8 sRGB; ``rgb_linear``
+    (V, H, W, 4) float32; ``mask`` (V, H, W) uint16 object ids and ``alpha`` (V, H, W) bool; ``xyz``
+    (V, H, W, 3) float32 world coordinates, NaN = no surface.  ``passes`` (names as above)
     limits what is read.  A folder written with only ``npz`` is
     read from its ``views.npz``.
     """
@@ -67,6 +68,9 @@ def load_views(folder, passes=None) -> dict:
            # each view's own K (views from a camera file or a --fov range may differ), else the set's
            "view_K": np.stack([np.asarray(v.get("K", cameras["K"])) for v in views]) if views and cameras["K"] is not None
            else None if views else np.zeros((0, 3, 3))}
+    if any("lens_params" in view for view in views):   # views of a camera file with their own lens
+        source = os.path.join(folder, "cameras.json")
+        out["view_cameras"] = [CameraModel.from_document(cameras, view, source=source) for view in views]
     wanted = None if passes is None else set(passes)
     stacks: dict[str, list] = {}
     for view in views:

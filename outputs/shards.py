@@ -150,8 +150,8 @@ class SampleWriter:
 
     def write_view(self, view: View, rendered: dict) -> dict:
         """Encode ``view``'s passes (``rendered`` as for :func:`~.derived.derive_view`) in memory."""
-        model = self.camera_model
-        pinhole = model.name == "PINHOLE"
+        model = self.camera_model.for_view(view)   # the view's own K or lens, or the model
+        pinhole = model.is_pinhole
         camera = model.geometry_camera(view.intrinsics or self.intrinsics)  # the view's K, or the model
         K = camera if pinhole else model.K
         derived = derive_view(rendered, camera, view.world_to_camera, self.passes)

@@ -98,8 +98,7 @@ class OutputWriter:
                  object_ids: dict | None = None, camera_model: CameraModel | None = None):
         self.output_dir, self.options, self.intrinsics = output_dir, options, intrinsics
         self.camera_model = camera_model or CameraModel.perspective(intrinsics)
-        pinhole = self.camera_model.name == "PINHOLE"
-        self._model_metadata = {} if pinhole else {"camera_model": self.camera_model.to_json()}
+        self._pinhole = self.camera_model.is_pinhole
         self.n_views, self.units = n_views, units
         self.passes, self.formats = options.wanted_passes(), set(options.formats)
         self.center, self.object_radius = center, object_radius
@@ -135,15 +134,18 @@ class OutputWriter:
         frame; ``mask`` (H, W) integer object ids; ``rgb`` (H, W, 4) linear RGBA float.
         """
         options = self.options
-        K = self.camera_model.geometry_camera(view.intrinsics or self.intrinsics)  # the view's K, or the model
+        view_camera = self.camera_model.for_view(view)     # the view's own K or lens, or the model
+        K = view_camera.geometry_camera(view.intrinsics or self.intrinsics)  # a pinhole K, or the model
         files = planned_view_files(view.index, self.n_views, options)
         path = {key: os.path.join(self.output_dir, rel) for key, rel in files.items()}
         derived = derive_view(rendered, K, view.world_to_camera, self.passes)
         depth, hit, arrays = derived.depth, derived.hit, derived.arrays()
         self.coverage.append(derived.coverage)
-        camera = {"K": K if not self._model_metadata else None, "world_to_camera": view.world_to_camera,
+        camera = {"K": K if self._pinhole else None, "world_to_camera": view.world_to_camera,
                   "camera_to_world": view.camera_to_world}
-        base = {"view_index": view.index, "units": self.units, **self._model_metadata}
+        # the EXR metadata states the camera: every model but the pinhole its whole block (lens parameters too)
+        base = {"view_index": view.index, "units": self.units,
+                **({} if self._pinhole else {"camera_model": view_camera.to_json()})}
 
         if "depth" in path:
             write_depth(path["depth"], depth, **camera, metadata={"depth_kind": self.camera_model.depth_kind, **base},
@@ -219,7 +221,13 @@ class OutputWriter:
             self._stack.setdefault("view_index", []).append(view.index)
             self._stack.setdefault("world_to_camera", []).append(view.world_to_camera)
             self._stack.setdefault("camera_to_world", []).append(view.camera_to_world)
-            self._stack.setdefault("view_K", []).append(K)  # each view's own K (camera files, --fov ranges)
+            # each view's own K (camera files, --fov ranges; NaN for equirectangular) and lens parameters
+            self._stack.setdefault("view_K", []).append(np.full((3, 3), np.nan) if view_camera.K is None
+                                                        else np.asarray(view_camera.K if not self._pinhole else K,
+                                                                        dtype=np.float64))
+            if view_camera.lens is not None:
+                self._stack.setdefault("view_camera_model", []).append(view_camera.name)
+                self._stack.setdefault("view_lens_params", []).append(view_camera.lens.params)
         return files
 
     def _png16(self, path: str, values: np.ndarray, name: str) -> None:
@@ -253,7 +261,15 @@ class OutputWriter:
         files: dict = {}
         options = self.options
         if "npz" in self.formats and self._stack:
-            arrays = {key: np.stack(values) for key, values in self._stack.items()}
+            arrays = {key: np.stack(values) for key, values in self._stack.items()
+                      if key not in ("view_camera_model", "view_lens_params")}
+            if "view_lens_params" in self._stack:   # views of different lens models: NaN after a shorter list
+                params = self._stack["view_lens_params"]
+                table = np.full((len(params), max(len(p) for p in params)), np.nan)
+                for row, values in enumerate(params):
+                    table[row, :len(values)] = values
+                arrays["view_lens_params"] = table
+                arrays["view_camera_model"] = np.array(self._stack["view_camera_model"], dtype=str)
             if self.camera_model.K is not None:
                 arrays["K"] = self.camera_model.K
             arrays["camera_model"] = np.array(self.camera_model.name)

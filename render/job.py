@@ -19,6 +19,7 @@ import bpy
 from ..cameras.atomic_write import write_json_atomic, write_text_atomic
 from ..cameras.cameras_json import CAMERAS_FILE, cameras_document
 from ..cameras.colmap import COLMAP_FOLDER, MAX_COLMAP_POINTS, colmap_text_model
+from ..cameras.lens import MODELS as LENS_MODELS
 from ..cameras.nerfstudio import TRANSFORMS_FILE, nerf_synthetic_documents, transforms_document
 from ..cameras.views import View
 from ..errors import DepthViewsError
@@ -224,12 +225,21 @@ class RenderJob:
         (transforms_train/test.json) of the views done (docs/camera-files.md)."""
         formats, intrinsics = self.options.formats, self.plan.intrinsics
         if "colmap" in formats:
-            points, colors = self._writer.fused_cloud(MAX_COLMAP_POINTS)
-            folder = os.path.join(self.output_dir, COLMAP_FOLDER)
-            prepare_output_folder(folder, ())
-            fisheye_K = self.plan.camera.K if self.plan.camera and self.plan.camera.name == "OPENCV_FISHEYE" else None
-            for name, text in colmap_text_model(intrinsics, views, files, points, colors, fisheye_K).items():
-                write_text_atomic(os.path.join(folder, name), text)
+            camera = self.plan.camera
+            lenses = {(view.lens or camera.lens).name for view in views if (view.lens or camera.lens) is not None}
+            no_colmap = sorted(name for name in lenses if LENS_MODELS[name].colmap_id is None)
+            if no_colmap:
+                self.warnings.append(f"{self.output_dir}: no {COLMAP_FOLDER}/: COLMAP has no camera model for "
+                                     f"{', '.join(no_colmap)} (nerfstudio's 8th-order k4); cameras.json and "
+                                     f"{TRANSFORMS_FILE} hold it")
+            else:
+                points, colors = self._writer.fused_cloud(MAX_COLMAP_POINTS)
+                folder = os.path.join(self.output_dir, COLMAP_FOLDER)
+                prepare_output_folder(folder, ())
+                fisheye_K = camera.K if camera.is_panoramic and camera.name == "OPENCV_FISHEYE" else None
+                for name, text in colmap_text_model(intrinsics, views, files, points, colors, fisheye_K,
+                                                    lens=camera.lens).items():
+                    write_text_atomic(os.path.join(folder, name), text)
         if "nerf_synthetic" in formats:
             documents = nerf_synthetic_documents(intrinsics, views, files, self.options.test_fraction)
             for name, document in documents.items():

@@ -100,6 +100,7 @@ def plan_views(loaded: LoadedInput, setup: RenderSetup, views: list[View] | None
         views = setup.views_around(center) if views is None else list(views)
         if not views:
             raise DepthViewsError("no views to render (an empty list of views)")
+        views = grouped_by_lens(views)
         warnings = empty_view_warnings(where, views, vertices, camera)
         distances = [float(np.linalg.norm(view.position - center)) for view in views]
         radius = max(distances)
@@ -109,7 +110,7 @@ def plan_views(loaded: LoadedInput, setup: RenderSetup, views: list[View] | None
     else:
         if options.radius is not None:
             radius = options.radius
-        elif camera.name == "PINHOLE":
+        elif camera.is_pinhole:
             radius = auto_radius(extent, intrinsics, options.radius_margin)
         else:
             radius = auto_distance(camera, extent, options.radius_margin)
@@ -131,6 +132,9 @@ def plan_views(loaded: LoadedInput, setup: RenderSetup, views: list[View] | None
                     f"{box_min.round(4).tolist()}..{box_max.round(4).tolist()}; use a larger --radius or --radius auto")
         auto_near, auto_far = clip_range(near_radius, extent)[0], clip_range(radius, extent)[1]
     if "nerf_synthetic" in options.formats:
+        if not camera.is_pinhole:
+            raise DepthViewsError(f"--formats nerf_synthetic holds one centred pinhole camera; this render's camera is "
+                                  f"{camera.name}: use the transforms.json or --formats colmap it also gets")
         check_nerf_synthetic(intrinsics, views)
     clip_start = options.clip_start if options.clip_start is not None else auto_near
     clip_end = options.clip_end if options.clip_end is not None else max(auto_far, clip_start * 10)
@@ -146,6 +150,19 @@ def plan_views(loaded: LoadedInput, setup: RenderSetup, views: list[View] | None
                     camera=camera, extra=extra, vertices=vertices, warnings=warnings)
 
 
+def grouped_by_lens(views: list[View]) -> list[View]:
+    """``views`` with those of one lens together (in the order each lens first appears, file order within
+    it): every change of a Custom camera's lens re-compiles its shader, so a file whose frames alternate
+    between cameras (a rig) renders each camera's views in a row.  Each view keeps its index and name."""
+    order: dict = {}
+    for view in views:
+        if view.lens is not None:
+            order.setdefault(view.lens.key, len(order))
+    if len(order) < 2:
+        return views
+    return sorted(views, key=lambda view: order.get(view.lens.key, -1) if view.lens is not None else -1)
+
+
 def empty_view_warnings(where: str, views: list[View], vertices: np.ndarray, camera: CameraModel) -> list[str]:
     """Warnings naming the given views (a camera file's, or the caller's) that cannot see the object:
     inside its bounding box, or (a pinhole view) looking away from it.  Such a view renders empty."""
@@ -155,7 +172,7 @@ def empty_view_warnings(where: str, views: list[View], vertices: np.ndarray, cam
         name = f"{where}: view {view.index}" + (f" ({view.source})" if view.source else "")
         if camera_inside_box(view.position, box_min, box_max):
             warnings.append(f"{name}: the camera is inside the object's bounding box; the view may be empty")
-        elif camera.name == "PINHOLE":
+        elif camera.is_pinhole:
             intrinsics = view.intrinsics or camera.intrinsics
             if pixel_box_of_points(vertices, intrinsics.K, view.world_to_camera,
                                    intrinsics.width, intrinsics.height) is None:

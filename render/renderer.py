@@ -24,12 +24,13 @@ from ..cameras.models import CameraModel
 from ..cameras.framing import pixel_box_of_points
 from ..cameras.intrinsics import Intrinsics
 from ..cameras.views import View
-from ..compositor.compat import (compositor_switch, cycles_has_denoiser, eevee_engine_id, set_exr_float32,
-                                enable_material_nodes, enable_world_nodes, panorama_settings, prefer_multilayer_scratch,
-                                set_compositor_switch)
+from ..compositor.compat import (compositor_switch, custom_camera_problem, cycles_has_denoiser, eevee_engine_id,
+                                gpu_backends_with_custom_camera, set_exr_float32, enable_material_nodes,
+                                enable_world_nodes, panorama_settings, prefer_multilayer_scratch, set_compositor_switch)
 from ..errors import DepthViewsError
 from ..resolved import RenderSetup
 from ..exr_io import read_channels, read_depth
+from .lens_camera import make_lens_camera
 
 GPU_BACKENDS = ("OPTIX", "CUDA", "HIP", "ONEAPI", "METAL")
 OVERRIDE_MATERIAL_NAME = "DepthViews Depth Override"
@@ -37,6 +38,7 @@ CAMERA_NAME = "DepthViews Camera"
 LIGHT_NAME = "DepthViews Headlight"
 WORLD_NAME = "DepthViews Ambient World"
 RGB_SCENE_NAME = "DepthViews Colour"
+RGB_CAMERA_NAME = "DepthViews Colour Camera"   # a lens model's colour camera: its own shader parameters (snap 0)
 RGB_TRANSPARENT_BOUNCES = 16   # alpha cut-outs (leaves) need one transparent bounce per layer seen through
 RGB_DENOISE_PREFILTER = "FAST"
 RENDER_PASSES = ("depth", "normal", "mask", "rgb")
@@ -132,9 +134,13 @@ def set_up_camera_model(camera_data, model: CameraModel, intrinsics: Intrinsics 
     Perspective: sensor fit, lens, sensor and lens shift of ``intrinsics`` (a view's own K; default the
     model's), the render's pixel aspect being set by the caller; orthographic: ``ortho_scale``; fisheye
     and equirectangular: a panoramic camera (Cycles only) whose settings :func:`panorama_settings` finds
-    on this version.  The non-perspective models are centred (sensor fit AUTO, no shift).
+    on this version; a lens model: Cycles' Custom camera running the lens shader (Blender 4.5 or newer,
+    :mod:`.lens_camera`).  The non-perspective models are centred (sensor fit AUTO, no shift).
     """
-    if intrinsics is not None and model.name == "PINHOLE":
+    if model.lens is not None:
+        make_lens_camera(camera_data, model.lens)
+        return
+    if intrinsics is not None and model.is_pinhole:
         model = CameraModel.perspective(intrinsics)
     settings = model.blender_camera()
     camera_data.type = settings.pop("type")
@@ -149,6 +155,14 @@ def set_up_camera_model(camera_data, model: CameraModel, intrinsics: Intrinsics 
         owner = panorama_settings(camera_data)
         for name, value in settings.items():
             setattr(owner, name, value)
+
+
+def check_lens_camera(model: CameraModel) -> None:
+    """DepthViewsError of one line when ``model`` is a lens model and this Blender cannot render Cycles'
+    Custom camera (:func:`~depth_views.compositor.compat.custom_camera_problem`: Blender 4.2, no OSL)."""
+    problem = custom_camera_problem() if model.lens is not None else None
+    if problem:
+        raise DepthViewsError(f"camera model {model.name} (a lens model) {problem}")
 
 
 class DepthRenderer:
@@ -201,6 +215,8 @@ class DepthRenderer:
         self.rgb_bounces, self.rgb_noise_threshold = int(options.rgb_bounces), float(options.rgb_noise_threshold)
         self.rgb_lighting = self.rgb_lighting_used = options.rgb_lighting
         self._rgb_scene = None
+        self._rgb_camera = None  # a lens model's own colour camera (the geometry camera's rays are pixel centres)
+        self._camera_lens = None  # the lens the cameras are set up for (views of a camera file may differ)
         self._rays_valid = None  # (H, W) bool of the camera model, once a fisheye colour view needs it
         self.object_ids: dict[int, str] = {}
         self.bounds_points = None if bounds_points is None else np.asarray(bounds_points, dtype=np.float64)
@@ -225,7 +241,19 @@ class DepthRenderer:
     def __exit__(self, *exc) -> None:
         self._restore()
 
+    def _check_lens_camera(self) -> None:
+        """A lens model renders through Cycles' Custom camera: refused up front, in one line, on a Blender
+        without it (4.2) and with another engine (never rendered undistorted); the GPU backend is checked
+        where it is chosen."""
+        if self.camera_model.lens is None:
+            return
+        check_lens_camera(self.camera_model)
+        what = f"camera model {self.camera_model.name} (a lens model)"
+        if self.engine != "cycles" or ("rgb" in self.passes and self.rgb_engine != "cycles"):
+            raise DepthViewsError(f"{what} renders with Cycles only (Cycles' Custom camera)")
+
     def _set_up(self) -> None:
+        self._check_lens_camera()
         scene, render = self.scene, self.scene.render
         view_layer = scene.view_layers[0]
         self._saved += _save(scene, ["camera"])
@@ -267,7 +295,12 @@ class DepthRenderer:
                  filter_width=0.01, device="GPU" if self.device == "gpu" else "CPU")
             view_layer.pass_alpha_threshold = self.alpha_threshold
             if self.device == "gpu":
-                enable_cycles_gpu()
+                backend = enable_cycles_gpu()
+                if self.camera_model.lens is not None and backend not in gpu_backends_with_custom_camera():
+                    raise DepthViewsError(
+                        f"--device gpu: camera model {self.camera_model.name} renders through Cycles' Custom camera, "
+                        f"whose OSL shader runs on the CPU and on {' and '.join(gpu_backends_with_custom_camera())} "
+                        f"only; this GPU is {backend}: use --device cpu")
             render.use_persistent_data = True
         elif self.device == "gpu":
             raise DepthViewsError(f"--device gpu works with --engine cycles only (got {self.engine})")
@@ -282,12 +315,17 @@ class DepthRenderer:
             view_layer.material_override = material
 
         camera_data = bpy.data.cameras.new(CAMERA_NAME)
-        set_up_camera_model(camera_data, self.camera_model)
+        try:
+            set_up_camera_model(camera_data, self.camera_model)
+        except BaseException:
+            bpy.data.cameras.remove(camera_data)
+            raise
         camera_data.clip_start, camera_data.clip_end = self.clip_start, self.clip_end
         self.camera = bpy.data.objects.new(CAMERA_NAME, camera_data)
         scene.collection.objects.link(self.camera)
         self._made += [self.camera, camera_data]
         scene.camera = self.camera
+        self._camera_lens = self.camera_model.lens
         self._set_intrinsics(self.intrinsics)
 
         if "mask" in self.passes:
@@ -349,6 +387,20 @@ class DepthRenderer:
                     self._saved += _save(obj, ["hide_render"])
                     obj.hide_render = True
         rgb.camera = self.camera
+        if self.camera_model.lens is not None:
+            # its own Custom camera with snap 0 (each sample's own ray: anti-aliased colour); a camera data of
+            # its own also keeps each scene's compiled shader when the renders alternate
+            data = bpy.data.cameras.new(RGB_CAMERA_NAME)
+            try:
+                make_lens_camera(data, self.camera_model.lens, snap=False)
+            except BaseException:
+                bpy.data.cameras.remove(data)
+                raise
+            data.clip_start, data.clip_end = self.clip_start, self.clip_end
+            self._rgb_camera = bpy.data.objects.new(RGB_CAMERA_NAME, data)
+            self._made += [self._rgb_camera, data]
+            rgb.collection.objects.link(self._rgb_camera)
+            rgb.camera = self._rgb_camera
         rgb.frame_current = scene.frame_current
         rgb.unit_settings.system, rgb.unit_settings.scale_length = (scene.unit_settings.system,
                                                                    scene.unit_settings.scale_length)
@@ -444,7 +496,7 @@ class DepthRenderer:
                     collection.remove(block)
                     break
         self._made.clear()
-        self._rgb_scene = None
+        self._rgb_scene = self._rgb_camera = None
         if self._scratch:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
@@ -463,7 +515,7 @@ class DepthRenderer:
         """Realise ``intrinsics`` (any pinhole K) on the camera and the render's pixel aspect; the other
         camera models are centred with square pixels."""
         set_up_camera_model(self.camera.data, self.camera_model, intrinsics)
-        settings = intrinsics.blender_camera() if self.camera_model.name == "PINHOLE" else \
+        settings = intrinsics.blender_camera() if self.camera_model.is_pinhole else \
             {"pixel_aspect_x": 1.0, "pixel_aspect_y": 1.0}
         for scene in (self.scene, self._rgb_scene):  # the colour scene shares the camera, so its pixel aspect too
             if scene is not None:
@@ -484,12 +536,12 @@ class DepthRenderer:
         if self.bounds_points is None or self.engine != "cycles":
             return
         width, height = self.intrinsics.width, self.intrinsics.height
-        if self.camera_model.name == "PINHOLE":
+        if self.camera_model.is_pinhole:
             box = pixel_box_of_points(self.bounds_points, self.view_intrinsics(view).K, view.world_to_camera,
                                       width, height)
-        else:  # orthographic: the same rectangle under its projection; panoramic: None (whole frame)
+        else:  # orthographic: the same rectangle; a lens: the pixels whose rays can meet the hull; panoramic: None
             w2c = np.asarray(view.world_to_camera, dtype=np.float64)
-            box = self.camera_model.pixel_box(self.bounds_points @ w2c[:3, :3].T + w2c[:3, 3])
+            box = self.camera_model.for_view(view).pixel_box(self.bounds_points @ w2c[:3, :3].T + w2c[:3, 3])
         render = self.scene.render
         render.use_border = box is not None
         if box is None:
@@ -517,11 +569,26 @@ class DepthRenderer:
         frame[v_start:v_stop, u_start:u_stop] = cropped
         return frame
 
+    def _set_view_lens(self, view: View) -> None:
+        """Set the Custom cameras up for ``view``'s own lens when it differs from the last view's (a change of
+        shader parameters costs a re-JIT, so the plan groups views by camera)."""
+        lens = self.camera_model.for_view(view).lens
+        if lens is None or lens is self._camera_lens:
+            return
+        make_lens_camera(self.camera.data, lens)
+        if self._rgb_camera is not None:
+            make_lens_camera(self._rgb_camera.data, lens, snap=False)
+        self._camera_lens = lens
+
     def _render(self, view: View, scene=None) -> None:
         intrinsics = self.view_intrinsics(view)
         if intrinsics is not self._camera_intrinsics:
             self._set_intrinsics(intrinsics)
-        self.camera.matrix_world = Matrix(np.asarray(view.camera_to_world, dtype=float).tolist())
+        self._set_view_lens(view)
+        matrix = Matrix(np.asarray(view.camera_to_world, dtype=float).tolist())
+        self.camera.matrix_world = matrix
+        if self._rgb_camera is not None:
+            self._rgb_camera.matrix_world = matrix
         for stale in glob.glob(os.path.join(self._scratch, "*", "*")):
             os.remove(stale)
         scene = scene or self.scene
@@ -555,6 +622,16 @@ class DepthRenderer:
             index = channels[_single_channel(channels)]
             mask = np.rint(np.nan_to_num(index)).clip(0, 65535).astype(np.uint16)
             out["mask"] = self._full_frame(view, "mask", mask, 0)
+        lens = self.camera_model.for_view(view).lens
+        if lens is not None:
+            # Cycles' Depth pass of a Custom camera is the distance from the camera centre: into the model's
+            # depth (planar z for the pinhole family), with the float64 mask of cameras/lens.py deciding
+            # which pixels have a ray (the shader's float32 mask agrees; this one is exact)
+            out["depth"] = lens.distance_to_depth(out["depth"]).astype(np.float32)
+            no_ray = ~lens.undistorted_grid()[2]
+            for name, background in (("normal", 0.0), ("mask", 0)):
+                if name in out:
+                    out[name][no_ray] = background
         return out
 
     def render_passes(self, view: View) -> dict:
@@ -565,7 +642,11 @@ class DepthRenderer:
             channels = read_channels(self._take(view, "rgb"))
             out["rgb"] = np.stack([channels[c] if c in channels else np.ones_like(channels["R"])
                                    for c in "RGBA"], axis=-1)
-            if self.camera_model.name == "OPENCV_FISHEYE":
+            lens = self.camera_model.for_view(view).lens
+            if lens is not None:
+                # pixels without a ray are opaque black in Cycles' colour pass: background, so transparent
+                out["rgb"][~lens.undistorted_grid()[2]] = 0.0
+            elif self.camera_model.name == "OPENCV_FISHEYE":
                 # Cycles fills the pixels outside a fisheye's image circle with opaque black; they see
                 # nothing, as depth says (background), so they are transparent (premultiplied: all 0).
                 out["rgb"][~self._camera_rays_valid()] = 0.0
@@ -573,12 +654,12 @@ class DepthRenderer:
 
     def view_result(self, view: View) -> ViewResult:
         """Render ``view`` into a :class:`ViewResult` (every pass of :attr:`passes`, the view's K and camera)."""
-        model = self.camera_model
-        K = self.view_intrinsics(view).K if model.name == "PINHOLE" else model.K
+        model = self.camera_model.for_view(view)
+        K = self.view_intrinsics(view).K if model.is_pinhole else model.K
         return ViewResult(view=view, K=K, camera_model=model, **self.render_passes(view))
 
     def _camera_rays_valid(self) -> np.ndarray:
-        """(H, W) bool: the pixels the camera model has a ray for (cached; the model is fixed per render)."""
+        """(H, W) bool: the pixels the built-in fisheye has a ray for (cached; the model is fixed per render)."""
         if self._rays_valid is None:
             self._rays_valid = self.camera_model.depth_rays()[2]
         return self._rays_valid

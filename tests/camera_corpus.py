@@ -417,18 +417,22 @@ TRANSFORMS = {  # name: (document, problem, where, views?)
     "cx-string": (transforms_with(1, cx="centre"), "cx is 'centre', not a number", F1, False),
     "cx-1e300": (transforms_with(1, cx=1e300), "principal point (1e+300, 23.5) is more than 10 image widths", F1, True),
     "k1-nan": (transforms_with(1, k1=float("nan")), "k1 is nan; it must be finite", F1, False),
-    "k1-distortion": (transforms_with(1, k1=0.1), "camera model OPENCV has non-zero distortion (k1=0.1)", F1, True),
+    "k1-folds-at-the-centre": (transforms_with(1, k1=-1e6), "camera model OPENCV: the distortion has no exact inverse "
+                               "within one pixel of the principal point", F1, True),
+    "distortion_params-short": (transforms(distortion_params=[0.1, 0.0]),
+                                "distortion_params is not a list of 6 numbers [k1, k2, k3, k4, p1, p2]", "frame 0", False),
+    "distortion_params-inf": (transforms(distortion_params=[0.1, 0.0, 0.0, float("inf"), 0.0, 0.0]),
+                              "distortion_params k4 is inf; it must be finite", "frame 0", False),
     "model-unknown": (transforms(camera_model="KANNALA"), "unknown camera model 'KANNALA'", "frame 0", True),
     "model-list": (transforms(camera_model=["OPENCV"]), "unknown camera model \"['OPENCV']\"", "frame 0", True),
     "model-fisheye-mixed": (transforms_with(1, camera_model="OPENCV_FISHEYE"),
                             "camera model OPENCV_FISHEYE mixed with pinhole frames", F1, True),
     "model-thin-prism": (transforms(camera_model="THIN_PRISM_FISHEYE"),
-                         "camera model THIN_PRISM_FISHEYE cannot be rendered exactly", "frame 0", True),
-    "fisheye-distorted": (transforms(camera_model="OPENCV_FISHEYE", fl_x=W / math.pi, fl_y=H / math.pi, k2=0.01),
-                          "camera model OPENCV_FISHEYE has non-zero distortion (k2=0.01)", "frame 0", True),
-    "fisheye-frames-differ": ({**transforms(camera_model="OPENCV_FISHEYE", fl_x=W / math.pi, fl_y=H / math.pi),
-                               "frames": transforms_with(2, fl_x=W / 2, fl_y=H / 2)["frames"]},
-                              "its OPENCV_FISHEYE camera differs from frame 0's", "frame 2 (images/f2.png)", True),
+                         "nerfstudio camera_model 'THIN_PRISM_FISHEYE' has no lens model here", "frame 0", True),
+    "fisheye-distorted-mixed-with-equirectangular": (
+        {**transforms(camera_model="OPENCV_FISHEYE", fl_x=W / math.pi, fl_y=H / math.pi, k2=0.01),
+         "frames": transforms_with(2, camera_model="EQUIRECTANGULAR")["frames"]},
+        "camera model EQUIRECTANGULAR mixed with lens models", "frame 2 (images/f2.png)", True),
     "sizes-differ": (transforms_with(1, w=80), "image size 80x48 differs from the first frame's 64x48", F1, True),
     "too-many-frames": (transforms(frames=[{}] * (MAX_VIEWS + 1)), "holds 100001 frames; at most 100000 per render",
                         "", False),
@@ -506,6 +510,14 @@ OWN = {  # name: (document, problem, where, views?)
     "width-1e9": (own_cameras(width=10**9), "width is 1000000000 pixels", V0, False),
     "height-string": (own_cameras(height="tall"), "height is 'tall', not a number", V0, False),
     "model-unknown": (own_cameras(camera_model="FOO"), "unknown camera model 'FOO'", V0, True),
+    "lens-model-unknown": (own_cameras(camera_model="FOO", lens_params=[50.0, 32.0, 24.0]),
+                           "lens_params for camera model 'FOO', which is no lens model", V0, False),
+    "lens_params-count": (own_cameras(camera_model="OPENCV", lens_params=[50.0, 50.0, 32.0, 24.0, 0.1]),
+                          "camera model OPENCV needs 8 lens_params (fx fy cx cy k1 k2 p1 p2), got 5", V0, False),
+    "lens_params-nan": (own_with(1, camera_model="RADIAL", lens_params=[50.0, 32.0, 24.0, float("nan"), 0.0]),
+                        "k1 is nan; it must be finite", "frame 1", False),
+    "lens_params-text": (own_cameras(camera_model="OPENCV", lens_params="50 50 32 24 0 0 0 0"),
+                         "camera model OPENCV needs 8 lens_params (fx fy cx cy k1 k2 p1 p2), got not a list", V0, False),
     "equirectangular-range-text": (own_cameras(camera_model="EQUIRECTANGULAR", K=None, longitude_range_deg="x"),
                                    "longitude_range_deg is not two numbers LOW HIGH (degrees)", V0, False),
     "equirectangular-range-nan": (own_cameras(camera_model="EQUIRECTANGULAR", K=None,
@@ -730,16 +742,20 @@ for _name, (_cameras, _images, _blamed, _problem, _where) in COLMAP_TEXT.items()
                       _problem, _where, blamed=f"model/{_blamed}"))
 
 
-@case("colmap_text-distorted", "camera model OPENCV has non-zero distortion (k1=0.02)", "frame 0 (a.jpg)",
-      blamed="model/images.txt", views=True)
+@case("colmap_text-distortion-folds-at-the-centre", "camera model OPENCV: the distortion has no exact inverse within "
+      "one pixel of the principal point", "frame 0 (a.jpg)", blamed="model/images.txt", views=True)
 def _(folder):
-    return write_model_text(folder, "1 OPENCV 64 48 50 50 32 24 0.02 0 0 0\n")
+    return write_model_text(folder, "1 OPENCV 64 48 50 50 32 24 -1e6 0 0 0\n")
 
 
-@case("colmap_text-fov-model", "camera model FOV cannot be rendered exactly", "frame 0 (a.jpg)",
-      blamed="model/images.txt", views=True)
+@case("colmap_text-fov-parameters", "camera model FOV needs 5 parameters, got 6", "camera 1", blamed="model/cameras.txt")
 def _(folder):
-    return write_model_text(folder, "1 FOV 64 48 50 50 32 24 0.1\n")
+    return write_model_text(folder, "1 FOV 64 48 50 50 32 24 0.1 0.2\n")
+
+
+@case("colmap_text-eucm", "unknown COLMAP camera model 'EUCM'", "camera 1", blamed="model/cameras.txt")
+def _(folder):
+    return write_model_text(folder, "1 EUCM 64 48 50 50 32 24 0.5 1.0\n")
 
 
 # -- 7. COLMAP binary ---------------------------------------------------------------------------------

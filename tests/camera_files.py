@@ -183,3 +183,47 @@ def write_colmap_binary(folder, cameras, *, image_ids=None, camera_ids=None, poi
             stream.write(struct.pack("<i7di", image_id, *q, *t, camera_id) + f"img_{number:03d}.jpg".encode() + b"\0")
             stream.write(struct.pack("<Q", points) + struct.pack("<ddq", 1.5, 2.5, -1) * points)
     return str(folder)
+
+
+# -- cameras with lens distortion (COLMAP's models, nerfstudio's k's and p's) ---------------------------
+
+COLMAP_MODEL_IDS = {  # colmap/src/colmap/sensor/models.h, restated on purpose
+    "SIMPLE_PINHOLE": 0, "PINHOLE": 1, "SIMPLE_RADIAL": 2, "RADIAL": 3, "OPENCV": 4, "OPENCV_FISHEYE": 5,
+    "FULL_OPENCV": 6, "FOV": 7, "SIMPLE_RADIAL_FISHEYE": 8, "RADIAL_FISHEYE": 9, "THIN_PRISM_FISHEYE": 10,
+    "RAD_TAN_THIN_PRISM_FISHEYE": 11, "SIMPLE_DIVISION": 12, "DIVISION": 13, "SIMPLE_FISHEYE": 14, "FISHEYE": 15}
+
+
+def write_colmap_lenses(folder, cameras, *, binary=False) -> str:
+    """A COLMAP model (text, or binary with ``binary``) of ``cameras`` = [(model, width, height, params,
+    world_to_camera)], params as cameras.txt holds them (COLMAP's order, principal point at +0.5); one camera
+    per distinct (model, size, params), images in order."""
+    import struct
+
+    os.makedirs(folder, exist_ok=True)
+    ids: dict = {}
+    for model, width, height, params, _ in cameras:
+        ids.setdefault((model, width, height, tuple(params)), len(ids) + 1)
+    images = [(number, ids[(model, width, height, tuple(params))], w2c)
+              for number, (model, width, height, params, w2c) in enumerate(cameras, start=1)]
+    if binary:
+        with open(os.path.join(folder, "cameras.bin"), "wb") as stream:
+            stream.write(struct.pack("<Q", len(ids)))
+            for (model, width, height, params), camera_id in ids.items():
+                stream.write(struct.pack(f"<iiQQ{len(params)}d", camera_id, COLMAP_MODEL_IDS[model], width, height,
+                                         *params))
+        with open(os.path.join(folder, "images.bin"), "wb") as stream:
+            stream.write(struct.pack("<Q", len(images)))
+            for number, camera_id, w2c in images:
+                q, t = quaternion_wxyz(np.asarray(w2c)[:3, :3]), np.asarray(w2c)[:3, 3]
+                stream.write(struct.pack("<i7di", number, *q, *t, camera_id) + f"img_{number:03d}.jpg".encode() + b"\0")
+                stream.write(struct.pack("<Q", 0))
+        return str(folder)
+    with open(os.path.join(folder, "cameras.txt"), "w", encoding="utf-8") as stream:
+        stream.write("# Camera list with one line of data per camera:\n")
+        for (model, width, height, params), camera_id in ids.items():
+            stream.write(f"{camera_id} {model} {width} {height} " + " ".join(repr(float(p)) for p in params) + "\n")
+    with open(os.path.join(folder, "images.txt"), "w", encoding="utf-8") as stream:
+        for number, camera_id, w2c in images:
+            q, t = quaternion_wxyz(np.asarray(w2c)[:3, :3]), np.asarray(w2c)[:3, 3]
+            stream.write(f"{number} " + " ".join(repr(float(v)) for v in [*q, *t]) + f" {camera_id} img_{number:03d}.jpg\n\n")
+    return str(folder)

@@ -14,9 +14,10 @@ Each file gets ``sha256`` (its bytes) and ``content`` (what it holds, independen
 version: an EXR's header attributes and channel bytes, a PNG's mode, size, text and pixels, an npz's
 member names, compression and uncompressed ``.npy`` bytes).  Neither EXR, PNG nor npz embeds a time
 (numpy's zip members carry zipfile's fixed 1980 date); a tar holds its members' mtimes, so shards are
-compared member by member.  An npz member that is a pickled object array (views.npz's ``view_K`` of
-non-pinhole cameras) is numpy's own bytes, different from numpy 1 to 2: marked ``numpy_pickle``, its
-content digest covers only its shape.
+compared member by member.  An npz member that is a pickled object array is numpy's own bytes, different
+from numpy 1 to 2: marked ``numpy_pickle``, its content digest covers only its shape.  (views.npz's ``view_K``
+of non-pinhole cameras was one until issue 20 made it a float array: the fisheye case's views.npz digest
+was rewritten then, alone.)
 
 The shard members' digests were renewed once, for issue 21's sample schema: each view's json gained
 ``object_to_world`` (was ``normalization``), ``normalized``, ``coverage`` and ``mesh_views``, and the

@@ -128,7 +128,8 @@ def test_bad_camera_file_is_one_line_and_nothing_is_written(tmp_path, asym_obj, 
     assert render(obj, "--out", tmp_path / "out", "--cameras", path) == 2
     error = capsys.readouterr().err.strip().splitlines()
     assert error == [f"depth-views: error: {path}: frame 1 (images/frame_00001.png): camera model "
-                     "OPENCV_FISHEYE mixed with pinhole frames; one render has one camera model"]
+                     "OPENCV_FISHEYE mixed with pinhole frames (frame 0: OPENCV); one render has one depth kind "
+                     "(planar here; split the file)"]
     assert not (tmp_path / "out").exists()
 
 
@@ -207,8 +208,9 @@ def test_panel_from_file_renders_the_file_views_like_the_cli(tmp_path, asym_obj)
         settings.camera_source = "FILE"
         with pytest.raises(RuntimeError, match="choose a Camera File"):  # an ERROR report, CANCELLED
             bpy.ops.depth_views.render()
-        settings.camera_file = edited_transforms(tmp_path, {(1, "k1"): 0.2})
-        with pytest.raises(RuntimeError, match=r"frame 1 \(images/frame_00001.png\): camera model OPENCV has non-zero"):
+        settings.camera_file = edited_transforms(tmp_path, {(1, "k1"): -1e6})
+        with pytest.raises(RuntimeError, match=r"frame 1 \(images/frame_00001.png\): camera model OPENCV: the "
+                                               "distortion has no exact inverse"):
             bpy.ops.depth_views.render()
         assert not (tmp_path / "panel" / "cameras.json").exists()
         path = write_transforms(tmp_path / "transforms.json", cameras)

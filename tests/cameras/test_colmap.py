@@ -51,10 +51,13 @@ def test_colmap_binary_reader_reads_what_pycolmap_writes(tmp_path):
 def test_bad_colmap_models(tmp_path):
     cameras = cameras_for(KS["fx_ne_fy"])
     folder = write_colmap_text(tmp_path / "m", cameras, model="OPENCV")
-    lines = open(os.path.join(folder, "cameras.txt")).read().replace(" 0.0 0.0 0.0 0.0", " 0.02 0.0 0.0 0.0")
-    open(os.path.join(folder, "cameras.txt"), "w").write(lines)
-    with pytest.raises(DepthViewsError, match=r"images.txt: frame 0 \(img_001.jpg\): camera model OPENCV has "
-                                              r"non-zero distortion \(k1=0.02\)"):
+    original = open(os.path.join(folder, "cameras.txt")).read()
+    open(os.path.join(folder, "cameras.txt"), "w").write(original.replace(" 0.0 0.0 0.0 0.0", " 0.02 0.0 0.0 0.0"))
+    views = views_from_camera_set(read_camera_file(folder))[1]   # distortion: each view carries its lens
+    assert [view.lens.name for view in views] == ["OPENCV"] * 3 and views[0].lens.named_params()["k1"] == 0.02
+    open(os.path.join(folder, "cameras.txt"), "w").write(original.replace(" 0.0 0.0 0.0 0.0", " -1e6 0.0 0.0 0.0"))
+    with pytest.raises(DepthViewsError, match=r"images.txt: frame 0 \(img_001.jpg\): camera model OPENCV: the "
+                                              "distortion has no exact inverse within one pixel of the principal point"):
         views_from_camera_set(read_camera_file(folder))
     open(os.path.join(folder, "cameras.txt"), "w").write("1 WEIRD 64 48 1 2 3\n")
     with pytest.raises(DepthViewsError, match="unknown COLMAP camera model 'WEIRD'"):

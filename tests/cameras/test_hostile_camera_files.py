@@ -1,4 +1,4 @@
-"""Hostile camera files (tests/camera_corpus.py: every format, 290 cases): each is refused with exactly one
+"""Hostile camera files (tests/camera_corpus.py: every format, 296 cases): each is refused with exactly one
 DepthViewsError of one line that starts with the file it blames and names the problem (and the frame,
 view, camera or image), in bounded time and memory, and never with another exception.
 
@@ -75,7 +75,7 @@ def test_a_hostile_camera_file_is_one_line_naming_file_and_problem(name, written
 
 @pytest.mark.parametrize("name", ["json-fifo", "json-dev-zero", "json-nested-arrays", "npy-claims-1e12-poses",
                                   "npy-complex128", "transforms-translation-1e300", "transforms-w-missing-h-given",
-                                  "transforms-k1-distortion", "cameras_json-view-number", "cameras_json-world_to_camera-singular",
+                                  "transforms-k1-folds-at-the-centre", "cameras_json-view-number", "cameras_json-world_to_camera-singular",
                                   "colmap_text-image-twice", "colmap_binary-images-count-2^63", "images_txt-fifo"])
 def test_the_command_line_answers_one_line_and_exit_code_2(name, written_corpus, tmp_path, capsys):
     """``depth-views render MESH --cameras BAD``: the camera file is refused before the mesh is opened."""

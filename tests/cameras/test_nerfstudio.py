@@ -65,8 +65,8 @@ BAD_TRANSFORMS = {
                "not a rotation"),
     "mixed sizes": ({(2, "w"): 80}, "frame 2 (images/frame_00002.png): image size 80x48 differs from the "
                                     "first frame's 64x48"),
-    "distorted": ({(0, "k1"): 0.1}, "frame 0 (images/frame_00000.png): camera model OPENCV has non-zero "
-                                    "distortion (k1=0.1)"),
+    "distortion without an inverse": ({(0, "k1"): -1e6}, "frame 0 (images/frame_00000.png): camera model OPENCV: the "
+                                                        "distortion has no exact inverse within one pixel"),
     "fisheye": ({(1, "camera_model"): "OPENCV_FISHEYE"},
                 "frame 1 (images/frame_00001.png): camera model OPENCV_FISHEYE mixed with pinhole frames"),
     "unknown model": ({(0, "camera_model"): "KANNALA"}, "unknown camera model 'KANNALA'"),

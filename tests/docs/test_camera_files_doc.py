@@ -35,7 +35,8 @@ def _timeless(line: str) -> str:
 
 def test_the_doc_shows_every_source():
     text = " ".join(command for command, _ in documented_commands())
-    for needle in ("transforms.json", "transforms_train.json", "camera_files/sparse", "poses.npy", "cameras.json",
+    for needle in ("transforms.json", "transforms_train.json", "camera_files/sparse", "camera_files/sparse_opencv",
+                   "poses.npy", "cameras.json",
                    "--intrinsics", "--formats exr,colmap,nerf_synthetic", "--radius 4:6", "--fov 35:50",
                    "depth-views check", "broken.json"):
         assert needle in text

@@ -31,7 +31,7 @@ def doc_commands() -> list[str]:
     """The page's commands, read through its docs markers (tests/docs_blocks.py)."""
     blocks = [docs_block("docs/camera-models.md", "perspective"), docs_block("docs/camera-models.md", "orthographic"),
               docs_block("docs/camera-models.md", "fisheye"), docs_block("docs/camera-models.md", "equirectangular"),
-              docs_block("docs/camera-models.md", "front")]
+              docs_block("docs/camera-models.md", "front"), docs_block("docs/camera-models.md", "lens_fisheye")]
     assert len(blocks) == len(re.findall(r"```bash\n", doc_text())), "every bash block of the page is read"
     return [line for block in blocks for line in block.splitlines() if line.startswith("depth-views render")]
 
@@ -57,8 +57,8 @@ def _cameras(folder) -> dict:
         return json.load(stream)
 
 
-def test_the_page_shows_five_commands():
-    assert len(doc_commands()) == 5
+def test_the_page_shows_six_commands():
+    assert len(doc_commands()) == 6
 
 
 @pytest.mark.parametrize("command", doc_commands(), ids=lambda c: c.split("--out ")[1].split()[0])
@@ -87,6 +87,14 @@ def test_every_documented_command_runs_and_writes_what_the_page_says(inputs, com
         assert cameras["longitude_range_deg"] == [-180.0, 180.0] and cameras["latitude_range_deg"] == [-90.0, 90.0]
         ns = json.loads(transforms.read_text())
         assert (ns["camera_model"], ns["fl_x"], ns["fl_y"], ns["cx"], ns["cy"]) == ("EQUIRECTANGULAR", 128, 128, 128, 64)
+    elif name == "lens_fisheye":
+        lens = [789.2, 791.4, 880.3, 590.1, -0.0306, -0.0048, 0.0012, -0.0002]
+        assert (cameras["camera_model"], cameras["lens_params"], cameras["depth_kind"]) == \
+            ("OPENCV_FISHEYE", lens, "ray_length")
+        assert (cameras["width"], cameras["height"]) == (1752, 1168)
+        ns = json.loads(transforms.read_text())
+        assert ns["camera_model"] == "OPENCV_FISHEYE" and [ns[k] for k in ("fl_x", "fl_y", "cx", "cy", "k1", "k2",
+                                                                           "k3", "k4")] == lens
     else:
         assert cameras["longitude_range_deg"] == [-90.0, 90.0] and cameras["latitude_range_deg"] == [-60.0, 30.0]
     if "preview" in command:
@@ -98,6 +106,21 @@ def test_every_documented_command_runs_and_writes_what_the_page_says(inputs, com
             assert (image[:10].max(axis=-1) == 0).all() and (image[60:68, 120:136].max(axis=-1) > 0).all()
         if name == "fisheye":           # the corners lie outside the image circle
             assert (image[:8, :8] == 0).all() and (image[80, 80] > 0).any()
+        if name == "lens_fisheye":      # the top corners see beyond the floor, the middle sees the object
+            assert (image[:8, :8] == 0).all() and (image[584, 876] > 0).any()
+
+
+def test_the_lens_fisheye_prints_what_the_page_shows(inputs, capsys):
+    """The page's "printed:" block under the lens fisheye command is what the command prints (timings aside)."""
+    command = next(c for c in doc_commands() if "--lens-model" in c)
+    shown = doc_text().split(command, 1)[1].split("printed:", 1)[1].split("```", 2)[1].strip().splitlines()
+    assert main(shlex.split(command)[1:]) == 0
+    printed = [line.replace(str(inputs) + os.sep, "") for line in capsys.readouterr().out.strip().splitlines()]
+
+    def timeless(line):
+        return re.sub(r"\d+(\.\d+)? (s|views/s)\b", "T", line)
+
+    assert [timeless(line) for line in printed] == [timeless(line) for line in shown]
 
 
 def test_the_documented_bad_input_line(inputs, capsys):

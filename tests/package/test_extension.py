@@ -57,6 +57,7 @@ def test_legacy_zip_of_a_cluttered_checkout_holds_only_tracked_files(cluttered_c
         names = {n.removeprefix("depth_views/") for n in archive.namelist()}
     tracked = subprocess.run(["git", "-C", str(cluttered_checkout), "ls-files"], capture_output=True, text=True)
     assert names <= set(tracked.stdout.split()) and {"__init__.py", "operators/__init__.py"} <= names
+    assert "render/shaders/lens_camera.osl" in names   # the lens camera's shader (package data)
     for clutter in _clutter_names():  # each exists on disk, none ships
         assert (cluttered_checkout / clutter).is_file() and clutter not in names
     assert not any(n.startswith((".venv", "venv/", "env/", "scratch/", "tests/", "docs/")) for n in names)
@@ -128,7 +129,8 @@ def test_extension_zip_builds_validates_and_installs_into_user_extensions(clutte
     legacy = cluttered_checkout / "dist" / f"depth_views-{_manifest()['version']}-legacy.zip"
     with zipfile.ZipFile(extension) as archive:
         names = set(archive.namelist())
-    assert {"blender_manifest.toml", "__init__.py", "operators/__init__.py", "exr_io/plain_exr.py"} <= names
+    assert {"blender_manifest.toml", "__init__.py", "operators/__init__.py", "exr_io/plain_exr.py",
+            "render/shaders/lens_camera.osl"} <= names
     assert not any(n.startswith(("tests/", "tools/", ".git")) or "__pycache__" in n for n in names)
     assert not set(_clutter_names()) & names and not any(n.startswith((".venv", "venv/", "env/")) for n in names)
     assert {os.path.basename(w) for w in _manifest()["wheels"]} == {n[7:] for n in names if n.startswith("wheels/")}
