@@ -90,9 +90,11 @@ def sample_model(document: dict, sample: dict) -> CameraModel:
     camera fields of the sample itself."""
     entry = next((v for v in document.get("views", []) if v.get("index") == sample["view_index"]), None)
     source = f"{document.get('name', sample.get('name', ''))} cameras.json"
-    if entry is not None and "width" in document:
+    if entry is not None and ("K" in document or "camera_model" in document):
         return CameraModel.from_document(document, entry, source=source)
     fields = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in sample.items() if k in CAMERA_FIELDS}
+    fields.setdefault("height", sample["depth"].shape[0])    # shards written before the json had them
+    fields.setdefault("width", sample["depth"].shape[1])
     return CameraModel.from_document(fields, source=source)
 
 

@@ -24,10 +24,15 @@ Checked against analytic truth (two spheres, all ordered pairs; /work/scratch/ml
 k = 2 footprints is within 0.3 % of the true visible fraction on average at 160x120 and 0.7 % at
 320x240; smaller k misses grazing surfaces, larger k lets occluded points through.
 
-Cost: :func:`covisibility_matrix` lifts each view once and compares it with every other view:
-V (V - 1) pairs of ``N`` operations each (N = a view's surface pixels), no more memory than the depth
-maps themselves (float32, 4 bytes a pixel), one view's lifted points and each camera model's pixel
-steps.  Measured in docs/datasets.md ("Covisibility").
+A's surface pixels are counted on a grid (:func:`sampling_stride`: every pixel up to 16,384 surface
+pixels, then about 4,096 of them; b's depth is always read at full resolution), which stays within
+about 1 % of every pixel at a fraction of the cost.
+
+Cost: :func:`covisibility_matrix` lifts each view once and projects it into every other view (all
+targets of one camera model in one product): V (V - 1) pairs of about 4,096 points, 0.4-0.6 ms a pair
+on the 2-core test machine, whatever the resolution; memory: the depth maps themselves (float32, 4
+bytes a pixel, kept by the render job until the mesh's last view), one view's lifted points and each
+camera model's rays.  Measured in benchmarks/RESULTS.md ("Covisibility").
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ DIGITS = 6          # stored fractions are rounded to 1e-6 (a pixel of a 1024x10
 CHUNK = 1 << 17         # points projected at once (memory: about 100 bytes each)
 SAMPLES = 4096          # surface pixels sampled per view: every pixel up to 4 x this many, a grid beyond
 MAX_VIEWS = 256         # a render stores the matrix for meshes of up to this many views
+MAX_DEPTH_BYTES = 1 << 28   # ... whose depth maps (kept until the mesh's last view) take up to 256 MiB
 DOCUMENT_KEY = "covisibility"
 DEFINITION = ("matrix[a][b] = fraction of view a's surface pixels whose surface point projects into view b's "
               "image (nearest pixel q, inside b's clip range) with depth_b(point) <= depth_b[q] + "
@@ -62,6 +68,13 @@ class CovisibilityView:
     model: CameraModel
     world_to_camera: np.ndarray
     clip: tuple[float, float] = (0.0, math.inf)
+
+
+def stored_at_render(n_views: int, width: int, height: int) -> bool:
+    """Whether a render of ``n_views`` views of ``width`` x ``height`` computes and stores the matrix: up
+    to :data:`MAX_VIEWS` views whose float32 depth maps take up to :data:`MAX_DEPTH_BYTES` (256 views at
+    512 x 512, 64 at 1024 x 1024); beyond, the reader computes it when asked."""
+    return n_views <= MAX_VIEWS and n_views * width * height * 4 <= MAX_DEPTH_BYTES
 
 
 def relative_pose(world_to_camera_a, world_to_camera_b) -> np.ndarray:
@@ -133,10 +146,11 @@ class _Target:
         origins, directions, valid = rays
         return cls(valid, _compact(_steps(valid, origins)), _compact(_steps(valid, directions)))
 
-    def footprint(self, rows, columns, depth) -> np.ndarray:
-        origin = self.origin_step if isinstance(self.origin_step, float) else self.origin_step[rows, columns]
+    def footprint(self, pixels, depth) -> np.ndarray:
+        """At the flat pixel indices ``pixels`` (row * width + column), at ``depth``."""
+        origin = self.origin_step if isinstance(self.origin_step, float) else self.origin_step.reshape(-1)[pixels]
         direction = self.direction_step if isinstance(self.direction_step, float) else \
-            self.direction_step[rows, columns]
+            self.direction_step.reshape(-1)[pixels]
         return origin + depth * direction
 
 
@@ -211,7 +225,8 @@ def covisibility_matrix(views: list[CovisibilityView], tolerance_px: float = DEF
         rows, columns = rows * stride + offset, columns * stride + offset
         values = depths[a][rows, columns].astype(np.float64)[:, None]
         points = origins[rows, columns] + values * directions[rows, columns]   # camera a's frame
-        world = (points - poses[a, :3, 3]) @ poses[a, :3, :3]                  # the inverse of a rigid pose
+        world = np.ones((len(points), 4))                                      # homogeneous world points
+        world[:, :3] = (points - poses[a, :3, 3]) @ poses[a, :3, :3]           # the inverse of a rigid pose
         chunk = max(1, CHUNK // rows.size)              # targets projected at once
         for key, members in groups.items():
             others = [b for b in members if b != a]
@@ -229,25 +244,31 @@ def _seen(world: np.ndarray, views: list[CovisibilityView], depths: list, poses:
     """How many of the ``world`` points each of ``views`` (one camera model, ``target``) sees."""
     model = views[0].model
     count, n = len(views), len(world)
-    in_b = (np.matmul(world, poses[:, :3, :3].transpose(0, 2, 1)) + poses[:, None, :3, 3]).reshape(-1, 3)
+    # one product for every target: column block j of (4, 3 count) is target j's [R | t] transposed
+    in_b = np.dot(world, poses[:, :3, :].transpose(2, 0, 1).reshape(4, -1))
+    in_b = in_b.reshape(n, count, 3).transpose(1, 0, 2).reshape(-1, 3)      # target by target
     uv, ok = model.project(in_b)
-    near = np.repeat([view.clip[0] for view in views], n)
-    far = np.repeat([view.clip[1] for view in views], n)
+    expected = _depth_of(model, in_b)
+    clips = {view.clip for view in views}
+    near, far = clips.pop() if len(clips) == 1 else (np.repeat([v.clip[0] for v in views], n),
+                                                     np.repeat([v.clip[1] for v in views], n))
     with np.errstate(invalid="ignore"):
-        column, row = np.floor(uv[:, 0] + 0.5), np.floor(uv[:, 1] + 0.5)
-        expected = _depth_of(model, in_b)
-        ok &= (column >= 0) & (column < model.width) & (row >= 0) & (row < model.height)
-        ok &= (expected > near) & (expected < far)
-    column = np.where(ok, column, 0).astype(np.int64)
-    row = np.where(ok, row, 0).astype(np.int64)
-    ok &= target.valid[row, column]
-    seen = np.empty(count * n)
+        u, v = uv[:, 0], uv[:, 1]       # a loose test first: the exact one below runs on what is left
+        ok &= (u > -1) & (u < model.width) & (v > -1) & (v < model.height) & (expected > near) & (expected < far)
+    keep = np.flatnonzero(ok)
+    column, row = np.floor(u[keep] + 0.5), np.floor(v[keep] + 0.5)   # the nearest pixel
+    inside = (column >= 0) & (column < model.width) & (row >= 0) & (row < model.height)
+    keep, column, row = keep[inside], column[inside].astype(np.int64), row[inside].astype(np.int64)
+    flat = row * model.width + column
+    valid = target.valid.reshape(-1)[flat]
+    keep, flat, expected = keep[valid], flat[valid], expected[keep[valid]]
+    bounds = np.searchsorted(keep, np.arange(count + 1) * n)
+    seen = np.empty(len(keep))
     for g, depth in enumerate(depths):
-        part = slice(g * n, (g + 1) * n)
-        seen[part] = depth[row[part], column[part]]
+        seen[bounds[g]:bounds[g + 1]] = depth.reshape(-1)[flat[bounds[g]:bounds[g + 1]]]
     with np.errstate(invalid="ignore"):
-        passes = (expected <= seen + tolerance_px * target.footprint(row, column, expected)) | ~(seen > 0)
-    return np.count_nonzero((ok & passes).reshape(count, n), axis=1)   # +inf (no surface) passes, as 0 and NaN
+        passes = (expected <= seen + tolerance_px * target.footprint(flat, expected)) | ~(seen > 0)
+    return np.bincount(keep[passes] // n, minlength=count)   # +inf (no surface) passes, as 0 and NaN
 
 
 # -- cameras.json ---------------------------------------------------------------------------------

@@ -65,7 +65,8 @@ class RenderJob:
     surface raises :class:`DepthViewsError` with ``empty_views="fail"``); :meth:`finish` writes the
     per-input files (npz, contact sheet, fused point cloud), cameras.json (with every file of every
     view in ``views[i].files`` and its ``coverage``; a warning names the views with coverage 0; the
-    views' ``covisibility`` matrix, for meshes of up to 256 views) and transforms.json; leaving restores
+    views' ``covisibility`` matrix, see :func:`~depth_views.outputs.covisibility.stored_at_render`) and
+    transforms.json; leaving restores
     the scene (and, with ``restore_objects``, the objects' transforms moved by ``--normalize``).  Each
     view's files are complete on disk before the next view starts, so stopping early (Esc in the
     add-on, a kill) loses at most the view in progress.  ``only_objects`` hides every other object from
@@ -138,7 +139,8 @@ class RenderJob:
             self.warnings.append(f"{self.loaded.path}: texture {texture} not found (nor beside the file); "
                                  "its material shows its base colour instead")
         options, n_views = self.options, len(plan.views)
-        self._depths = [] if n_views <= covisibility.MAX_VIEWS else None
+        stored = covisibility.stored_at_render(n_views, plan.intrinsics.width, plan.intrinsics.height)
+        self._depths = [] if stored else None
         self.files = [planned_view_files(v.index, n_views, options) for v in plan.views]
         if not self.in_memory:
             prepare_output_folder(self.output_dir, sorted({os.path.dirname(p) for p in self.files[0].values()}))
