@@ -24,9 +24,9 @@ Checked against analytic truth (two spheres, all ordered pairs; /work/scratch/ml
 k = 2 footprints is within 0.3 % of the true visible fraction on average at 160x120 and 0.7 % at
 320x240; smaller k misses grazing surfaces, larger k lets occluded points through.
 
-A's surface pixels are counted on a grid (:func:`sampling_stride`: every pixel up to 16,384 surface
-pixels, then about 4,096 of them; b's depth is always read at full resolution), which stays within
-about 1 % of every pixel at a fraction of the cost.
+A's surface pixels are counted on a grid (:func:`sampling_stride`: every pixel up to 4,096 surface
+pixels, else every s-th row and column, about 1,000 to 4,096 of them; b's depth is always read at
+full resolution), which stays within about 1 % of every pixel at a fraction of the cost.
 
 Cost: :func:`covisibility_matrix` lifts each view once and projects it into every other view (all
 targets of one camera model in one product): V (V - 1) pairs of about 4,096 points, 0.4-0.6 ms a pair
@@ -48,7 +48,7 @@ from ..errors import DepthViewsError
 DEFAULT_TOLERANCE_PX = 2.0
 DIGITS = 6          # stored fractions are rounded to 1e-6 (a pixel of a 1024x1024 view is 9.5e-7)
 CHUNK = 1 << 17         # points projected at once (memory: about 100 bytes each)
-SAMPLES = 4096          # surface pixels sampled per view: every pixel up to 4 x this many, a grid beyond
+SAMPLES = 4096          # surface pixels counted per view: every pixel up to this many, a grid beyond
 MAX_VIEWS = 256         # a render stores the matrix for meshes of up to this many views
 MAX_DEPTH_BYTES = 1 << 28   # ... whose depth maps (kept until the mesh's last view) take up to 256 MiB
 DOCUMENT_KEY = "covisibility"
@@ -186,12 +186,15 @@ def _check(view: CovisibilityView, index: int) -> np.ndarray:
 
 
 def sampling_stride(surface_pixels: int, samples: int | None = SAMPLES) -> int:
-    """The stride s of the pixel grid a view's surface is sampled on: the largest s >= 1 whose grid
-    still holds about ``samples`` of its ``surface_pixels`` (s = floor(sqrt(surface_pixels / samples)));
-    1, every pixel, for views with fewer than 4 x ``samples`` surface pixels, or with ``samples=None``."""
-    if samples is None or surface_pixels <= 0:
+    """The stride s of the pixel grid a view's surface pixels are counted on: every pixel (s = 1) for
+    up to ``samples`` surface pixels (or with ``samples=None``), else the smallest s whose grid holds at
+    most about that many, s = ceil(sqrt(surface_pixels / samples))."""
+    if samples is None or surface_pixels <= samples:
         return 1
-    return max(1, math.isqrt(surface_pixels // samples))
+    stride = math.isqrt(surface_pixels // samples)
+    while stride * stride * samples < surface_pixels:
+        stride += 1
+    return stride
 
 
 def covisibility_matrix(views: list[CovisibilityView], tolerance_px: float = DEFAULT_TOLERANCE_PX, *,
@@ -199,8 +202,8 @@ def covisibility_matrix(views: list[CovisibilityView], tolerance_px: float = DEF
     """The V x V matrix ``c[a][b]`` of ``views`` (float64; see the module docstring for the definition).
 
     A's surface pixels are counted on the grid of :func:`sampling_stride` (every pixel up to
-    4 x ``samples`` surface pixels; ``samples=None``: every pixel at any size); b's depth is always
-    read at full resolution.
+    ``samples`` surface pixels; ``samples=None``: every pixel at any size), offset by s // 2 so that it
+    is centred; b's depth is always read at full resolution.
     """
     if not (isinstance(tolerance_px, (int, float)) and math.isfinite(tolerance_px) and tolerance_px >= 0):
         raise DepthViewsError(f"covisibility tolerance {tolerance_px!r}: must be a number of pixel footprints >= 0")

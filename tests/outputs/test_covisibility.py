@@ -240,8 +240,8 @@ def analytic_visible(points, w2c_b, camera_b, spheres=SPHERES) -> np.ndarray:
 
 def test_the_default_is_near_the_true_visible_fraction_and_the_sampled_grid_near_every_pixel():
     """Two spheres, six views at 240 x 180 (f = 225): mean error against the analytic visible
-    fraction under 1 % with k = 2; the default sampling (a grid of about 4096 surface pixels, here
-    every other pixel) stays within 1 % of every pixel."""
+    fraction under 1 % with k = 2; the default sampling (a grid of at most 4096 surface pixels, here
+    every third pixel) stays within 1 % of every pixel."""
     model = CameraModel("PINHOLE", 240, 180, np.array([[225.0, 0, 119.5], [0, 225.0, 89.5], [0, 0, 1]]))
     camera = model.to_json()
     poses = [look_at(p) for p in [(0.4, -3.2, 0.9), (-1.6, -2.6, 0.2), (2.6, -1.5, -1.0), (0.3, 3.0, 1.4),
@@ -249,7 +249,8 @@ def test_the_default_is_near_the_true_visible_fraction_and_the_sampled_grid_near
     depths = [cast(camera, w2c) for w2c in poses]
     views = [CovisibilityView(d, model, w2c) for d, w2c in zip(depths, poses)]
     every, sampled = covisibility_matrix(views, samples=None), covisibility_matrix(views)
-    assert sampling_stride(int(np.isfinite(depths[0]).sum())) == 2
+    surface = int(np.isfinite(depths[0]).sum())
+    assert sampling_stride(surface) == math.ceil(math.sqrt(surface / 4096)) == 3
     truth = np.eye(6)
     for a in range(6):
         origins, directions, _ = rays_of(camera)
