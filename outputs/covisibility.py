@@ -20,9 +20,11 @@ row (it is blank: coverage 0).  ``c`` is not symmetric; :func:`symmetric` is ``m
 (CroCo's, to which the thresholds of papers apply).  The relative pose of a pair is
 :func:`relative_pose`: camera a's OpenCV frame to camera b's.
 
-Checked against analytic truth (two spheres, all ordered pairs; /work/scratch/ml REPORT section 5):
-k = 2 footprints is within 0.3 % of the true visible fraction on average at 160x120 and 0.7 % at
-320x240; smaller k misses grazing surfaces, larger k lets occluded points through.
+Checked against analytic truth (two spheres, all ordered pairs; tests/outputs/test_covisibility.py,
+benchmarks/RESULTS.md): k = 2 footprints is within 0.24 % of the true visible fraction on average at
+160x120, 0.7 % at 320x240 and 0.9 % at 512x512; a smaller k misses surfaces seen at grazing angles, a
+larger k lets hidden points through (a surface less than k footprints behind what b sees counts as
+seen).
 
 A's surface pixels are counted on a grid (:func:`sampling_stride`: every pixel up to 4,096 surface
 pixels, else every s-th row and column, about 1,000 to 4,096 of them; b's depth is always read at
