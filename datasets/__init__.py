@@ -15,7 +15,8 @@ string); ``coverage`` (fraction of pixels with a surface) and ``mesh_views`` (th
 views); ``shard`` or ``folder`` (where it was read); and each other pass rendered: ``distance``,
 ``normal`` (world frame), ``mask`` (int32 object ids: torch has no arithmetic on uint16), ``rgb``
 (uint8 RGBA), ``rgb_linear``, ``xyz``.  A mesh's whole cameras.json document is not part of any
-sample: :meth:`DepthViews.cameras`.
+sample: :meth:`DepthViews.cameras`.  ``DepthViews(..., groups=k)`` and ``DepthViews(..., pairs=...)``
+yield per-mesh groups of k views and view pairs instead (:mod:`.multiview`).
 
 A run is split into *units* (a shard, or a mesh folder); :func:`split_units` gives each of
 ``world_size`` ranks times ``num_workers`` loader workers its own units, and :func:`shuffled` is a
