@@ -14,9 +14,12 @@ Reading back (numpy only)
     :func:`load_views` (a rendered folder, stacked), :func:`load_cameras` (its cameras.json),
     :func:`read_index` / :func:`read_failures` (a batch's journals), :func:`dataset_status` (where a
     batch's folder stands: done, held by live runs, failed, not started), :class:`DepthViews` (shards or
-    folders for training; :func:`split_units`), :func:`torch_dataset` and :func:`collate` (PyTorch),
+    folders for training, one per view, per-mesh groups of k views or view pairs: ``groups=``,
+    ``pairs=``; :func:`split_units`), :func:`torch_dataset` and :func:`collate` (PyTorch),
     :func:`read_camera_file` (a camera file of any supported format); :func:`backproject`,
-    :func:`planar_to_distance` and :func:`normals_world_to_camera` (the geometry of a view).
+    :func:`planar_to_distance` and :func:`normals_world_to_camera` (the geometry of a view);
+    :func:`covisibility_matrix` (of :class:`CovisibilityView` objects: what a render stores in cameras.json)
+    and :func:`relative_pose` (camera a's frame to camera b's).
 Cameras
     :class:`Intrinsics`, :class:`View`, :func:`look_at`, :func:`sample_views`, :class:`CameraModel`.
 
@@ -38,6 +41,7 @@ from .errors import DepthViewsError
 from .exr_io import read_depth, read_depth_with_metadata
 from .options import RenderOptions
 from .outputs import backproject, load_views, normals_world_to_camera, planar_to_distance, read_png16
+from .outputs.covisibility import CovisibilityView, covisibility_matrix, relative_pose
 from .resolved import RenderSetup, resolve
 
 __all__ = [
@@ -45,7 +49,7 @@ __all__ = [
     "render_mesh", "render_views", "run_batch", "stream_views", "batch_events", "keep_freed_memory",
     "read_depth", "read_depth_with_metadata", "read_png16", "load_views", "load_cameras", "read_camera_file",
     "read_index", "read_failures", "dataset_status", "backproject", "planar_to_distance", "normals_world_to_camera",
-    "DepthViews", "torch_dataset", "collate", "split_units",
+    "DepthViews", "torch_dataset", "collate", "split_units", "covisibility_matrix", "CovisibilityView", "relative_pose",
     "Intrinsics", "View", "look_at", "sample_views", "CameraModel",
 ]
 

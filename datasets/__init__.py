@@ -15,7 +15,8 @@ string); ``coverage`` (fraction of pixels with a surface) and ``mesh_views`` (th
 views); ``shard`` or ``folder`` (where it was read); and each other pass rendered: ``distance``,
 ``normal`` (world frame), ``mask`` (int32 object ids: torch has no arithmetic on uint16), ``rgb``
 (uint8 RGBA), ``rgb_linear``, ``xyz``.  A mesh's whole cameras.json document is not part of any
-sample: :meth:`DepthViews.cameras`.
+sample: :meth:`DepthViews.cameras`.  ``DepthViews(..., groups=k)`` and ``DepthViews(..., pairs=...)``
+yield per-mesh groups of k views and view pairs instead (:mod:`.multiview`).
 
 A run is split into *units* (a shard, or a mesh folder); :func:`split_units` gives each of
 ``world_size`` ranks times ``num_workers`` loader workers its own units, and :func:`shuffled` is a
@@ -41,6 +42,7 @@ from ..outputs import shards
 from ..outputs.derived import surface_fraction
 from ..outputs.geometry import surface_mask
 from ..outputs.loading import load_views
+from .multiview import Selection, unit_count, unit_multiview
 
 FOLDER_PASSES = ("depth", "distance", "normal", "mask", "rgb", "rgb_linear", "xyz")
 
@@ -183,7 +185,11 @@ def unit_samples(unit: tuple[str, str], passes=None) -> Iterator[dict]:
 
 
 class DepthViews:
-    """Iterate the samples of ``source`` (see :func:`find_units`), numpy only.
+    """Iterate the samples of ``source`` (see :func:`find_units`), numpy only: one per view, or, with
+    ``groups=k`` (or ``"all"``), one per mesh with k of its views stacked, or, with ``pairs="each"``
+    (or ``"all"``), view pairs with their relative pose, covisibility and pointmaps, the pairs (and
+    the views a group grows by) having a symmetric covisibility in ``[min_covisibility,
+    max_covisibility]`` (:mod:`.multiview`).
 
     ``rank``/``world_size`` and ``worker``/``num_workers`` keep this process's part of the units
     (:func:`split_units`); ``shuffle`` > 1 shuffles units and samples (a buffer of that many samples),
@@ -198,7 +204,10 @@ class DepthViews:
     """
 
     def __init__(self, source, *, passes=None, shuffle: int = 0, seed: int = 0, rank: int = 0,
-                 world_size: int = 1, worker: int = 0, num_workers: int = 1, equal_counts: bool = False):
+                 world_size: int = 1, worker: int = 0, num_workers: int = 1, equal_counts: bool = False,
+                 groups: int | str | None = None, pairs: str | None = None, min_covisibility: float = 0.0,
+                 max_covisibility: float = 1.0):
+        self.selection = Selection(groups, pairs, min_covisibility, max_covisibility)   # checked first
         self.units = find_units(source)
         if not self.units:
             raise DepthViewsError(f"{source}: no finished shard and no rendered mesh folder found")
@@ -207,7 +216,12 @@ class DepthViews:
         self.rank, self.world_size, self.worker, self.num_workers = rank, world_size, worker, num_workers
         split_units(self.units, rank, world_size, worker, num_workers)   # out of range: refused here
         self.equal_counts = equal_counts
-        self.sizes = dict(zip(self.units, unit_sizes(self.units))) if equal_counts else None
+        if not equal_counts:
+            self.sizes = None
+        elif self.selection.active:
+            self.sizes = {unit: unit_count(unit, self.selection) for unit in self.units}
+        else:
+            self.sizes = dict(zip(self.units, unit_sizes(self.units)))
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -225,7 +239,7 @@ class DepthViews:
 
     def quota(self, worker: int | None = None, num_workers: int | None = None) -> int | None:
         """With ``equal_counts``: how many samples ``worker`` yields this epoch (the fewest that
-        worker has on any rank); None without."""
+        worker has on any rank; groups and pairs counted from the cameras documents); None without."""
         if not self.equal_counts:
             return None
         worker = self.worker if worker is None else worker
@@ -235,7 +249,12 @@ class DepthViews:
                    for rank in range(self.world_size))
 
     def iterate(self, worker: int | None = None, num_workers: int | None = None) -> Iterator[dict]:
-        samples = (s for unit in self.my_units(worker, num_workers) for s in unit_samples(unit, self.passes))
+        units = self.my_units(worker, num_workers)
+        if self.selection.active:
+            samples = (s for unit in units for s in unit_multiview(unit, self.selection, self.passes, self.seed,
+                                                                   self.epoch))
+        else:
+            samples = (s for unit in units for s in unit_samples(unit, self.passes))
         rng = random.Random(hash((self.seed, self.epoch, self.rank, worker)))
         samples = shuffled(samples, self.shuffle, rng)
         quota = self.quota(worker, num_workers)

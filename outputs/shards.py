@@ -500,10 +500,12 @@ def decode_sample(key: str, members: dict, *, mesh_views: int | None = None) -> 
     return sample
 
 
-def iter_shard(path: str, keys=None):
+def iter_shard(path: str, keys=None, *, meta: bool = False):
     """``(key, {extension: bytes})`` of every sample of shard ``path``, streamed in order (``keys``:
-    only these); hidden members (``__meta__/``) are not samples and are left out.  A truncated or
-    corrupt shard raises :class:`DepthViewsError` naming it."""
+    only these); hidden members (``__meta__/``) are not samples and are left out, or, with ``meta``,
+    given in their place in the stream as ``("__meta__/__<mesh key>", {"cameras.json": bytes})``
+    (:func:`is_meta` tells them apart).  A truncated or corrupt shard raises :class:`DepthViewsError`
+    naming it."""
     wanted = None if keys is None else set(keys)
     current, members = None, {}
     try:
@@ -514,10 +516,10 @@ def iter_shard(path: str, keys=None):
                 raise tarfile.ReadError("truncated: no end-of-archive blocks")
         with tarfile.open(path, "r|") as tar:
             for member in tar:
-                if not member.isreg() or is_meta(member.name):
+                if not member.isreg() or (is_meta(member.name) and not meta):
                     continue
                 key, extension = member_key(member.name)
-                if wanted is not None and key not in wanted:
+                if wanted is not None and key not in wanted and not is_meta(member.name):
                     continue
                 if key != current:
                     if current is not None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 import bpy
+import numpy as np
 
 from ..cameras.atomic_write import write_json_atomic, write_text_atomic
 from ..cameras.cameras_json import CAMERAS_FILE, cameras_document
@@ -25,6 +26,7 @@ from ..cameras.views import View
 from ..errors import DepthViewsError
 from ..inputs.scene_import import LoadedInput, load_input, render_geometry_objects, scene_units
 from ..options import RenderOptions
+from ..outputs import covisibility
 from ..outputs.derived import empty_views_message
 from ..outputs.shards import SampleWriter
 from ..outputs.writer import OutputWriter, planned_view_files
@@ -63,7 +65,8 @@ class RenderJob:
     and writes the next view (every pass and per-view format ``options`` asks for; a view that sees no
     surface raises :class:`DepthViewsError` with ``empty_views="fail"``); :meth:`finish` writes the
     per-input files (npz, contact sheet, fused point cloud), cameras.json (with every file of every
-    view in ``views[i].files`` and its ``coverage``; a warning names the views with coverage 0) and
+    view in ``views[i].files`` and its ``coverage``; a warning names the views with coverage 0; the
+    views' ``covisibility`` matrix, see :func:`~depth_views.outputs.covisibility.stored_at_render`) and
     transforms.json; leaving restores
     the scene (and, with ``restore_objects``, the objects' transforms moved by ``--normalize``).  Each
     view's files are complete on disk before the next view starts, so stopping early (Esc in the
@@ -82,6 +85,7 @@ class RenderJob:
         self.plan: ViewPlan | None = None
         self.files: list[dict] = []
         self.coverage: list[float] = []   # each view's fraction of pixels with a surface
+        self._depths: list | None = None  # each view's depth, for the covisibility matrix (outputs/covisibility.py)
         self.done = 0
         self.warnings: list[str] = []
         self._renderer: DepthRenderer | None = None
@@ -136,6 +140,8 @@ class RenderJob:
             self.warnings.append(f"{self.loaded.path}: texture {texture} not found (nor beside the file); "
                                  "its material shows its base colour instead")
         options, n_views = self.options, len(plan.views)
+        stored = covisibility.stored_at_render(n_views, plan.intrinsics.width, plan.intrinsics.height)
+        self._depths = [] if stored else None
         self.files = [planned_view_files(v.index, n_views, options) for v in plan.views]
         if not self.in_memory:
             prepare_output_folder(self.output_dir, sorted({os.path.dirname(p) for p in self.files[0].values()}))
@@ -172,6 +178,8 @@ class RenderJob:
         if written != view_files:
             raise DepthViewsError(f"view {view.index}: wrote {sorted(written)} but planned {sorted(view_files)}")
         self.coverage.append(self._writer.coverage[-1])
+        if self._depths is not None:
+            self._depths.append(np.array(rendered["depth"], dtype=np.float32))   # a copy: the writer's values
         if self.coverage[-1] == 0.0 and self.options.empty_views == "fail":
             raise DepthViewsError(f"{self.loaded.path}: view {view.index} sees no surface (coverage 0) and "
                                   "--empty-views fail is set: the input fails (no cameras.json is written)")
@@ -198,6 +206,9 @@ class RenderJob:
                                         camera_model=plan.camera)
         for entry, coverage in zip(self.cameras["views"], self.coverage):
             entry["coverage"] = coverage
+        if self.done and self._depths is not None:
+            self.cameras[covisibility.DOCUMENT_KEY] = covisibility.covisibility_entry(
+                self.cameras, self._depths[:self.done], source=self.loaded.path)
         empty = [view.index for view, coverage in zip(views, self.coverage) if coverage == 0.0]
         if empty:
             self.warnings.append(empty_views_message(self.loaded.path, empty, len(views)))

@@ -15,6 +15,11 @@ per view (the digest without it is the old one); in the shard, each view's json 
 ``coverage`` and ``mesh_views``, and the cameras document moved from ``suzanne/0000.cameras.json`` to
 the hidden ``__meta__/__suzanne.cameras.json``.  Every other digest (every array, EXR, PNG, npz
 member, transforms.json) stayed the same, for bpy 5.0, 4.5 and 4.2.
+
+Renewed again for issue 21 item 6: each cameras.json (both folder runs, and the shard's hidden
+``__meta__/__suzanne.cameras.json``) gained ``covisibility`` (the digest without it is the old one);
+every other digest stayed the same, for bpy 5.0, 4.5 and 4.2.  Run records under ``DIR/.runs`` (named
+by a hash of the input paths, so by where the checkout is) are not outputs and are not fingerprinted.
 """
 
 from __future__ import annotations

@@ -295,7 +295,7 @@ def test_docs_datasets_commands_run(tmp_path, monkeypatch):
     ran = 0
     python_blocks = [docs_block("docs/datasets.md", "reader"), docs_block("docs/datasets.md", "torch"),
                      docs_block("docs/datasets.md", "webdataset")]
-    assert len(python_blocks) + 2 == len(doc_blocks("python"))   # and tests/datasets/test_hf.py's two
+    assert len(python_blocks) + 3 == len(doc_blocks("python"))   # and test_hf.py's two, test_multiview.py's one
     for block in python_blocks:
         if "import torch" in block:
             try:
