@@ -213,3 +213,39 @@ def assert_rigid(camera_to_world):
     np.testing.assert_allclose(rotation.T @ rotation, np.eye(3), atol=1e-12)
     assert abs(np.linalg.det(rotation) - 1.0) <= 1e-12
     np.testing.assert_array_equal(camera_to_world[3], [0, 0, 0, 1])
+
+
+def opencv_look_at(position, target=(0.0, 0.0, 0.0)) -> np.ndarray:
+    """OpenCV world_to_camera at ``position`` with its optical axis on ``target``, image up = world +Z
+    (+Y when looking straight up or down)."""
+    position = np.asarray(position, float)
+    forward = np.asarray(target, float) - position
+    forward /= np.linalg.norm(forward)
+    up = np.array([0.0, 0.0, 1.0]) if abs(forward[2]) < 0.99 else np.array([0.0, 1.0, 0.0])
+    right = np.cross(forward, up)
+    right /= np.linalg.norm(right)
+    w2c = np.eye(4)
+    w2c[:3, :3] = np.stack([right, np.cross(forward, right), forward])
+    w2c[:3, 3] = -w2c[:3, :3] @ position
+    return w2c
+
+
+def ray_hits(origins, directions, rectangles=(), spheres=()) -> np.ndarray:
+    """The ray parameter t (N,) of the first hit of world rays ``origins + t * directions`` (N, 3) with
+    rectangles (centre, half-axis 1, half-axis 2) and spheres (centre, radius); +inf where nothing is hit."""
+    o, d = np.asarray(origins, float), np.asarray(directions, float)
+    t_hit = np.full(len(o), np.inf)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for centre, e1, e2 in rectangles:
+            centre, e1, e2 = (np.asarray(x, float) for x in (centre, e1, e2))
+            normal = np.cross(e1, e2)
+            t = ((centre - o) @ normal) / (d @ normal)
+            local = o + t[:, None] * d - centre
+            hit = (t > 0) & (np.abs(local @ e1) <= e1 @ e1) & (np.abs(local @ e2) <= e2 @ e2)
+            t_hit = np.where(hit & (t < t_hit), t, t_hit)
+        for centre, radius in spheres:
+            oc = o - np.asarray(centre, float)
+            a, b, c = np.sum(d * d, axis=1), np.sum(oc * d, axis=1), np.sum(oc * oc, axis=1) - radius ** 2
+            t = (-b - np.sqrt(b * b - a * c)) / a
+            t_hit = np.where((t > 0) & (t < t_hit), t, t_hit)
+    return t_hit

@@ -16,7 +16,7 @@ import os
 
 import numpy as np
 import pytest
-from geometry import model_rays
+from geometry import model_rays, opencv_look_at, ray_hits
 from repo import ROOT
 
 from depth_views.cameras.models import CameraModel
@@ -101,19 +101,6 @@ def reprojected(depth_a, camera_a, w2c_a, depth_b, camera_b, w2c_b, k=2.0, clip=
 
 
 # -- exact depth of simple scenes, cast along those rays --------------------------------------------
-def look_at(position, target=(0.0, 0.0, 0.0)) -> np.ndarray:
-    position = np.asarray(position, float)
-    forward = np.asarray(target, float) - position
-    forward /= np.linalg.norm(forward)
-    up = np.array([0.0, 0.0, 1.0]) if abs(forward[2]) < 0.99 else np.array([0.0, 1.0, 0.0])
-    right = np.cross(forward, up)
-    right /= np.linalg.norm(right)
-    w2c = np.eye(4)
-    w2c[:3, :3] = np.stack([right, np.cross(forward, right), forward])
-    w2c[:3, 3] = -w2c[:3, :3] @ position
-    return w2c
-
-
 SPHERES = [((0.0, 0.0, 0.0), 1.0), ((0.8, -0.7, 0.5), 0.35)]
 
 
@@ -123,21 +110,7 @@ def cast(camera: dict, w2c, spheres=SPHERES, rectangles=()) -> np.ndarray:
     rotation = w2c[:3, :3].T
     o = origins.reshape(-1, 3) @ rotation.T - rotation @ w2c[:3, 3]
     d = directions.reshape(-1, 3) @ rotation.T
-    t_hit = np.full(len(o), np.inf)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for centre, radius in spheres:
-            oc = o - np.asarray(centre)
-            b, c = np.sum(oc * d, axis=1), np.sum(oc * oc, axis=1) - radius ** 2
-            t = -b - np.sqrt(b * b - c)
-            t_hit = np.where((t > 0) & (t < t_hit), t, t_hit)
-        for centre, e1, e2 in rectangles:
-            centre, e1, e2 = (np.asarray(x, float) for x in (centre, e1, e2))
-            normal = np.cross(e1, e2)
-            t = ((centre - o) @ normal) / (d @ normal)
-            local = o + t[:, None] * d - centre
-            hit = (t > 0) & (np.abs(local @ e1) <= e1 @ e1) & (np.abs(local @ e2) <= e2 @ e2)
-            t_hit = np.where(hit & (t < t_hit), t, t_hit)
-    t_hit = np.where(valid.reshape(-1), t_hit, np.inf)
+    t_hit = np.where(valid.reshape(-1), ray_hits(o, d, rectangles, spheres), np.inf)
     if camera["camera_model"] in PLANAR:
         t_hit = np.where(np.isfinite(t_hit), origins.reshape(-1, 3)[:, 2] + t_hit * directions.reshape(-1, 3)[:, 2],
                          np.inf)
@@ -160,7 +133,7 @@ def test_every_camera_model_equals_an_independent_reprojection(name):
     (a pixel or two may round the other way at a boundary); the diagonal is 1."""
     model = MODELS[name]()
     camera = model.to_json()
-    poses = [look_at(p) for p in POSITIONS]
+    poses = [opencv_look_at(p) for p in POSITIONS]
     depths = [cast(camera, w2c) for w2c in poses]
     matrix = covisibility_matrix([CovisibilityView(d, model, w2c) for d, w2c in zip(depths, poses)], samples=None)
     np.testing.assert_array_equal(np.diag(matrix), 1.0)
@@ -178,7 +151,7 @@ def test_the_tolerance_is_in_pixel_footprints_of_the_other_view():
     """The same pair with k = 0.5, 2 and 8 footprints gives the independent count each time, and a
     larger k lets more through."""
     model = MODELS["pinhole"]()
-    camera, poses = model.to_json(), [look_at(POSITIONS[0]), look_at(POSITIONS[1])]
+    camera, poses = model.to_json(), [opencv_look_at(POSITIONS[0]), opencv_look_at(POSITIONS[1])]
     depths = [cast(camera, w2c) for w2c in poses]
     views = [CovisibilityView(d, model, w2c) for d, w2c in zip(depths, poses)]
     found = []
@@ -197,9 +170,9 @@ def test_two_views_of_a_slab_from_either_side_see_nothing_of_each_other():
     rectangles = [((0, 0, 0.2), (1, 0, 0), (0, 1, 0)), ((0, 0, -0.2), (1, 0, 0), (0, 1, 0))]
     wide = CameraModel("PINHOLE", 48, 36, np.array([[40.0, 0, 23.5], [0, 40.0, 17.5], [0, 0, 1]]))
     narrow = CameraModel("PINHOLE", 48, 36, np.array([[80.0, 0, 23.5], [0, 80.0, 17.5], [0, 0, 1]]))
-    above, below = look_at((0.0, 0.0, 4.0)), look_at((0.0, 0.0, -4.0))
+    above, below = opencv_look_at((0.0, 0.0, 4.0)), opencv_look_at((0.0, 0.0, -4.0))
     models = [wide, wide, narrow]
-    poses = [above, below, look_at((0.0, 0.0, 4.0), (0.3, 0.2, 0.0))]
+    poses = [above, below, opencv_look_at((0.0, 0.0, 4.0), (0.3, 0.2, 0.0))]
     depths = [cast(m.to_json(), w2c, spheres=(), rectangles=rectangles) for m, w2c in zip(models, poses)]
     assert all(np.isfinite(d).sum() > 150 for d in depths)
     matrix = covisibility_matrix([CovisibilityView(d, m, w2c) for d, m, w2c in zip(depths, models, poses)])
@@ -212,7 +185,7 @@ def test_two_views_of_a_slab_from_either_side_see_nothing_of_each_other():
 
 def test_a_blank_view_has_a_row_of_zeros():
     model = MODELS["pinhole"]()
-    camera, poses = model.to_json(), [look_at(POSITIONS[0]), look_at(POSITIONS[1])]
+    camera, poses = model.to_json(), [opencv_look_at(POSITIONS[0]), opencv_look_at(POSITIONS[1])]
     depths = [cast(camera, poses[0]), np.full((48, 64), np.inf, np.float32)]
     matrix = covisibility_matrix([CovisibilityView(d, model, w2c) for d, w2c in zip(depths, poses)])
     np.testing.assert_array_equal(matrix[1], [0.0, 0.0])
@@ -244,7 +217,7 @@ def test_the_default_is_near_the_true_visible_fraction_and_the_sampled_grid_near
     every third pixel) stays within 1 % of every pixel."""
     model = CameraModel("PINHOLE", 240, 180, np.array([[225.0, 0, 119.5], [0, 225.0, 89.5], [0, 0, 1]]))
     camera = model.to_json()
-    poses = [look_at(p) for p in [(0.4, -3.2, 0.9), (-1.6, -2.6, 0.2), (2.6, -1.5, -1.0), (0.3, 3.0, 1.4),
+    poses = [opencv_look_at(p) for p in [(0.4, -3.2, 0.9), (-1.6, -2.6, 0.2), (2.6, -1.5, -1.0), (0.3, 3.0, 1.4),
                                   (-2.8, 0.5, 1.5), (1.0, 1.2, -3.0)]]
     depths = [cast(camera, w2c) for w2c in poses]
     views = [CovisibilityView(d, model, w2c) for d, w2c in zip(depths, poses)]
@@ -268,7 +241,7 @@ def test_the_default_is_near_the_true_visible_fraction_and_the_sampled_grid_near
 def test_relative_pose_and_pointmap():
     """T_ab takes camera a's frame to b's; pointmap(depth_b, model_b, T_ba) is b's surface in a's frame."""
     model = MODELS["fisheye"]()
-    w2c_a, w2c_b = look_at(POSITIONS[0]), look_at(POSITIONS[1], (0.2, 0.1, 0.0))
+    w2c_a, w2c_b = opencv_look_at(POSITIONS[0]), opencv_look_at(POSITIONS[1], (0.2, 0.1, 0.0))
     T_ab = relative_pose(w2c_a, w2c_b)
     np.testing.assert_allclose(T_ab @ w2c_a, w2c_b, atol=1e-12)
     depth_b = cast(model.to_json(), w2c_b)
@@ -284,7 +257,7 @@ def test_relative_pose_and_pointmap():
 
 def test_stored_entries_and_bad_inputs():
     model = MODELS["pinhole"]()
-    poses = [look_at(p) for p in POSITIONS[:3]]
+    poses = [opencv_look_at(p) for p in POSITIONS[:3]]
     depths = [cast(model.to_json(), w2c) for w2c in poses]
     document = {**model.to_json(), "views": [{"index": i, "world_to_camera": w.tolist()} for i, w in enumerate(poses)]}
     entry = covisibility_entry(document, depths)
