@@ -518,7 +518,8 @@ def test_a_lens_render_agrees_to_a_small_fraction_of_a_pixel(scenes, name):
 
 def test_a_fisheye_agrees_beyond_90_degrees(scenes):
     """The room seen through a fisheye that reaches 117 degrees: the pixels whose rays point behind the image plane
-    (camera z < 0) alone, against each neighbour's whole view, agree; scaled by 1 % they fail."""
+    (camera z < 0) alone, against each neighbour's whole view, agree; 5 % nearer (in front of the neighbour's
+    surface) they fail."""
     from depth_views.cameras.models import CameraModel
     from depth_views.exr_io import read_depth
     from depth_views.outputs.check import compare_into, lift_view
@@ -540,7 +541,8 @@ def test_a_fisheye_agrees_beyond_90_degrees(scenes):
         assert behind.smooth.sum() > 3000                 # of 19200 pixels
         good = compare_into(behind, lifted(views[j]), 0.5)
         assert good.compared > 2000 and good.share >= 0.99 and good.median_error < 0.1, good
-        assert compare_into(lifted(views[i], behind_only=True, factor=1.01), lifted(views[j]), 0.5).fails(0.95)
+        nearer = lifted(views[i], behind_only=True, factor=0.95)   # about 1.4 pixel footprints at 160 x 120
+        assert compare_into(nearer, lifted(views[j]), 0.5).fails(0.95)
 
 
 @pytest.mark.parametrize("name, kind", [pytest.param(n, k, id=f"{n}-{k}") for n in LENS_SCENES for k in LENS_SMALL])
