@@ -16,7 +16,7 @@ Lens distortion (Cycles' Custom camera: bpy 4.5 and 5.0; skipped on 4.2 with the
 tests/lens_cases.py's off-centre principal points and fx != fy: a phone's OPENCV and nerfstudio's k1..k4 OPENCV
 (transforms.json), FULL_OPENCV and THIN_PRISM_FISHEYE (COLMAP text), SIMPLE_RADIAL (COLMAP binary), a
 ScanNet++-like OPENCV_FISHEYE (transforms.json), FOV (``--lens-model``, sphere-sampled views), a fisheye reaching
-117 degrees inside a room and a barrel lens whose corners lie beyond its fold (no ray there).  Each passes
+180 degrees inside a room and a barrel lens whose corners lie beyond its fold (no ray there).  Each passes
 (every pair within a tenth of a pixel footprint in the median, the pixels beyond 90 degrees too) and each fails
 broken: principal point 2 px off, a distortion coefficient changed by 2 px where the object is (these two in
 every view), a pose turned 1 degree, a depth file x 1.01, flipped or another view's; without the mesh the
@@ -129,7 +129,8 @@ def write_lens_transforms(path, lens, poses) -> str:
     fx, fy, cx, cy, *extra = lens.params
     document = {"camera_model": camera_model, "fl_x": fx, "fl_y": fy, "cx": cx, "cy": cy, "w": lens.width,
                 "h": lens.height, **dict(zip(keys.split(), extra)),
-                "frames": [{"file_path": f"images/frame_{i:05d}.png", "transform_matrix": opengl_camera_to_world(w2c).tolist()}
+                "frames": [{"file_path": f"images/frame_{i:05d}.png",
+                            "transform_matrix": opengl_camera_to_world(w2c).tolist()}
                            for i, w2c in enumerate(poses)]}
     with open(path, "w", encoding="utf-8") as stream:
         json.dump(document, stream)
@@ -137,12 +138,13 @@ def write_lens_transforms(path, lens, poses) -> str:
 
 
 def room_mesh(path) -> str:
-    """Suzanne in a 10 x 10 x 7 room with a crate: a fisheye beyond 90 degrees sees walls behind its image plane."""
+    """Suzanne in a 10 x 10 x 7 room with a crate: a fisheye to 180 degrees sees walls behind its image plane."""
     import trimesh
 
     suzanne = trimesh.load(SUZANNE, force="mesh")
     room = trimesh.creation.box(extents=(10.0, 10.0, 7.0))
-    crate = trimesh.creation.box(extents=(0.8, 0.8, 0.8), transform=trimesh.transformations.translation_matrix((1.6, 1.2, -0.6)))
+    crate = trimesh.creation.box(extents=(0.8, 0.8, 0.8),
+                                 transform=trimesh.transformations.translation_matrix((1.6, 1.2, -0.6)))
     return write_mesh(trimesh.util.concatenate([suzanne, room, crate]), path)
 
 
@@ -372,7 +374,8 @@ def shift_K(pixels):
             if block.get("K") is not None:
                 move(block["K"])
             if block.get("lens_params") is not None:
-                block["lens_params"][MODELS[block.get("camera_model", document.get("camera_model"))].params.index("cx")] += pixels
+                model = MODELS[block.get("camera_model", document.get("camera_model"))]
+                block["lens_params"][model.params.index("cx")] += pixels
     return lambda folder, view: _edit_cameras(folder, change)
 
 
@@ -395,7 +398,8 @@ def change_distortion(pixels):
                     break
             params, delta = list(lens.params), 0.01
             for _ in range(4):   # the move is nearly linear in the change: a few secant steps
-                moved = LensModel(lens.name, width, height, tuple(params[:first] + [params[first] + delta] + params[first + 1:]))
+                changed = params[:first] + [params[first] + delta] + params[first + 1:]
+                moved = LensModel(lens.name, width, height, tuple(changed))
                 delta *= pixels / np.linalg.norm(moved.project(ray)[0][0] - pixel)
             block["lens_params"][first] += delta
     return lambda folder, view: _edit_cameras(folder, change)
@@ -517,9 +521,9 @@ def test_a_lens_render_agrees_to_a_small_fraction_of_a_pixel(scenes, name):
 
 
 def test_a_fisheye_agrees_beyond_90_degrees(scenes):
-    """The room seen through a fisheye that reaches 117 degrees: the pixels whose rays point behind the image plane
-    (camera z < 0) alone, against each neighbour's whole view, agree; 5 % nearer (in front of the neighbour's
-    surface) they fail."""
+    """The room seen through a fisheye that reaches 180 degrees (two thirds of its pixels look behind its image
+    plane; the corners are beyond its reach): those pixels (camera z < 0) alone, against each neighbour's whole
+    view, agree; 5 % nearer (in front of the neighbour's surface) they fail."""
     from depth_views.cameras.models import CameraModel
     from depth_views.exr_io import read_depth
     from depth_views.outputs.check import compare_into, lift_view
