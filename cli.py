@@ -416,7 +416,9 @@ def run_batch_command(args: argparse.Namespace) -> int:
         _error("interrupted; the finished meshes are kept: run the same command again to resume")
         return 130
     except DepthViewsError:
-        refused = not summary.inputs   # refused before any work (other options, a corrupt shard): one line
+        # refused before any mesh's outcome (other options, a corrupt shard, a lens model the workers' Blender
+        # cannot render): one line
+        refused = not (summary.rendered or summary.failed or summary.skipped or summary.claimed)
         raise
     finally:
         events.close()
@@ -476,6 +478,10 @@ def run_render_shards(args: argparse.Namespace, setup: RenderSetup) -> int:
     from .outputs.derived import empty_views_message
 
     blender_worker()   # no bpy: one line, before DIR records the options of a run that cannot render
+    if setup.uses_lens_camera:   # a lens model on Blender 4.2: the same one line as run_render's, as early
+        from .render.renderer import check_lens_camera
+
+        check_lens_camera(setup.camera())
     names = output_folder_names(args.inputs)
     inputs = [BatchInput(os.path.abspath(path), name) for path, name in zip(args.inputs, names)]
     given = {name: (number, path) for number, (path, name) in enumerate(zip(args.inputs, names), start=1)}

@@ -52,13 +52,16 @@ class InProcessPool:
 
     Blender's own output is silenced unless ``verbose``.  A mesh's :class:`ViewRendered` events come
     together, after its last view (Blender renders on this thread).  Raises :class:`DepthViewsError`
-    when this Python has no ``bpy``.
+    when this Python has no ``bpy``, or when this Blender cannot render the set-up (a lens model on 4.2).
     """
 
     worker = 1   # the number its events carry (LocalPool numbers its workers from 1)
 
     def __init__(self, setup: RenderSetup, out_root: str, *, verbose: bool = False):
         self._worker = blender_worker()
+        refusal = self._worker.lens_refusal(setup)
+        if refusal:   # a lens model on Blender 4.2: one line for the run, not one failure per mesh
+            raise DepthViewsError(refusal)
         self.setup, self.out_root, self.verbose = setup, os.path.abspath(out_root), verbose
 
     def run(self, items: list[BatchInput], gate=None) -> Iterator:

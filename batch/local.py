@@ -4,7 +4,8 @@ The pool hands meshes one at a time to idle workers, so a slow mesh never holds 
 worker that dies (a segfault inside Blender) or runs past the per-mesh timeout costs only the mesh
 it was on: it is killed if needed, its partial folder is removed, the mesh is reported failed, and a
 fresh worker takes its place.  Workers die with the batch process (kill -9 included), so a restarted
-run never races an orphan.
+run never races an orphan.  A set-up no worker can render (a lens model on Blender 4.2: the workers say
+so at start) stops the run before its first mesh with one :class:`DepthViewsError`.
 """
 
 from __future__ import annotations
@@ -228,6 +229,8 @@ class LocalPool:
                         kind = message.get("event")
                         if kind == "ready":
                             worker.ready, startup_failures = True, 0
+                        elif kind == "refused":   # this Blender cannot render the set-up: the whole run stops
+                            raise DepthViewsError(message["error"])
                         elif kind == "start" and worker.task:
                             worker.started_at = time.monotonic()
                             yield MeshStarted(worker.task[1], worker.number)

@@ -19,7 +19,9 @@ on another actor up to ``max_attempts`` times in all.  A replacement is started 
 cluster, as it is now, has room for it (``live actors < its CPUs``, or GPUs), and gets work only once
 it is placed; meanwhile the surviving actors take the queue.  With no actor left and none placed for
 ``placement_timeout`` seconds the run stops with one line (the next run resumes).  A mesh past
-``timeout`` has its actor killed.
+``timeout`` has its actor killed.  An actor whose Blender cannot render the set-up (a lens model on
+Blender 4.2, known as it starts) answers its first mesh with ``refused``: the run stops there with that
+one line, nothing recorded as failed.
 """
 
 from __future__ import annotations
@@ -55,10 +57,14 @@ class BlenderActor:
         self._worker = worker
         self.setup = pickle.loads(setup_pickle)   # the parent's resolved setup: nothing is read again
         self.threads = threads
+        self.refusal = worker.lens_refusal(self.setup)   # asked once, as the actor starts
 
     def render(self, path: str, name: str, stage: str) -> dict:
         """Render ``path`` into folder ``stage`` (this attempt's own): the result's ``folder`` is
-        ``stage/<name>`` or, for WebDataset, the mesh's tar fragment inside ``stage``."""
+        ``stage/<name>`` or, for WebDataset, the mesh's tar fragment inside ``stage``.  An actor whose
+        Blender cannot render the set-up (a lens model on 4.2) answers ``refused`` and renders nothing."""
+        if self.refusal:
+            return {"event": "refused", "error": self.refusal}
         try:
             result = self._worker.render_one(path, name, stage, self.setup, threads=self.threads)
         except self._worker.TaskFailed as failure:
@@ -253,6 +259,9 @@ class RayPool:
                                                             f"{attempt + 1} times ({reason})")
                         continue
                     idle.append(actor)
+                    if result["event"] == "refused":   # this cluster's Blender cannot render the set-up
+                        drop_stage(stage)
+                        raise DepthViewsError(result["error"])
                     if result["event"] == "done":
                         try:
                             folder = self._publish(result, item)

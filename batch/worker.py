@@ -7,7 +7,8 @@ place, then reset Blender and purge orphan data so memory stays flat over thousa
 ``python -m depth_views.batch.worker`` speaks JSON lines: the first line on stdin is the set-up
 (the pickled :class:`~depth_views.resolved.RenderSetup` the batch resolved once, output folder,
 render threads), then one task a line; events go to
-the original stdout (Blender's own prints are sent elsewhere).
+the original stdout (Blender's own prints are sent elsewhere).  A worker that cannot render the
+set-up at all (a lens model on Blender 4.2) answers ``refused`` instead of ``ready`` and exits.
 """
 
 from __future__ import annotations
@@ -109,6 +110,21 @@ def render_one(path: str, name: str, out_root: str, setup: RenderSetup, *, threa
             "rss": resident_memory()}
 
 
+def lens_refusal(setup: RenderSetup) -> str | None:
+    """The one line that refuses a whole run whose views render through a lens model (Cycles' Custom
+    camera) where this Blender cannot (4.2: no Custom camera; a build without OSL), else None.  A worker
+    or Ray actor asks once, at start, so the run stops before its first mesh instead of failing each."""
+    if not setup.uses_lens_camera:
+        return None
+    from ..render.renderer import check_lens_camera
+
+    try:
+        check_lens_camera(setup.camera())
+    except DepthViewsError as error:
+        return str(error)
+    return None
+
+
 def _watch_parent(parent: int) -> None:
     """Exit at once when the batch process that started us is gone (it was killed)."""
     while True:
@@ -147,6 +163,10 @@ def main() -> None:
     def send(**event) -> None:
         events.write(json.dumps(event) + "\n")
 
+    refusal = lens_refusal(setup)
+    if refusal:   # nothing this worker could render: the pool stops the run with this one line
+        send(event="refused", error=refusal)
+        return
     send(event="ready", pid=os.getpid())
     if not verbose:
         os.dup2(os.open(os.devnull, os.O_WRONLY), 2)

@@ -2,7 +2,10 @@
 
 Pure numpy (no bpy).  Every pixel goes through its view's own camera model (``CameraModel.depth_rays``
 to lift a depth map to 3D, ``CameraModel.project`` to reproject a point), so the check reads any model
-``cameras.json`` can name, with each view's own image size and K.
+``cameras.json`` can name, with each view's own image size and K.  Nothing assumes that depth, or inverse
+depth, is affine across pixels (through a distorted lens it is not): the planes below are spanned by the
+lifted points of neighbouring pixels, each along its own ray, and a footprint is the distance between the
+model's own neighbouring rays (tests/outputs/test_check.py proves it on every lens family).
 
 **Reprojection** (each view with its ``neighbours`` nearest views by viewing direction, both ways).
 A view's depth map, lifted to 3D, is a mesh of small planes: at each surface pixel q, the plane

@@ -12,6 +12,17 @@ depth file scaled, flipped left-right, or pointing at another view's depth.  Wit
 small breaks (1 degree, 1 %, 2 px) fail on every scene; the reprojection alone resolves about a
 pixel, so it gets those on the 160 x 120 file and larger ones (5 degrees, 10 %) everywhere.
 
+Lens distortion (Cycles' Custom camera: bpy 4.5 and 5.0; skipped on 4.2 with the reason), each 160 x 120 with
+tests/lens_cases.py's off-centre principal points and fx != fy: a phone's OPENCV and nerfstudio's k1..k4 OPENCV
+(transforms.json), FULL_OPENCV and THIN_PRISM_FISHEYE (COLMAP text), SIMPLE_RADIAL (COLMAP binary), a
+ScanNet++-like OPENCV_FISHEYE (transforms.json), FOV (``--lens-model``, sphere-sampled views), a fisheye reaching
+180 degrees inside a room and a barrel lens whose corners lie beyond its fold (no ray there).  Each passes
+(every pair within a tenth of a pixel footprint in the median, the pixels beyond 90 degrees too) and each fails
+broken: principal point 2 px off, a distortion coefficient changed by 2 px where the object is (these two in
+every view), a pose turned 1 degree, a depth file x 1.01, flipped or another view's; without the mesh the
+phone-like lenses resolve the small breaks and every lens the large ones.  A distortion error of a few
+pixels needs ``--mesh``: every view is wrong alike, and the views still nearly agree with each other.
+
 Without bpy: exact depth cast in numpy through each camera model's own rays checks grazing
 surfaces, occlusions, every camera model and a lens the check does not know (a radial k1 model).
 """
@@ -24,9 +35,13 @@ import shutil
 
 import numpy as np
 import pytest
-from camera_files import world_to_camera_seeing, write_colmap_text, write_transforms
+from camera_files import (opengl_camera_to_world, world_to_camera_seeing, write_colmap_lenses, write_colmap_text,
+                          write_transforms)
+from lens_cases import lens_case
+from meshes import write_mesh
 from repo import ROOT
 
+from depth_views.cameras.lens import MODELS, LensModel
 from depth_views.cli import main
 from depth_views.outputs.check import MIN_COMPARED, Comparison, check_folder, significantly_below
 
@@ -83,6 +98,55 @@ SCENES = {
     "mixed sizes": ("suzanne", "mixed", 4),
 }
 
+# Distorted cameras (tests/lens_cases.py, 160 x 120: off-centre principal points, fx != fy), each rendered through
+# Cycles' Custom camera (bpy 4.5 and 5.0).  name: (lens case, how the cameras reach the render, the distance of the
+# six SIX_POSITIONS cameras as a share of theirs (fisheyes come closer to fill their wide image), the view the
+# breaks change)
+LENS_SCENES = {
+    "lens OPENCV phone (transforms.json)": ("OPENCV", "transforms", 1.0, 2),
+    "lens FULL_OPENCV (COLMAP text)": ("FULL_OPENCV", "colmap_text", 1.0, 2),
+    "lens SIMPLE_RADIAL (COLMAP binary)": ("SIMPLE_RADIAL", "colmap_binary", 1.0, 2),
+    "lens OPENCV_FISHEYE ScanNet++-like (transforms.json)": ("OPENCV_FISHEYE", "transforms", 0.5, 2),
+    "lens THIN_PRISM_FISHEYE ETH3D-like (COLMAP text)": ("THIN_PRISM_FISHEYE", "colmap_text", 0.45, 2),
+    "lens FOV (--lens-model, sampled views)": ("FOV", "options", None, 2),
+    "lens NERFSTUDIO_OPENCV k1..k4 (transforms.json)": ("NERFSTUDIO_OPENCV", "transforms", 1.0, 2),
+    "lens fisheye beyond 90 degrees (room, COLMAP binary)": ("OPENCV_FISHEYE-180", "room", 0.5, 2),
+    "lens OPENCV folded corners (COLMAP text)": ("OPENCV-folded", "colmap_text", 0.7, 2),
+}
+# transforms.json keys of a lens case's parameters after fx fy cx cy (nerfstudio's names, COLMAP's order)
+NERFSTUDIO_KEYS = {"OPENCV": ("OPENCV", "k1 k2 p1 p2"), "NERFSTUDIO_OPENCV": ("OPENCV", "k1 k2 k3 k4 p1 p2"),
+                   "OPENCV_FISHEYE": ("OPENCV_FISHEYE", "k1 k2 k3 k4")}
+
+
+def scene_view(name: str) -> int:
+    """The view the breaks of scene ``name`` change."""
+    return SCENES[name][2] if name in SCENES else LENS_SCENES[name][3]
+
+
+def write_lens_transforms(path, lens, poses) -> str:
+    """nerfstudio transforms.json of ``lens`` (a LensModel: COLMAP's parameters) at ``poses`` (world_to_camera)."""
+    camera_model, keys = NERFSTUDIO_KEYS[lens.name]
+    fx, fy, cx, cy, *extra = lens.params
+    document = {"camera_model": camera_model, "fl_x": fx, "fl_y": fy, "cx": cx, "cy": cy, "w": lens.width,
+                "h": lens.height, **dict(zip(keys.split(), extra)),
+                "frames": [{"file_path": f"images/frame_{i:05d}.png",
+                            "transform_matrix": opengl_camera_to_world(w2c).tolist()}
+                           for i, w2c in enumerate(poses)]}
+    with open(path, "w", encoding="utf-8") as stream:
+        json.dump(document, stream)
+    return str(path)
+
+
+def room_mesh(path) -> str:
+    """Suzanne in a 10 x 10 x 7 room with a crate: a fisheye to 180 degrees sees walls behind its image plane."""
+    import trimesh
+
+    suzanne = trimesh.load(SUZANNE, force="mesh")
+    room = trimesh.creation.box(extents=(10.0, 10.0, 7.0))
+    crate = trimesh.creation.box(extents=(0.8, 0.8, 0.8),
+                                 transform=trimesh.transformations.translation_matrix((1.6, 1.2, -0.6)))
+    return write_mesh(trimesh.util.concatenate([suzanne, room, crate]), path)
+
 
 class Scenes:
     """Renders each scene once, on first use (module fixture)."""
@@ -119,6 +183,8 @@ class Scenes:
 
     def __call__(self, name: str) -> tuple[str, str]:
         """(rendered folder, mesh file) of scene ``name``."""
+        if name not in self.folders and name in LENS_SCENES:
+            self.folders[name] = self.lens_scene(name)
         if name not in self.folders:
             mesh_name, how, _ = SCENES[name]
             mesh = self.mesh(mesh_name)
@@ -150,6 +216,35 @@ class Scenes:
                 folder = self.mixed_sizes(mesh)
             self.folders[name] = (folder, mesh)
         return self.folders[name]
+
+    def lens_scene(self, name: str) -> tuple[str, str]:
+        """(folder, mesh) of a LENS_SCENES scene: the six SIX_POSITIONS cameras (at a share of their distance)
+        through the lens, or eight sphere-sampled views with --lens-model."""
+        from depth_views.compositor.compat import custom_camera_problem
+
+        problem = custom_camera_problem()
+        if problem:
+            pytest.skip(f"lens renders need Cycles' Custom camera: {problem}")
+        case, how, distance, _ = LENS_SCENES[name]
+        lens = lens_case(case, 160, 120)
+        if how == "options":
+            folder = self.render(name, SUZANNE, "--resolution", 160, 120, "--views", 8, "--lens-model", lens.name,
+                                 "--lens-params", *lens.params)
+            return folder, SUZANNE
+        files = self.tmp / "files"
+        files.mkdir(exist_ok=True)
+        (self.tmp / "meshes").mkdir(exist_ok=True)
+        mesh = room_mesh(self.tmp / "meshes" / "room.obj") if how == "room" else SUZANNE
+        poses = [world_to_camera_seeing(np.asarray(t) + distance * (np.asarray(p) - t), t, lens.K, 160, 120, roll_deg=r)
+                 for p, t, r in zip(SIX_POSITIONS, SIX_TARGETS, SIX_ROLLS)]
+        clip = ["--clip-start", 0.05, "--clip-end", 100] if distance < 1 else []
+        stem = files / name.split(" (")[0].replace(" ", "_")
+        if how == "transforms":
+            source = write_lens_transforms(f"{stem}.json", lens, poses)
+        else:
+            source = write_colmap_lenses(stem, [(lens.name, 160, 120, lens.params, w2c) for w2c in poses],
+                                         binary=how in ("colmap_binary", "room"))
+        return self.render(name, mesh, "--cameras", source, *clip), mesh
 
     def mixed_sizes(self, mesh: str) -> str:
         """Three views at 64 x 48 and three at 96 x 80 (another K) in one folder, each with its own
@@ -199,7 +294,7 @@ def comparisons(results) -> list[Comparison]:
 
 
 # -- valid renders -------------------------------------------------------------------------------
-@pytest.mark.parametrize("name", list(SCENES))
+@pytest.mark.parametrize("name", list(SCENES) + list(LENS_SCENES))
 def test_a_valid_render_passes(scenes, name, capsys):
     pytest.importorskip("trimesh")
     folder, mesh = scenes(name)
@@ -265,18 +360,48 @@ def _edit_depth(folder, view, change):
 
 def shift_K(pixels):
     """Every K's principal point moved by ``pixels``; where the model needs a centred principal point
-    (orthographic, fisheye) the focal lengths scaled instead, moving the image's side edges by ``pixels``."""
+    (orthographic, fisheye) the focal lengths scaled instead, moving the image's side edges by ``pixels``.
+    A lens model's principal point (``lens_params``' cx, which is what the check reads) moves with its K."""
     def change(document):
         def move(K):
-            if document.get("camera_model", "PINHOLE") == "PINHOLE":
+            if document.get("camera_model", "PINHOLE") == "PINHOLE" or document.get("lens_params"):
                 K[0][2] += pixels
             else:
                 factor = 1 + pixels / (document["width"] / 2)
                 K[0][0] *= factor
                 K[1][1] *= factor
-        for K in [document.get("K")] + [view.get("K") for view in document["views"]]:
-            if K is not None:
-                move(K)
+        for block in [document] + document["views"]:
+            if block.get("K") is not None:
+                move(block["K"])
+            if block.get("lens_params") is not None:
+                model = MODELS[block.get("camera_model", document.get("camera_model"))]
+                block["lens_params"][model.params.index("cx")] += pixels
+    return lambda folder, view: _edit_cameras(folder, change)
+
+
+def change_distortion(pixels):
+    """Every lens's first distortion parameter (k1, k or omega) changed by what moves the pixel a quarter of the
+    image width and height off the principal point (where the object's outer parts are; nearer where the lens has
+    no ray there) by ``pixels``."""
+    def change(document):
+        for block in [document] + document["views"]:
+            if block.get("lens_params") is None:
+                continue
+            lens = LensModel(block.get("camera_model", document["camera_model"]), document["width"], document["height"],
+                             tuple(block["lens_params"]))
+            first = lens.spec.n_focal + 2
+            (cx, cy), (width, height) = lens.principal_point, (lens.width, lens.height)
+            for share in (0.25, 0.2, 0.15, 0.1):     # nearer the centre where a folded lens has no ray there
+                pixel = np.array([cx + share * width, cy + share * height])
+                ray, valid = lens.unproject(pixel[0:1], pixel[1:2])
+                if valid[0]:
+                    break
+            params, delta = list(lens.params), 0.01
+            for _ in range(4):   # the move is nearly linear in the change: a few secant steps
+                changed = params[:first] + [params[first] + delta] + params[first + 1:]
+                moved = LensModel(lens.name, width, height, tuple(changed))
+                delta *= pixels / np.linalg.norm(moved.project(ray)[0][0] - pixel)
+            block["lens_params"][first] += delta
     return lambda folder, view: _edit_cameras(folder, change)
 
 
@@ -323,7 +448,7 @@ def broken(scenes, tmp_path, name, change):
     folder, mesh = scenes(name)
     copy = tmp_path / "broken"
     shutil.copytree(folder, copy)
-    view = SCENES[name][2]
+    view = scene_view(name)
     change(str(copy), view)
     return copy, mesh, view
 
@@ -373,6 +498,89 @@ def test_the_culprit_is_named(scenes, tmp_path, capsys):
     folder, _, view = broken(scenes, tmp_path, "pinhole 160x120 fov 25", turn(1.0))
     code, lines = run_check(folder, capsys=capsys)
     assert code == 1 and lines[-1].endswith(f"; view {view} disagrees with every neighbour")
+
+
+# -- lens distortion ------------------------------------------------------------------------------
+LENS_SMALL = {"K 2 px off": shift_K(2.0), "distortion 2 px off": change_distortion(2.0), "turned 1 degree": turn(1.0),
+              "depth x 1.01": scale(1.01), "flipped": flip, "another view's depth": another_view}
+LENS_ALONE = ["lens OPENCV phone (transforms.json)", "lens NERFSTUDIO_OPENCV k1..k4 (transforms.json)"]
+
+
+@pytest.mark.parametrize("name", list(LENS_SCENES))
+def test_a_lens_render_agrees_to_a_small_fraction_of_a_pixel(scenes, name):
+    """Through every lens the points of one view lie on the other views' surfaces and on the mesh: no pair has a
+    systematic error (a check that read the lens as its pinhole K, or assumed inverse depth affine across pixels,
+    would)."""
+    folder, mesh = scenes(name)
+    results = check_folder(folder, mesh_path=mesh)
+    for result in results:
+        for comparison in result.pairs.values():
+            assert comparison.judged and comparison.share >= 0.99, result.line()
+            assert comparison.median_error < 0.1, result.line()      # pixel footprints: a fifth of the tolerance
+        assert result.recast.median_error < 0.01, result.line()
+
+
+def test_a_fisheye_agrees_beyond_90_degrees(scenes):
+    """The room seen through a fisheye that reaches 180 degrees (two thirds of its pixels look behind its image
+    plane; the corners are beyond its reach): those pixels (camera z < 0) alone, against each neighbour's whole
+    view, agree; 5 % nearer (in front of the neighbour's surface) they fail."""
+    from depth_views.cameras.models import CameraModel
+    from depth_views.exr_io import read_depth
+    from depth_views.outputs.check import compare_into, lift_view
+
+    folder, _ = scenes("lens fisheye beyond 90 degrees (room, COLMAP binary)")
+    document = _read_json(os.path.join(folder, "cameras.json"))
+
+    def lifted(view, behind_only=False, factor=1.0):
+        model = CameraModel.from_document(document, view)
+        depth = read_depth(os.path.join(folder, view["files"]["depth"]))
+        if behind_only:
+            _, directions, _ = model.depth_rays()
+            depth = np.where(directions[..., 2] < 0, depth * factor, np.inf)
+        return lift_view(depth, model, view["world_to_camera"], (document["clip_start"], document["clip_end"]))
+
+    views = document["views"]
+    for i, j in [(0, 4), (2, 3), (1, 5)]:
+        behind = lifted(views[i], behind_only=True)
+        assert behind.smooth.sum() > 3000                 # of 19200 pixels
+        good = compare_into(behind, lifted(views[j]), 0.5)
+        assert good.compared > 2000 and good.share >= 0.99 and good.median_error < 0.1, good
+        nearer = lifted(views[i], behind_only=True, factor=0.95)   # about 1.4 pixel footprints at 160 x 120
+        assert compare_into(nearer, lifted(views[j]), 0.5).fails(0.95)
+
+
+@pytest.mark.parametrize("name, kind", [pytest.param(n, k, id=f"{n}-{k}") for n in LENS_SCENES for k in LENS_SMALL])
+def test_a_small_lens_break_fails_with_the_mesh(scenes, tmp_path, name, kind):
+    """A principal point 2 px off, a distortion coefficient changed by what moves the object's outer pixels 2 px
+    (every view), one pose turned 1 degree, one depth file x 1.01, flipped or another view's."""
+    folder, mesh, view = broken(scenes, tmp_path, name, LENS_SMALL[kind])
+    results = check_folder(folder, mesh_path=mesh)
+    bad = [r.index for r in results if not r.ok]
+    if kind.startswith(("K", "distortion")):
+        assert len(bad) >= len(results) // 2, [r.line() for r in results]
+    else:
+        assert results[view].index in bad and not results[view].recast.share > 0.9, results[view].line()
+
+
+@pytest.mark.parametrize("name, kind", [pytest.param(n, k, id=f"{n}-{k}") for n in LENS_ALONE for k in SMALL])
+def test_small_lens_breaks_fail_the_reprojection_alone_at_160x120(scenes, tmp_path, capsys, name, kind):
+    """The phone-like lenses at 160 x 120 (f = 130 px) resolve a degree, 1 % and 2 px as the pinhole file does."""
+    folder, _, view = broken(scenes, tmp_path, name, shift_K(2.0) if kind.startswith("K") else SMALL[kind])
+    code, lines = run_check(folder, capsys=capsys)
+    assert code == 1 and "FAIL: " in lines[-1], lines
+    if not kind.startswith("K"):
+        assert lines[view].endswith("FAIL") and " FAIL, " in lines[view], lines[view]
+
+
+@pytest.mark.parametrize("name, kind", [pytest.param(n, k, id=f"{n}-{k}") for n in LENS_SCENES for k in LARGE])
+def test_a_large_lens_break_fails_the_reprojection_alone(scenes, tmp_path, name, kind):
+    folder, _, view = broken(scenes, tmp_path, name, LARGE[kind])
+    results = check_folder(folder)
+    bad = [r.index for r in results if not r.ok]
+    if kind.startswith("K"):
+        assert len(bad) >= len(results) // 2, [r.line() for r in results]
+    else:
+        assert results[view].index in bad, [r.line() for r in results]
 
 
 # -- the verdict ---------------------------------------------------------------------------------
