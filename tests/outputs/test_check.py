@@ -596,20 +596,6 @@ def test_a_handful_of_a_few_hundred_does_not_fail_but_a_real_shortfall_does():
 
 
 # -- exact depth from numpy, through the camera model's own rays (no bpy) --------------------------
-def _look_at(position, target=(0.0, 0.0, 0.0)) -> np.ndarray:
-    """OpenCV world_to_camera at ``position`` with its optical axis on ``target``, image up = +Z."""
-    position = np.asarray(position, float)
-    forward = np.asarray(target, float) - position
-    forward /= np.linalg.norm(forward)
-    up = np.array([0.0, 0.0, 1.0]) if abs(forward[2]) < 0.99 else np.array([0.0, 1.0, 0.0])
-    right = np.cross(forward, up)
-    right /= np.linalg.norm(right)
-    w2c = np.eye(4)
-    w2c[:3, :3] = np.stack([right, np.cross(forward, right), forward])
-    w2c[:3, 3] = -w2c[:3, :3] @ position
-    return w2c
-
-
 def _cast(model, w2c, rectangles=(), spheres=()) -> np.ndarray:
     """Exact depth (the model's kind, +inf = nothing) of rectangles (centre, half-axis 1, half-axis 2)
     and spheres (centre, radius): the ray parameter along ``model.depth_rays()``'s directions."""
@@ -617,20 +603,7 @@ def _cast(model, w2c, rectangles=(), spheres=()) -> np.ndarray:
     rotation = w2c[:3, :3].T
     o = origins.reshape(-1, 3) @ rotation.T - rotation @ w2c[:3, 3]
     d = directions.reshape(-1, 3) @ rotation.T
-    depth = np.full(len(o), np.inf)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for centre, e1, e2 in rectangles:
-            centre, e1, e2 = (np.asarray(x, float) for x in (centre, e1, e2))
-            normal = np.cross(e1, e2)
-            t = ((centre - o) @ normal) / (d @ normal)
-            local = o + t[:, None] * d - centre
-            hit = (t > 0) & (np.abs(local @ e1) <= e1 @ e1) & (np.abs(local @ e2) <= e2 @ e2)
-            depth = np.where(hit & (t < depth), t, depth)
-        for centre, radius in spheres:
-            oc = o - np.asarray(centre, float)
-            a, b, c = np.sum(d * d, axis=1), np.sum(oc * d, axis=1), np.sum(oc * oc, axis=1) - radius ** 2
-            t = (-b - np.sqrt(b * b - a * c)) / a
-            depth = np.where((t > 0) & (t < depth), t, depth)
+    depth = ray_hits(o, d, rectangles, spheres)
     return np.where(valid.reshape(-1), depth, np.inf).reshape(valid.shape)
 
 
@@ -652,7 +625,7 @@ def test_a_surface_seen_at_a_grazing_angle_agrees():
     """A square seen head-on by one view and 84 degrees off its normal by the other."""
     square = {"rectangles": [((0, 0, 0), (1.0, 0, 0), (0, 1.0, 0))]}
     grazing = np.radians(84)
-    pair = _pair(_pinhole(), _look_at((0.3, -0.2, 4.0)), _pinhole(), _look_at((0, -4 * np.sin(grazing), 4 * np.cos(grazing))),
+    pair = _pair(_pinhole(), opencv_look_at((0.3, -0.2, 4.0)), _pinhole(), opencv_look_at((0, -4 * np.sin(grazing), 4 * np.cos(grazing))),
                  square)
     assert pair.compared > 2000 and pair.agreeing == pair.compared
 
@@ -660,7 +633,7 @@ def test_a_surface_seen_at_a_grazing_angle_agrees():
 def test_hidden_points_are_occluded_not_disagreements():
     """A wall with a card in front: what the card hides from one view is occluded there, not wrong."""
     scene = {"rectangles": [((0, 0, 0), (1.5, 0, 0), (0, 0, 1.5)), ((0, -0.8, 0), (0.4, 0, 0), (0, 0, 0.4))]}
-    pair = _pair(_pinhole(), _look_at((-1.5, -4, 0.5), (0, 0, 0)), _pinhole(), _look_at((1.5, -4, 0.2), (0, 0, 0)), scene)
+    pair = _pair(_pinhole(), opencv_look_at((-1.5, -4, 0.5), (0, 0, 0)), _pinhole(), opencv_look_at((1.5, -4, 0.2), (0, 0, 0)), scene)
     assert pair.occluded > 1000
     assert pair.compared > 3000 and pair.agreeing == pair.compared
 
@@ -669,7 +642,7 @@ def test_a_scaled_depth_disagrees_both_ways():
     """1 % of the depth (1.2 pixels at f = 150, 4 units away) on spheres and a wall: the scaled view's
     points are occluded in the other view, the other view's points lie in front of its surface."""
     scene = {"spheres": [((0, 0, 0), 1.0), ((0.9, -0.9, 0.6), 0.4)], "rectangles": [((0, 1.2, 0), (2, 0, 0), (0, 0, 2))]}
-    w2c_a, w2c_b = _look_at((1.0, -4.0, 1.0)), _look_at((-1.5, -3.8, 0.5))
+    w2c_a, w2c_b = opencv_look_at((1.0, -4.0, 1.0)), opencv_look_at((-1.5, -3.8, 0.5))
     good = _pair(_pinhole(), w2c_a, _pinhole(), w2c_b, scene)
     assert good.compared > 3000 and good.share >= 0.999 and not good.fails(0.95)
     bad = _pair(_pinhole(), w2c_a, _pinhole(), w2c_b, scene, scale_a=1.01)
@@ -684,7 +657,7 @@ def test_every_camera_model_lifts_and_projects_through_its_own_rays(model):
             "fisheye": lambda: CameraModel.fisheye(96, 96, 150.0),
             "equirectangular": lambda: CameraModel.equirectangular(192, 96)}[model]
     scene = {"spheres": [((0, 0, 0), 1.0), ((0.8, -0.7, 0.5), 0.35)]}
-    w2c_a, w2c_b = _look_at((0.5, -3.0, 0.8)), _look_at((-1.2, -2.8, 0.2))
+    w2c_a, w2c_b = opencv_look_at((0.5, -3.0, 0.8)), opencv_look_at((-1.2, -2.8, 0.2))
     good = _pair(make(), w2c_a, make(), w2c_b, scene)
     assert good.compared > 400 and good.share >= 0.99
     assert _pair(make(), w2c_a, make(), w2c_b, scene, scale_a=1.1).fails(0.95)
@@ -717,7 +690,7 @@ def test_a_distorted_camera_model_plugs_in():
     K = np.array([[110.0, 0, 61.5], [0, 105.0, 42.0], [0, 0, 1]])
     lens = Radial("PINHOLE", 120, 90, K, extra={"k1": -0.25})
     scene = {"spheres": [((0, 0, 0), 1.0), ((0.8, -0.7, 0.5), 0.35)], "rectangles": [((0, 1.0, 0), (2, 0, 0), (0, 0, 2))]}
-    w2c_a, w2c_b = _look_at((0.8, -3.5, 1.0)), _look_at((-1.2, -3.4, 0.4))
+    w2c_a, w2c_b = opencv_look_at((0.8, -3.5, 1.0)), opencv_look_at((-1.2, -3.4, 0.4))
     assert _pair(lens, w2c_a, lens, w2c_b, scene).share >= 0.99
     from depth_views.outputs.check import compare_into, lift_view
 
