@@ -37,6 +37,7 @@ import numpy as np
 import pytest
 from camera_files import (opengl_camera_to_world, world_to_camera_seeing, write_colmap_lenses, write_colmap_text,
                           write_transforms)
+from geometry import opencv_look_at, ray_hits
 from lens_cases import lens_case
 from meshes import write_mesh
 from repo import ROOT
