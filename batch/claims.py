@@ -47,10 +47,11 @@ def options_record(options: RenderOptions) -> dict:
     return json.loads(json.dumps(record))   # tuples -> lists, as read back
 
 
-def _write_once(path: str, document: dict) -> None:
-    """Write JSON ``document`` to ``path`` unless the file exists (the first writer wins, atomically)."""
+def _write_once(path: str, document: dict) -> bool:
+    """Write JSON ``document`` to ``path`` unless the file exists (the first writer wins, atomically);
+    True when this call wrote it."""
     if os.path.exists(path):
-        return
+        return False
     temporary = f"{path}.{uuid.uuid4().hex[:8]}.tmp"
     try:
         with open(temporary, "w", encoding="utf-8") as stream:
@@ -59,7 +60,8 @@ def _write_once(path: str, document: dict) -> None:
         try:
             os.link(temporary, path)
         except FileExistsError:
-            pass
+            return False
+        return True
     except OSError as error:
         raise DepthViewsError(f"{path}: cannot write ({error.strerror or error})") from None
     finally:
@@ -97,11 +99,12 @@ def read_json(path: str) -> dict | None:
         return None
 
 
-def check_dataset_options(out_root: str, options: RenderOptions) -> None:
-    """Record ``options`` in ``DIR/dataset.json``, or refuse them if the folder was made with others."""
+def check_dataset_options(out_root: str, options: RenderOptions) -> bool:
+    """Record ``options`` in ``DIR/dataset.json``, or refuse them if the folder was made with others;
+    True when this call made the record (a new dataset)."""
     path = os.path.join(out_root, DATASET_FILE)
     wanted = options_record(options)
-    _write_once(path, {"format": "depth_views.dataset", "options": wanted})   # a second run compares below
+    created = _write_once(path, {"format": "depth_views.dataset", "options": wanted})   # a second run compares below
     try:
         with open(path, encoding="utf-8") as stream:
             recorded = dict(json.load(stream).get("options", {}))
@@ -116,6 +119,7 @@ def check_dataset_options(out_root: str, options: RenderOptions) -> None:
     if differences:
         raise DepthViewsError(f"{out_root} was rendered with other options ({'; '.join(differences[:3])}); "
                               "the options are part of the dataset: use another --out")
+    return created
 
 
 def claim_path(out_root: str, name: str) -> str:
@@ -193,6 +197,15 @@ def read_claims(out_root: str, stale_seconds: float = STALE_SECONDS) -> list[dic
         record["gone"] = owner is None or owner.gone(record["mtime"], stale_seconds)
         claims.append(record)
     return claims
+
+
+def forget_dataset_options(out_root: str) -> None:
+    """Remove ``DIR/dataset.json`` again: for a run refused before it rendered anything into a new DIR,
+    whose options must not pin the folder for the next run."""
+    try:
+        os.remove(os.path.join(out_root, DATASET_FILE))
+    except OSError:
+        pass
 
 
 class Claims:

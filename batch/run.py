@@ -22,7 +22,7 @@ from ..options import RenderOptions
 from ..resolved import RenderSetup, as_setup
 from ..outputs import shards
 from . import shard_store, store
-from .claims import Claims, check_dataset_options, inputs_request, record_inputs
+from .claims import Claims, check_dataset_options, forget_dataset_options, inputs_request, record_inputs
 from .events import MeshFailed, MeshRendered, MeshSkipped, MeshStarted, ViewRendered
 from .inputs import BatchInput, collect_inputs, select_part
 from .local import LocalPool, default_workers
@@ -159,7 +159,7 @@ def batch_events(sources, out, settings: RenderOptions | RenderSetup, *, workers
     webdataset = "webdataset" in options.formats
     check_shard_size(setup, shard_views, shard_bytes)
     out_root = prepare_output_root(out)
-    check_dataset_options(out_root, options)
+    new_dataset = check_dataset_options(out_root, options)
     index = store.Journal(store.journal_path(out_root, store.INDEX_STEM, part))
     failures = store.Journal(store.journal_path(out_root, store.FAILURES_STEM, part))
     claims = output = None
@@ -245,6 +245,12 @@ def batch_events(sources, out, settings: RenderOptions | RenderSetup, *, workers
             yield event
         if output is not None:
             output.close()   # the last shard: its meshes are done once it has its name
+    except DepthViewsError:
+        # Refused before anything was rendered into a new DIR (e.g. a lens on a Blender without Cycles'
+        # Custom camera): its options must not pin the folder for the next run.
+        if new_dataset and not (summary.rendered or summary.failed_now or store.read_index(out_root)):
+            forget_dataset_options(out_root)
+        raise
     finally:
         if output is not None:
             output.abort()   # nothing to do after close(); after an error: the open shard is not data

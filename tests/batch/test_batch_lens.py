@@ -56,19 +56,23 @@ def left_in(out) -> list[str]:
 @without_custom_camera
 def test_a_lens_batch_is_refused_once_before_its_first_mesh(three_meshes, tmp_path, capsys):
     """Two workers, three meshes: one line (not one failure per mesh), exit code 2, no mesh folder, no
-    failures.jsonl; what the run left (the folder's options and its inputs, as any run that started) does not
-    count a mesh as done or failed."""
+    failures.jsonl, and no record of the options: the folder is not pinned to them, so a run with other
+    options (here: no lens) renders into it."""
     out = tmp_path / "out"
     code = main(["batch", str(three_meshes), "--out", str(out), "--workers", "2", "--progress", "lines", *ARGS])
     captured = capsys.readouterr()
     assert code == 2 and captured.out == ""
     assert captured.err.strip().splitlines() == [f"depth-views: error: {REFUSAL}"]
-    assert [name for name in left_in(out) if not name.startswith(".runs" + os.sep)] == ["dataset.json"]
-    status = dataset_status(out)
-    assert (len(status.not_started), status.done, status.failed, status.held) == (3, [], [], [])
+    # the folder's inputs are recorded (as by any run that started); its options are not, so they pin nothing
+    assert [name for name in left_in(out) if not name.startswith(".runs" + os.sep)] == []
+    with pytest.raises(DepthViewsError, match="not a batch output folder"):   # nothing was rendered into it
+        dataset_status(out)
     # the same command again: the same one line (no mesh was recorded as failed, none is skipped)
     assert main(["batch", str(three_meshes), "--out", str(out), "--workers", "1", *ARGS]) == 2
     assert capsys.readouterr().err.strip().splitlines() == [f"depth-views: error: {REFUSAL}"]
+    # other options into the same folder (no lens): not refused as "rendered with other options"
+    assert main(["batch", str(three_meshes), "--out", str(out), "--workers", "1", "--progress", "lines",
+                 "--views", "2", "--resolution", "40", "30", "--quiet"]) == 0
 
 
 @without_custom_camera
