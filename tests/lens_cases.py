@@ -30,7 +30,7 @@ CASES = {  # name: (model, parameters at 640 x 480; the first four scale with th
     "NERFSTUDIO_OPENCV": ("NERFSTUDIO_OPENCV", [500, 503, 322.0, 239.0, -0.2, 0.06, -0.01, 0.002, 0.0008, -0.0004]),
     "SIMPLE_FISHEYE": ("SIMPLE_FISHEYE", [200.0, 318.5, 241.5]),
     "FISHEYE": ("FISHEYE", [205.0, 198.0, 324.0, 236.0]),
-    # equidistant-like, up to ~117 degrees at the corners: rays behind the image plane, corners beyond reach
+    # equidistant-like, reaching 180 degrees off axis: rays behind the image plane, the corners beyond its reach
     "OPENCV_FISHEYE-180": ("OPENCV_FISHEYE", [110.0, 110.0, 330.0, 236.0, 0.01, -0.001, 0.0, 0.0]),
     # a strong barrel whose corners lie beyond the fold: those pixels have no ray
     "OPENCV-folded": ("OPENCV", [300, 300, 320.0, 240.0, -0.45, 0.02, 0.0, 0.0]),
