@@ -17,6 +17,7 @@ from docs_blocks import docs_block  # noqa: E402
 from meshes import asymmetric_mesh, write_mesh  # noqa: E402
 
 from depth_views.cli import main  # noqa: E402
+from depth_views.compositor.compat import custom_camera_problem  # noqa: E402
 from repo import ROOT  # noqa: E402
 
 DOC = os.path.join(ROOT, "docs", "camera-models.md")
@@ -62,8 +63,13 @@ def test_the_page_shows_six_commands():
 
 
 @pytest.mark.parametrize("command", doc_commands(), ids=lambda c: c.split("--out ")[1].split()[0])
-def test_every_documented_command_runs_and_writes_what_the_page_says(inputs, command):
+def test_every_documented_command_runs_and_writes_what_the_page_says(inputs, command, capsys):
     args = shlex.split(command)[1:]
+    if "--lens-model" in command and custom_camera_problem():   # Blender 4.2: refused in one line, as the page says
+        assert main(args) == 2
+        assert custom_camera_problem() in capsys.readouterr().err.strip().splitlines()[-1]
+        assert not os.path.exists(os.path.join(args[args.index("--out") + 1], "scene", "cameras.json"))
+        return
     assert main(args + ["--quiet"]) == 0
     out = args[args.index("--out") + 1]
     stem = os.path.splitext(args[1])[0]
@@ -113,6 +119,8 @@ def test_every_documented_command_runs_and_writes_what_the_page_says(inputs, com
 def test_the_lens_fisheye_prints_what_the_page_shows(inputs, capsys):
     """The page's "printed:" block under the lens fisheye command is what the command prints (timings aside)."""
     command = next(c for c in doc_commands() if "--lens-model" in c)
+    if custom_camera_problem():
+        pytest.skip(f"the lens fisheye {custom_camera_problem()} (its refusal: the test above)")
     shown = doc_text().split(command, 1)[1].split("printed:", 1)[1].split("```", 2)[1].strip().splitlines()
     assert main(shlex.split(command)[1:]) == 0
     printed = [line.replace(str(inputs) + os.sep, "") for line in capsys.readouterr().out.strip().splitlines()]
