@@ -48,6 +48,15 @@ def run_block(text: str) -> str:
     return printed.getvalue()
 
 
+def run_block_printing_what_the_page_shows(block: str, tag: str) -> None:
+    """Run ``block``, the page's block marked ``test ... TAG``; every line the page shows after it is printed
+    (numbers aside)."""
+    printed = run_block(block)
+    real = {masked(line) for line in printed.splitlines()}
+    missing = [line for line in shown_after(tag) if masked(line) not in real]
+    assert missing == [], f"{PAGE} shows lines the block did not print:\n{missing}\nprinted:\n{printed}"
+
+
 @pytest.fixture(scope="module")
 def views(tmp_path_factory):
     """``views/`` of a batch in WebDataset shards, rendered once for this module."""
@@ -66,10 +75,7 @@ def views(tmp_path_factory):
 
 def test_load_dataset_gives_one_row_per_view_with_our_depth_k_and_pose(views, hf_datasets, monkeypatch):
     monkeypatch.chdir(views)
-    printed = run_block(docs_block("docs/datasets.md", "load"))
-    real = {masked(line) for line in printed.splitlines()}
-    missing = [line for line in shown_after("load") if masked(line) not in real]
-    assert missing == [], f"docs/datasets.md shows lines the block did not print:\n{missing}\nprinted:\n{printed}"
+    run_block_printing_what_the_page_shows(docs_block("docs/datasets.md", "load"), "load")
     urls = shards.finished_shards(str(views / "views"))
     rows = hf_datasets.load_dataset("webdataset", data_files={"train": urls}, split="train")
     ours = {sample["key"]: sample for sample in DepthViews(str(views / "views"))}
@@ -93,10 +99,7 @@ def test_load_dataset_gives_one_row_per_view_with_our_depth_k_and_pose(views, hf
 
 def test_typed_dataset_survives_save_to_disk_and_parquet(views, hf_datasets, monkeypatch):
     monkeypatch.chdir(views)
-    printed = run_block(docs_block("docs/datasets.md", "typed"))
-    real = {masked(line) for line in printed.splitlines()}
-    missing = [line for line in shown_after("typed") if masked(line) not in real]
-    assert missing == [], f"docs/datasets.md shows lines the block did not print:\n{missing}\nprinted:\n{printed}"
+    run_block_printing_what_the_page_shows(docs_block("docs/datasets.md", "typed"), "typed")
     ours = {sample["key"]: sample for sample in DepthViews(str(views / "views"))}
     saved = hf_datasets.load_from_disk(str(views / "views_hf"))
     parquet = hf_datasets.load_dataset("parquet", data_files=str(views / "views.parquet"), split="train")
