@@ -34,7 +34,7 @@ import time
 from typing import Iterator
 
 from ..errors import DepthViewsError
-from ..outputs.ownership import Heartbeat, Owner, temporary_owner
+from ..outputs.ownership import Heartbeat, Owner, remove_gone_temporaries
 from ..resolved import RenderSetup
 from . import store
 from .events import MeshFailed, MeshRendered, MeshStarted, ViewRendered
@@ -83,23 +83,8 @@ def _ray():
 def sweep_stale_stages(out_root: str) -> int:
     """Delete the attempt folders (``DIR/.partial/ray-*``) of batch processes that are gone; return
     how many.  Which process owns one and when it is gone: :mod:`depth_views.outputs.ownership`."""
-    folder = os.path.join(out_root, store.PARTIAL_FOLDER)
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return 0
-    removed = 0
-    for name in names:
-        owner = temporary_owner(name, STAGE_PREFIX, "")
-        path = os.path.join(folder, name)
-        try:
-            mtime = os.path.getmtime(path)
-        except OSError:
-            continue
-        if owner is not None and owner.gone(mtime):
-            shutil.rmtree(path, ignore_errors=True)
-            removed += 1
-    return removed
+    return remove_gone_temporaries(os.path.join(out_root, store.PARTIAL_FOLDER), STAGE_PREFIX, "",
+                                   lambda path: shutil.rmtree(path, ignore_errors=True))
 
 
 class RayPool:
@@ -161,7 +146,6 @@ class RayPool:
         setup_pickle = pickle.dumps(self.setup)
         threads = 0 if gpu else 1
         owner = Owner.this_run()
-        sweep_stale_stages(self.out_root)
         heartbeat = Heartbeat()   # keeps this process's attempt folders fresh for runs on other hosts
         stages: set[str] = set()
 

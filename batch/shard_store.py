@@ -15,35 +15,19 @@ not a complete tar, or whose size is not the recorded one, stops the run with on
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 
 from ..errors import DepthViewsError
 from ..outputs import shards
-from ..outputs.ownership import temporary_owner
+from ..outputs.ownership import remove_gone_temporaries
 from . import store
 
 def remove_orphan_shards(out_root: str) -> int:
     """Delete the temporary shards of runs that are gone (a kill -9, a full disk); return how many.
     Which run owns one and when it is gone: :mod:`depth_views.outputs.ownership`."""
-    removed = 0
-    folder = os.path.join(out_root, shards.SHARDS_FOLDER)
-    for path in glob.glob(os.path.join(glob.escape(folder), shards.TEMPORARY_PREFIX + "*" + shards.TEMPORARY_SUFFIX)):
-        owner = temporary_owner(os.path.basename(path), shards.TEMPORARY_PREFIX, shards.TEMPORARY_SUFFIX)
-        if owner is None:
-            continue
-        try:
-            mtime = os.path.getmtime(path)
-        except OSError:
-            continue
-        if owner.gone(mtime):
-            try:
-                os.remove(path)
-                removed += 1
-            except OSError:
-                pass
-    return removed
+    return remove_gone_temporaries(os.path.join(out_root, shards.SHARDS_FOLDER), shards.TEMPORARY_PREFIX,
+                                   shards.TEMPORARY_SUFFIX, os.remove)
 
 
 def relative_shard(out_root: str, path: str) -> str:

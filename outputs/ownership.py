@@ -83,6 +83,29 @@ def temporary_owner(file_name: str, prefix: str, suffix: str) -> Owner | None:
     return Owner(parts[0], int(parts[1]))
 
 
+def remove_gone_temporaries(folder: str, prefix: str, suffix: str, remove) -> int:
+    """Delete, with ``remove(path)``, the entries of ``folder`` whose :meth:`Owner.temporary_name` (with
+    ``prefix`` and ``suffix``) names an owner that is gone; return how many.  Entries that vanish or
+    cannot be removed meanwhile are skipped."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return 0
+    removed = 0
+    for name in names:
+        owner = temporary_owner(name, prefix, suffix)
+        if owner is None:
+            continue
+        path = os.path.join(folder, name)
+        try:
+            if owner.gone(os.path.getmtime(path)):
+                remove(path)
+                removed += 1
+        except OSError:
+            continue
+    return removed
+
+
 def claim_owner(record) -> Owner | None:
     """The owner a claim file's JSON ``record`` names (as written by this or an older version); None
     when it names none (not an object, no usable pid)."""
