@@ -29,6 +29,7 @@ import os
 import time
 import uuid
 
+from ..cameras.atomic_write import write_json_atomic
 from ..errors import DepthViewsError
 from ..options import RenderOptions
 from ..outputs.ownership import HEARTBEAT_SECONDS, STALE_SECONDS, Heartbeat, Owner, claim_owner
@@ -69,21 +70,6 @@ def _write_once(path: str, document: dict) -> bool:
             os.remove(temporary)
         except OSError:
             pass
-
-
-def _replace_json(path: str, document: dict) -> None:
-    """Write JSON ``document`` to ``path`` atomically (a temporary file and a rename)."""
-    temporary = f"{path}.{uuid.uuid4().hex[:8]}.tmp"
-    try:
-        with open(temporary, "w", encoding="utf-8") as stream:
-            json.dump(document, stream)
-        os.replace(temporary, path)
-    except OSError as error:
-        try:
-            os.remove(temporary)
-        except OSError:
-            pass
-        raise DepthViewsError(f"{path}: cannot write ({error.strerror or error})") from None
 
 
 def read_json(path: str) -> dict | None:
@@ -246,8 +232,8 @@ class Claims:
                 raise DepthViewsError(f"{folder}: cannot create ({error.strerror})") from None
             self.record_path = os.path.join(folder, f"run-{self.run}.json")
             self.heartbeat.add(self.record_path)
-        _replace_json(self.record_path, {"host": self.host, "pid": self.pid, "run": self.run,
-                                         "started": self.started, **fields})
+        write_json_atomic(self.record_path, {"host": self.host, "pid": self.pid, "run": self.run,
+                                            "started": self.started, **fields})
 
     def path(self, name: str) -> str:
         return claim_path(self.out_root, name)
