@@ -40,6 +40,9 @@ class RenderSetup:
     intrinsics: Intrinsics
     file_views: tuple[View, ...] | None = None
     file_camera: CameraModel | None = None
+    lens_camera: CameraModel | None = None
+    """Sampled views' ``--lens-model`` camera, built once (its lens keeps its per-pixel arrays across
+    inputs); None for a camera file or without a lens."""
 
     @property
     def from_file(self) -> bool:
@@ -56,14 +59,13 @@ class RenderSetup:
         """True when the views render through a lens model (Cycles' Custom camera, Blender 4.5 or newer)."""
         if self.file_views is not None:
             return self.file_camera is not None and self.file_camera.lens is not None
-        camera = self.options.lens_camera()
-        return camera is not None and camera.lens is not None
+        return self.lens_camera is not None and self.lens_camera.lens is not None
 
     def camera(self, object_radius: float | None = None) -> CameraModel:
         """The camera model of every view; ``object_radius`` (scene units) sizes ``--ortho-scale auto``."""
         if self.file_views is not None:
             return self.file_camera or CameraModel.perspective(self.intrinsics)
-        return self.options.camera(object_radius=object_radius)
+        return self.lens_camera or self.options.camera(object_radius=object_radius)
 
     def views_around(self, center) -> list[View]:
         """The camera file's views with azimuth, elevation and radius measured around ``center``."""
@@ -87,7 +89,7 @@ def resolve(options: RenderOptions) -> RenderSetup:
     options = dataclasses.replace(options)   # the setup's own copy: later edits of the caller's do nothing
     options.validate()
     if options.cameras_file is None:
-        return RenderSetup(options=options, intrinsics=options.lens_intrinsics())
+        return RenderSetup(options=options, intrinsics=options.lens_intrinsics(), lens_camera=options.lens_camera())
     from .cameras.camera_set import camera_set_intrinsics, read_camera_file, views_from_camera_set
 
     path = options.cameras_file
