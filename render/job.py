@@ -31,7 +31,7 @@ from ..outputs.derived import empty_views_message
 from ..outputs.shards import SampleWriter
 from ..outputs.writer import OutputWriter, planned_view_files
 from ..resolved import RenderSetup, as_setup
-from .plan import ViewPlan, plan_views, render_bounds, restore_transforms, saved_transforms
+from .plan import ViewPlan, plan_views, posed_scene, render_bounds
 from .renderer import DepthRenderer, ViewResult
 
 
@@ -90,9 +90,8 @@ class RenderJob:
         self.warnings: list[str] = []
         self._renderer: DepthRenderer | None = None
         self._writer: OutputWriter | None = None
-        self._saved_matrices: list = []
+        self._posed = None   # posed_scene: the --frame pose, undone (with the objects' transforms) by close()
         self.cameras: dict = {}
-        self._saved_frame: int | None = None
         self._started = time.perf_counter()
 
     @property
@@ -124,13 +123,9 @@ class RenderJob:
         self.close()
 
     def _start(self) -> None:
-        if self.restore_objects:
-            self._saved_matrices = saved_transforms(self.loaded.objects)
         scene = self.loaded.scene
-        if self.options.frame is not None:
-            # One pose for every view and pass: the frame is set before planning, never changed after.
-            self._saved_frame = scene.frame_current
-            scene.frame_set(self.options.frame)
+        self._posed = posed_scene(self.loaded, self.options.frame, restore_objects=self.restore_objects)
+        self._posed.__enter__()
         self.plan = plan = plan_views(self.loaded, self.setup)
         plan.extra["frame"] = scene.frame_current
         plan.extra["pose"] = (f"animation frame {scene.frame_current} (--frame)" if self.options.frame is not None
@@ -261,11 +256,9 @@ class RenderJob:
         if self._renderer is not None:
             renderer, self._renderer = self._renderer, None
             renderer.__exit__(None, None, None)
-        restore_transforms(self._saved_matrices)
-        self._saved_matrices = []
-        if self._saved_frame is not None:
-            self.loaded.scene.frame_set(self._saved_frame)
-            self._saved_frame = None
+        if self._posed is not None:
+            posed, self._posed = self._posed, None
+            posed.__exit__(None, None, None)
 
 
 def render_scene(loaded: LoadedInput, output_dir: str, settings: RenderOptions | RenderSetup, *,
@@ -313,19 +306,16 @@ def render_views(settings: RenderOptions | RenderSetup, *, scene=None, objects=N
     a fresh scene (a mesh file's vertices then bound the render: Cycles skips the pixels they cannot
     cover, as the CLI does).  The same plan as a render to a folder: ``settings`` (:class:`RenderOptions`
     or a :class:`RenderSetup`) choose the cameras (sampled around the objects, a camera file's, or the
-    given ``views``), passes and engine.  The scene, and the objects moved by ``normalize``, are
-    restored when the generator finishes or is closed.
+    given ``views``), passes, engine and animation ``frame``.  The scene's frame, and the objects moved by
+    ``normalize``, are restored when the generator finishes or is closed.
     """
     setup = as_setup(settings)
     if mesh is not None and (scene is not None or objects is not None):
         raise DepthViewsError("render_views: give a mesh file, or a scene and its objects, not both")
     loaded = load_input(mesh) if mesh is not None else scene_input(scene, objects)
-    saved = saved_transforms(loaded.objects)
-    try:
+    with posed_scene(loaded, setup.options.frame):
         plan = plan_views(loaded, setup, views=views)
         with DepthRenderer(setup, plan, scene=loaded.scene, bounds_points=render_bounds(loaded, plan),
                            only_objects=loaded.objects if objects is not None else None) as renderer:
             for view in plan.views:
                 yield renderer.view_result(view)
-    finally:
-        restore_transforms(saved)

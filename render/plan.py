@@ -8,6 +8,7 @@ transform applied with ``--normalize``.  Needs bpy (it reads the loaded objects)
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 
@@ -68,6 +69,24 @@ def restore_transforms(saved: list) -> None:
     """Put back what :func:`saved_transforms` returned."""
     for obj, matrix in saved:
         obj.matrix_world = matrix
+
+
+@contextlib.contextmanager
+def posed_scene(loaded: LoadedInput, frame: int | None, *, restore_objects: bool = True):
+    """The scene at animation ``frame`` (``--frame``; None: as it is) while the block runs: one pose for
+    every view and pass, set before planning.  On leaving, the scene's frame and (with ``restore_objects``)
+    the objects' transforms that ``--normalize`` moves are put back."""
+    saved = saved_transforms(loaded.objects) if restore_objects else []
+    saved_frame = None
+    try:
+        if frame is not None:
+            saved_frame = loaded.scene.frame_current
+            loaded.scene.frame_set(frame)
+        yield
+    finally:
+        restore_transforms(saved)
+        if saved_frame is not None:
+            loaded.scene.frame_set(saved_frame)
 
 
 def plan_views(loaded: LoadedInput, setup: RenderSetup, views: list[View] | None = None) -> ViewPlan:

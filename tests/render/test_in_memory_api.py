@@ -72,3 +72,29 @@ def test_other_engines_give_metric_depth_near_the_cycles_values(tmp_path, engine
         both = np.isfinite(reference) & np.isfinite(depth)
         assert both.mean() > 0.05
         assert np.median(np.abs(depth[both] - reference[both])) < 1e-3 * np.nanmax(reference[both])
+
+
+def test_render_views_renders_the_frame_asked_for_and_gives_the_frame_back(tmp_path):
+    """``RenderOptions(frame=...)`` poses the scene for render_views as for a render to a folder (--frame):
+    an object scaled 2x at frame 10 renders as the same object scaled 2x without animation."""
+    loaded = load_input(write_mesh(asymmetric_mesh(), tmp_path / "asym.ply"))
+    (obj,) = loaded.objects
+    scene = bpy.context.scene
+    obj.keyframe_insert("scale", frame=1)
+    obj.scale = (2.0, 2.0, 2.0)
+    obj.keyframe_insert("scale", frame=10)
+    scene.frame_set(1)
+    view = View(0, 0.0, 0.0, 10.0, np.array([[0, 0, 1, 10], [1, 0, 0, 1.5], [0, 1, 0, 2.5], [0, 0, 0, 1.0]]),
+                np.eye(4))
+
+    def depth(**settings):
+        (result,) = list(depth_views.render_views(RenderOptions(resolution=(16, 16), **settings), views=[view]))
+        return result.depth
+
+    at_frame_1, at_frame_10 = depth(), depth(frame=10)
+    assert scene.frame_current == 1 and tuple(obj.scale) == (1.0, 1.0, 1.0)
+    obj.animation_data_clear()
+    obj.scale = (2.0, 2.0, 2.0)
+    scaled = depth()
+    assert np.isfinite(scaled).any() and np.array_equal(at_frame_10, scaled)
+    assert np.nanmin(at_frame_10) < np.nanmin(at_frame_1) - 1
