@@ -30,12 +30,10 @@ class DerivedView:
     - ``xyz``: float32 (H, W, 3) world coordinates of the surface at each pixel centre, NaN = none.
     - ``rgb_linear``: float32 (H, W, 4) linear RGBA as rendered (premultiplied alpha);
       ``rgb``: uint8 (H, W, 4) 8-bit sRGB with straight alpha.
-    - ``camera``: what :mod:`.geometry` took for this view (its pinhole K, or the camera model).
     """
 
     depth: np.ndarray
     hit: np.ndarray
-    camera: object
     distance: np.ndarray | None = None
     normal: np.ndarray | None = None
     mask: np.ndarray | None = None
@@ -77,7 +75,7 @@ def derive_view(rendered: dict, camera, world_to_camera, passes) -> DerivedView:
     if "rgb" in passes:
         derived["rgb_linear"] = np.asarray(rendered["rgb"], dtype=np.float32)
         derived["rgb"] = srgb8(derived["rgb_linear"])
-    return DerivedView(depth, hit, camera, **derived)
+    return DerivedView(depth, hit, **derived)
 
 
 def surface_fraction(hit: np.ndarray) -> float:

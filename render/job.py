@@ -84,7 +84,6 @@ class RenderJob:
         self.only_objects = only_objects
         self.plan: ViewPlan | None = None
         self.files: list[dict] = []
-        self.coverage: list[float] = []   # each view's fraction of pixels with a surface
         self._depths: list | None = None  # each view's depth, for the covisibility matrix (outputs/covisibility.py)
         self.done = 0
         self.warnings: list[str] = []
@@ -172,10 +171,9 @@ class RenderJob:
         written = self._writer.write_view(view, rendered)
         if written != view_files:
             raise DepthViewsError(f"view {view.index}: wrote {sorted(written)} but planned {sorted(view_files)}")
-        self.coverage.append(self._writer.coverage[-1])
         if self._depths is not None:
             self._depths.append(np.array(rendered["depth"], dtype=np.float32))   # a copy: the writer's values
-        if self.coverage[-1] == 0.0 and self.options.empty_views == "fail":
+        if self._writer.coverage[-1] == 0.0 and self.options.empty_views == "fail":
             raise DepthViewsError(f"{self.loaded.path}: view {view.index} sees no surface (coverage 0) and "
                                   "--empty-views fail is set: the input fails (no cameras.json is written)")
 
@@ -199,12 +197,12 @@ class RenderJob:
         self.warnings = list(plan.warnings) + self.warnings
         self.cameras = cameras_document(plan.intrinsics, views, files, units=self.loaded.units, extra=extra,
                                         camera_model=plan.camera)
-        for entry, coverage in zip(self.cameras["views"], self.coverage):
+        for entry, coverage in zip(self.cameras["views"], self._writer.coverage):
             entry["coverage"] = coverage
         if self.done and self._depths is not None:
             self.cameras[covisibility.DOCUMENT_KEY] = covisibility.covisibility_entry(
                 self.cameras, self._depths[:self.done], source=self.loaded.path)
-        empty = [view.index for view, coverage in zip(views, self.coverage) if coverage == 0.0]
+        empty = [view.index for view, coverage in zip(views, self._writer.coverage) if coverage == 0.0]
         if empty:
             self.warnings.append(empty_views_message(self.loaded.path, empty, len(views)))
         if self.in_memory:
