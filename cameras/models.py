@@ -207,6 +207,13 @@ class CameraModel:
         (OPENCV_FISHEYE, EQUIRECTANGULAR, fisheye lenses)."""
         return self.lens.depth_kind if self.lens is not None else DEPTH_KINDS[self.name]
 
+    def depth_of(self, camera_points) -> np.ndarray:
+        """What this camera's depth map holds for camera-frame points (N, 3): planar z, or the distance
+        from the centre (:attr:`depth_kind`)."""
+        if self.depth_kind == "planar":
+            return camera_points[:, 2]
+        return np.linalg.norm(camera_points, axis=1)
+
     @property
     def is_panoramic(self) -> bool:
         """Blender's built-in fisheye or equirectangular camera (a lens model is not: see :attr:`lens`)."""
@@ -398,7 +405,7 @@ def builtin_camera(lens: LensModel) -> CameraModel | None:
     and faster): a pinhole-family lens as the perspective camera (any K within Blender's lens shift and
     pixel aspect), a fisheye as the equidistant fisheye (centred, fx = W/fov and fy = H/fov).  None for a
     lens that needs the lens camera (distortion, or what Blender's cameras cannot hold)."""
-    if lens.has_distortion or lens.name in ("FOV", "SIMPLE_DIVISION", "DIVISION") and lens.extra[0] != 0:
+    if lens.has_distortion:   # any distortion parameter, FOV's omega and the division models' k included
         return None
     (fx, fy), (cx, cy) = lens.focal, lens.principal_point
     if lens.family == "pinhole":

@@ -291,13 +291,6 @@ def lift_view(depth, model: CameraModel, world_to_camera, clip=(0.0, math.inf), 
                       planes, footprint, smooth, (float(clip[0]), float(clip[1])))
 
 
-def _depth_of(model: CameraModel, camera_points) -> np.ndarray:
-    """What ``model``'s depth map holds for camera-frame points: planar z or the distance from the centre."""
-    if model.depth_kind == "planar":
-        return camera_points[:, 2]
-    return np.linalg.norm(camera_points, axis=1)
-
-
 def _to_world(view: LiftedView, camera_points) -> np.ndarray:
     rotation, translation = view.world_to_camera[:3, :3], view.world_to_camera[:3, 3]
     return (camera_points - translation) @ rotation      # the inverse of a rigid world_to_camera
@@ -310,7 +303,7 @@ def compare_into(a: LiftedView, b: LiftedView, tolerance_px: float) -> Compariso
     uv, ok = b.model.project(in_b)
     height, width = b.index.shape
     with np.errstate(invalid="ignore"):
-        expected = _depth_of(b.model, in_b)
+        expected = b.model.depth_of(in_b)
         ok &= (expected > b.clip[0] * (1 + 1e-6)) & (expected < b.clip[1] * (1 - 1e-6))
         iu, iv = np.rint(uv[:, 0]), np.rint(uv[:, 1])
         ok &= (iu >= 0) & (iu < width) & (iv >= 0) & (iv < height)
@@ -375,7 +368,7 @@ def recast_view(view: LiftedView, mesh, tolerance_px: float) -> Comparison:
                                                                   multiple_hits=False)
     height, width = view.index.shape
     pixels = np.flatnonzero(flat)[ray_index]
-    cast_depth = _depth_of(view.model, (locations - centre) @ rotation_c2w)   # camera frame
+    cast_depth = view.model.depth_of((locations - centre) @ rotation_c2w)   # camera frame
     cast_hit = np.zeros(height * width, bool)
     cast_hit[pixels] = cast_depth < view.clip[1]      # the render's far clip hides what lies beyond it
     too_near = np.zeros(height * width, bool)         # the render sees past what lies nearer than its near clip

@@ -100,13 +100,6 @@ def _model_key(model: CameraModel) -> str:
     return repr(model.to_json())
 
 
-def _depth_of(model: CameraModel, camera_points) -> np.ndarray:
-    """What ``model``'s depth map holds for camera-frame points: planar z or the distance from the centre."""
-    if model.depth_kind == "planar":
-        return camera_points[:, 2]
-    return np.linalg.norm(camera_points, axis=1)
-
-
 def _compact(values: np.ndarray):
     """A float when ``values`` (finite where not NaN) is one number up to rounding, else float32 (H, W)."""
     finite = values[np.isfinite(values)]
@@ -253,7 +246,7 @@ def _seen(world: np.ndarray, views: list[CovisibilityView], depths: list, poses:
     in_b = np.dot(world, poses[:, :3, :].transpose(2, 0, 1).reshape(4, -1))
     in_b = in_b.reshape(n, count, 3).transpose(1, 0, 2).reshape(-1, 3)      # target by target
     uv, ok = model.project(in_b)
-    expected = _depth_of(model, in_b)
+    expected = model.depth_of(in_b)
     clips = {view.clip for view in views}
     near, far = clips.pop() if len(clips) == 1 else (np.repeat([v.clip[0] for v in views], n),
                                                      np.repeat([v.clip[1] for v in views], n))
