@@ -229,7 +229,6 @@ MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in [
     # rational k4..k6) plus OpenCV's tangential p1 p2.  Not a COLMAP model.
     _spec("NERFSTUDIO_OPENCV", None, "fx fy cx cy k1 k2 k3 k4 p1 p2", PINHOLE_FAMILY, _d_nerfstudio_opencv, "p1 p2"),
 ]}
-COLMAP_IDS = {spec.colmap_id: spec.name for spec in MODELS.values() if spec.colmap_id is not None}
 NERFSTUDIO_PERSPECTIVE = ("OPENCV", "PINHOLE", "SIMPLE_PINHOLE", "SIMPLE_RADIAL", "RADIAL")
 """transforms.json ``camera_model`` names nerfstudio reads as its perspective camera (with its k's and p's)."""
 NOT_LENS_MODELS = {"EUCM": "its rays can leave the front hemisphere, which COLMAP's planar unprojection "
@@ -296,15 +295,6 @@ class LensModel:
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
-    def from_colmap(cls, model, width: int, height: int, params) -> LensModel:
-        """From a COLMAP camera (cameras.txt / .bin / pycolmap): model name or id, params as COLMAP has them."""
-        if isinstance(model, (int, np.integer)) and not isinstance(model, bool):
-            if int(model) not in COLMAP_IDS:
-                raise DepthViewsError(f"unknown COLMAP camera model id {model}")
-            model = COLMAP_IDS[int(model)]
-        return cls(str(model), width, height, tuple(params))
-
-    @classmethod
     def from_nerfstudio(cls, camera_model: str, width: int, height: int, fl_x: float, fl_y: float, cx: float,
                         cy: float, distortion: dict) -> LensModel:
         """From nerfstudio ``transforms.json`` values: ``camera_model`` OPENCV (or another name nerfstudio reads as
@@ -332,13 +322,6 @@ class LensModel:
             return cls("THIN_PRISM_FISHEYE", width, height, (*base, k1, k2, p1, p2, k3, k4, 0.0, 0.0))
         raise DepthViewsError(f"nerfstudio camera_model {camera_model!r} has no lens model here "
                               f"({', '.join(NERFSTUDIO_PERSPECTIVE)} or OPENCV_FISHEYE)")
-
-    @classmethod
-    def pinhole(cls, width: int, height: int, K) -> LensModel:
-        """A PINHOLE lens of an OpenCV ``K`` (pixel centres at integers; no skew)."""
-        K = np.asarray(K, dtype=np.float64)
-        return cls("PINHOLE", width, height, (K[0, 0], K[1, 1], K[0, 2] + PIXEL_CENTRE_OFFSET,
-                                              K[1, 2] + PIXEL_CENTRE_OFFSET))
 
     # -- parameters ---------------------------------------------------------------------------
     @property

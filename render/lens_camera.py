@@ -31,7 +31,6 @@ from ..compositor.compat import compile_osl
 from ..errors import DepthViewsError
 
 SHADER_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "shaders", "lens_camera.osl")
-SHADER_NAME = "DepthViews lens_camera.osl"
 _ZERO_COEFFICIENTS = ("n1", "n2", "n3", "n4", "n5", "n6", "d1", "d2", "d3", "p1", "p2", "sx1", "sy1", "sx2", "sy2")
 
 
