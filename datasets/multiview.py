@@ -114,20 +114,6 @@ def mesh_matrix(document: dict, samples: list[dict]) -> np.ndarray:
     return covisibility.covisibility_matrix(views)
 
 
-def document_matrix(document: dict, unit: tuple[str, str], passes=None) -> np.ndarray:
-    """The covisibility matrix of ``document``'s views (in their order), computed from the unit's depth
-    when the document does not store one."""
-    stored = covisibility.stored_matrix(document)
-    if stored is not None:
-        return stored
-    for other, samples in unit_meshes(unit, {"depth"}):
-        if other.get("name") == document.get("name"):
-            order = {int(v["index"]): i for i, v in enumerate(document.get("views", []))}
-            samples = sorted(samples, key=lambda s: order.get(int(s["view_index"]), 0))
-            return mesh_matrix(other, samples)
-    raise DepthViewsError(f"{unit[1]}: mesh {document.get('name')} not found")
-
-
 # -- which views ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Selection:
@@ -276,14 +262,15 @@ def group_sample(samples: list[dict], positions: list[int], matrix: np.ndarray) 
     return group
 
 
-def pair_sample(document: dict, samples: list[dict], a: int, b: int, matrix: np.ndarray, rays: dict) -> dict:
-    """One pair (module docstring); ``rays`` caches each camera model's pixel rays for the mesh."""
+def pair_sample(samples: list[dict], models: list[CameraModel], a: int, b: int, matrix: np.ndarray,
+                rays: dict) -> dict:
+    """One pair (module docstring); ``models`` are the samples' camera models (:func:`sample_model`),
+    ``rays`` caches each camera model's pixel rays for the mesh."""
     view_a, view_b = samples[a], samples[b]
     pose = covisibility.relative_pose(view_a["world_to_camera"], view_b["world_to_camera"])
     back = covisibility.relative_pose(view_b["world_to_camera"], view_a["world_to_camera"])
     points = []
-    for view, transform in ((view_a, None), (view_b, back)):
-        model = sample_model(document, view)
+    for view, model, transform in ((view_a, models[a], None), (view_b, models[b], back)):
         key = repr(model.to_json())
         if key not in rays:
             if len(rays) >= 2:
@@ -311,14 +298,30 @@ def unit_multiview(unit: tuple[str, str], selection: Selection, passes, seed: in
                 yield group_sample(samples, positions, matrix)
             continue
         rays: dict = {}
+        models = [sample_model(document, sample) for sample in samples]   # once per view, not per pair
         for a, b in selection.pair_list(matrix, blank, rng):
-            yield pair_sample(document, samples, a, b, matrix, rays)
+            yield pair_sample(samples, models, a, b, matrix, rays)
 
 
 def unit_count(unit: tuple[str, str], selection: Selection) -> int:
-    """How many group or pair samples ``unit`` gives per epoch (the same in every epoch)."""
-    total = 0
-    for document in unit_documents(unit):
-        matrix = document_matrix(document, unit) if selection.needs_matrix else None
-        total += selection.count(document, matrix)
-    return total
+    """How many group or pair samples ``unit`` gives per epoch (the same in every epoch).  The meshes whose
+    document stores no covisibility matrix (a render made before it was stored, or too large to store)
+    get it computed from their depth, in one pass over the unit."""
+    documents = unit_documents(unit)
+    if not selection.needs_matrix:
+        return sum(selection.count(document, None) for document in documents)
+    matrices = {document.get("name"): covisibility.stored_matrix(document) for document in documents}
+    missing = {name for name, matrix in matrices.items() if matrix is None}
+    if missing:
+        orders = {document.get("name"): {int(v["index"]): i for i, v in enumerate(document.get("views", []))}
+                  for document in documents if document.get("name") in missing}
+        for other, samples in unit_meshes(unit, {"depth"}):
+            name = other.get("name")
+            if name in missing:
+                order = orders[name]
+                samples = sorted(samples, key=lambda s: order.get(int(s["view_index"]), 0))
+                matrices[name] = mesh_matrix(other, samples)
+                missing.discard(name)
+        if missing:
+            raise DepthViewsError(f"{unit[1]}: mesh {sorted(missing)[0]} not found")
+    return sum(selection.count(document, matrices[document.get("name")]) for document in documents)
