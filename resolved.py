@@ -12,14 +12,13 @@ and never validate or read the settings' files again.
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from .cameras.intrinsics import Intrinsics
 from .cameras.models import CameraModel
-from .cameras.views import View
+from .cameras.views import View, angles_around
 from .errors import DepthViewsError
 from .options import BLENDER_MIN_RESOLUTION, MAX_PIXELS, RenderOptions
 
@@ -76,10 +75,7 @@ class RenderSetup:
 
 
 def _recentred(view: View, center: np.ndarray) -> View:
-    offset = view.position - center
-    radius = float(np.linalg.norm(offset))
-    azimuth = math.degrees(math.atan2(offset[1], offset[0])) % 360.0 if radius else 0.0
-    elevation = math.degrees(math.asin(max(-1.0, min(1.0, offset[2] / radius)))) if radius else 0.0
+    azimuth, elevation, radius = angles_around(view.position, center)
     return dataclasses.replace(view, azimuth_deg=azimuth, elevation_deg=elevation, radius=radius)
 
 

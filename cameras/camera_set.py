@@ -40,7 +40,7 @@ from .models import PRINCIPAL_POINT_TOLERANCE_PX, CameraModel
 from .nerfstudio import read_transforms
 from .pose_arrays import POSE_CONVENTIONS, read_pose_array  # noqa: F401 (POSE_CONVENTIONS: re-exported)
 from .safe_files import camera_path_stat, one_line, parse_json, read_regular, shown
-from .views import View
+from .views import View, angles_around
 from ..errors import DepthViewsError
 
 LENS_MODELS = MODELS
@@ -339,10 +339,7 @@ def views_from_camera_set(camera_set: CameraSet, fallback: Intrinsics | None = N
     center = np.asarray(center, dtype=np.float64)
     views = []
     for index, (frame, intrinsics, lens) in enumerate(zip(camera_set.frames, per_frame, lenses)):
-        offset = frame.camera_to_world[:3, 3] - center
-        radius = float(np.linalg.norm(offset))
-        azimuth = math.degrees(math.atan2(offset[1], offset[0])) % 360.0 if radius else 0.0
-        elevation = math.degrees(math.asin(max(-1.0, min(1.0, offset[2] / radius)))) if radius else 0.0
+        azimuth, elevation, radius = angles_around(frame.camera_to_world[:3, 3], center)
         views.append(View(index=index, azimuth_deg=azimuth, elevation_deg=elevation, radius=radius,
                           camera_to_world=frame.camera_to_world,
                           world_to_camera=BLENDER_TO_OPENCV_AXES @ inverses[index],

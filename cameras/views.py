@@ -6,6 +6,7 @@ those of :mod:`.conventions`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,6 +14,18 @@ import numpy as np
 from .conventions import _as_matrix4
 from .intrinsics import Intrinsics
 from .lens import LensModel
+
+
+def angles_around(position, center) -> tuple[float, float, float]:
+    """(azimuth_deg in [0, 360), elevation_deg, radius) of a camera at ``position`` seen from ``center``;
+    (0, 0, 0) at the centre itself."""
+    offset = np.asarray(position, dtype=np.float64) - np.asarray(center, dtype=np.float64)
+    radius = float(np.linalg.norm(offset))
+    if not radius:
+        return 0.0, 0.0, 0.0
+    azimuth = math.degrees(math.atan2(offset[1], offset[0])) % 360.0
+    elevation = math.degrees(math.asin(max(-1.0, min(1.0, offset[2] / radius))))
+    return azimuth, elevation, radius
 
 
 @dataclass(frozen=True, eq=False)
