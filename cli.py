@@ -472,16 +472,12 @@ def run_render_shards(args: argparse.Namespace, setup: RenderSetup) -> int:
     in a finished shard, or being rendered by another live run on DIR, is not rendered again."""
     from .batch import store
     from .batch.events import MeshFailed, MeshRendered, MeshSkipped
-    from .batch.in_process import blender_worker
+    from .batch.in_process import checked_blender_worker
     from .batch.inputs import BatchInput
     from .batch.run import BatchSummary, batch_events
     from .outputs.derived import empty_views_message
 
-    blender_worker()   # no bpy: one line, before DIR records the options of a run that cannot render
-    if setup.uses_lens_camera:   # a lens model on Blender 4.2: the same one line as run_render's, as early
-        from .render.renderer import check_lens_camera
-
-        check_lens_camera(setup.camera())
+    checked_blender_worker(setup)   # no bpy, a lens on 4.2: one line, before DIR records a run that cannot render
     names = output_folder_names(args.inputs)
     inputs = [BatchInput(os.path.abspath(path), name) for path, name in zip(args.inputs, names)]
     given = {name: (number, path) for number, (path, name) in enumerate(zip(args.inputs, names), start=1)}
@@ -535,18 +531,10 @@ def run_render(args: argparse.Namespace) -> int:
     out_root = os.path.abspath(args.out)
     if os.path.exists(out_root) and not os.path.isdir(out_root):
         raise DepthViewsError(f"{out_root}: --out is a file, not a folder")
-    from .batch.in_process import silenced_stdout_fd   # Blender's prints off the terminal (as the batch's)
+    from .batch.in_process import checked_blender_worker, silenced_stdout_fd   # (silenced: as the batch's)
 
-    try:
-        from .render.job import render_input
-    except ImportError as error:
-        raise DepthViewsError(
-            f"rendering needs Blender's Python module bpy ({error}); install it with "
-            "pip install 'depth_views[blender]' or run inside Blender") from None
-    if setup.uses_lens_camera:   # refused once, up front, where this Blender cannot render a lens (4.2)
-        from .render.renderer import check_lens_camera
-
-        check_lens_camera(setup.camera())
+    checked_blender_worker(setup)   # no bpy, or a lens on Blender 4.2: refused once, up front, in one line
+    from .render.job import render_input
     # This process only renders: keep freed render buffers instead of page-faulting them back in
     # for every view (about 10 % of a view's CPU time; see benchmarks/RESULTS.md).
     keep_freed_memory()

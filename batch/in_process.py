@@ -31,6 +31,16 @@ def blender_worker():
     return worker
 
 
+def checked_blender_worker(setup: RenderSetup):
+    """:func:`blender_worker`, refusing in one line a set-up this Blender cannot render (a lens model on
+    Blender 4.2: one line for the run, not one failure per mesh)."""
+    worker = blender_worker()
+    refusal = worker.lens_refusal(setup)
+    if refusal:
+        raise DepthViewsError(refusal)
+    return worker
+
+
 @contextlib.contextmanager
 def silenced_stdout_fd():
     """Send what Blender prints to file descriptor 1 (render progress, importer logs) to /dev/null."""
@@ -58,10 +68,7 @@ class InProcessPool:
     worker = 1   # the number its events carry (LocalPool numbers its workers from 1)
 
     def __init__(self, setup: RenderSetup, out_root: str, *, verbose: bool = False):
-        self._worker = blender_worker()
-        refusal = self._worker.lens_refusal(setup)
-        if refusal:   # a lens model on Blender 4.2: one line for the run, not one failure per mesh
-            raise DepthViewsError(refusal)
+        self._worker = checked_blender_worker(setup)
         self.setup, self.out_root, self.verbose = setup, os.path.abspath(out_root), verbose
 
     def run(self, items: list[BatchInput], gate=None) -> Iterator:
