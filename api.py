@@ -37,7 +37,7 @@ from .cameras.models import CameraModel
 from .cameras.camera_set import read_camera_file
 from .batch import dataset_status, read_failures, read_index
 from .datasets import DepthViews, collate, split_units, torch_dataset
-from .errors import DepthViewsError
+from .errors import DepthViewsError, bpy_missing
 from .exr_io import read_depth, read_depth_with_metadata
 from .options import RenderOptions
 from .outputs import backproject, load_views, normals_world_to_camera, planar_to_distance, read_png16
@@ -58,8 +58,7 @@ def _rendering():
     try:
         from .render import job
     except ImportError as error:
-        raise DepthViewsError(f"rendering needs Blender's Python module bpy ({error}); install it with "
-                              "pip install 'depth_views[blender]' or run inside Blender") from None
+        raise bpy_missing(error) from None
     return job
 
 

@@ -14,7 +14,7 @@ import os
 import sys
 from typing import Iterator
 
-from ..errors import DepthViewsError
+from ..errors import DepthViewsError, bpy_missing
 from ..resolved import RenderSetup
 from .events import MeshFailed, MeshRendered, MeshStarted, ViewRendered
 from .inputs import BatchInput
@@ -25,9 +25,7 @@ def blender_worker():
     try:
         from . import worker
     except ImportError as error:
-        raise DepthViewsError(
-            f"rendering needs Blender's Python module bpy ({error}); install it with "
-            "pip install 'depth_views[blender]' or run inside Blender") from None
+        raise bpy_missing(error) from None
     return worker
 
 
