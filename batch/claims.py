@@ -140,48 +140,45 @@ def record_inputs(out_root: str, request: dict, part: tuple[int, int] | None) ->
     return path
 
 
-def _records(out_root: str, prefix: str) -> list[dict]:
-    folder = os.path.join(out_root, RUNS_FOLDER)
+def _records(folder: str, prefix: str, suffix: str) -> list[dict]:
+    """The JSON records (plus ``mtime``) of ``folder``'s files named ``prefix...suffix``, in name order;
+    torn or vanished files are left out."""
     try:
-        names = sorted(n for n in os.listdir(folder) if n.startswith(prefix) and n.endswith(".json"))
+        names = sorted(n for n in os.listdir(folder) if n.startswith(prefix) and n.endswith(suffix))
     except OSError:
         return []
     return [r for r in (read_json(os.path.join(folder, n)) for n in names) if r is not None]
 
 
+def record_gone(record: dict, stale_seconds: float = STALE_SECONDS) -> bool:
+    """Whether the run a claim or run ``record`` (with its ``mtime``) names is gone (same host: its process
+    is not alive; another host: no heartbeat for ``stale_seconds``); a record naming no owner is."""
+    owner = claim_owner(record)
+    return owner is None or owner.gone(record["mtime"], stale_seconds)
+
+
 def read_input_records(out_root: str) -> list[dict]:
     """Every request recorded in ``DIR/.runs`` (see :func:`record_inputs`), in file name order."""
-    return [r for r in _records(out_root, "inputs-") if isinstance(r.get("sources", r.get("inputs")), list)]
+    return [r for r in _records(os.path.join(out_root, RUNS_FOLDER), "inputs-", ".json")
+            if isinstance(r.get("sources", r.get("inputs")), list)]
 
 
 def read_runs(out_root: str, stale_seconds: float = STALE_SECONDS) -> list[dict]:
-    """The run records of ``DIR/.runs`` (host, pid, run, part, started, mtime), each with ``gone``:
-    whether its owner is gone (same host: its process is not alive; another host: no heartbeat for
-    ``stale_seconds``)."""
-    runs = []
-    for record in _records(out_root, "run-"):
-        owner = claim_owner(record)
-        record["gone"] = owner is None or owner.gone(record["mtime"], stale_seconds)
-        runs.append(record)
+    """The run records of ``DIR/.runs`` (host, pid, run, part, started, mtime), each with ``gone``
+    (:func:`record_gone`)."""
+    runs = _records(os.path.join(out_root, RUNS_FOLDER), "run-", ".json")
+    for record in runs:
+        record["gone"] = record_gone(record, stale_seconds)
     return runs
 
 
 def read_claims(out_root: str, stale_seconds: float = STALE_SECONDS) -> list[dict]:
     """The claims in ``DIR/.claims``: each claim file's record (name, host, pid, run, time) plus its
-    ``mtime`` (the last heartbeat) and ``gone`` (see :func:`read_runs`); torn files are left out."""
-    folder = os.path.join(out_root, CLAIMS_FOLDER)
-    try:
-        names = sorted(n for n in os.listdir(folder) if n.endswith(".claim"))
-    except OSError:
-        return []
-    claims = []
-    for name in names:
-        record = read_json(os.path.join(folder, name))
-        if record is None or not isinstance(record.get("name"), str):
-            continue
-        owner = claim_owner(record)
-        record["gone"] = owner is None or owner.gone(record["mtime"], stale_seconds)
-        claims.append(record)
+    ``mtime`` (the last heartbeat) and ``gone`` (:func:`record_gone`); torn files are left out."""
+    claims = [r for r in _records(os.path.join(out_root, CLAIMS_FOLDER), "", ".claim")
+              if isinstance(r.get("name"), str)]
+    for record in claims:
+        record["gone"] = record_gone(record, stale_seconds)
     return claims
 
 
@@ -272,8 +269,7 @@ class Claims:
                 continue
             if owner.get("run") == self.run:
                 return None
-            named = claim_owner(owner)
-            if named is not None and not named.gone(owner["mtime"], self.stale_seconds):
+            if not record_gone(owner, self.stale_seconds):
                 return owner
             taken = f"{path}.{self.run}.stale"
             try:
