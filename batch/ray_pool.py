@@ -98,7 +98,8 @@ class RayPool:
 
     def __init__(self, setup: RenderSetup, out_root: str, *, address: str | None = None,
                  actors: int | None = None, timeout: float | None = None, verbose: bool = False,
-                 max_attempts: int = 2, actor_class=None, placement_timeout: float = PLACEMENT_SECONDS):
+                 max_attempts: int = 2, actor_class=None, placement_timeout: float = PLACEMENT_SECONDS,
+                 owner: Owner | None = None, heartbeat: Heartbeat | None = None):
         if actors is not None and actors < 1:
             raise DepthViewsError(f"--workers {actors}: must be at least 1")
         if timeout is not None and not timeout > 0:
@@ -108,6 +109,7 @@ class RayPool:
         self.verbose, self.max_attempts = verbose, max_attempts
         self.actor_class = actor_class or BlenderActor
         self.placement_timeout = placement_timeout
+        self.owner, self.heartbeat = owner, heartbeat   # the run's (its claims'); None: this pool's own
         self.in_shards = "webdataset" in setup.options.formats
 
     def _connect(self):
@@ -145,8 +147,8 @@ class RayPool:
             self.actor_class)
         setup_pickle = pickle.dumps(self.setup)
         threads = 0 if gpu else 1
-        owner = Owner.this_run()
-        heartbeat = Heartbeat()   # keeps this process's attempt folders fresh for runs on other hosts
+        owner = Owner.this_run() if self.owner is None else self.owner
+        heartbeat = Heartbeat() if self.heartbeat is None else self.heartbeat   # keeps attempt folders fresh
         stages: set[str] = set()
 
         def new_stage() -> str:
@@ -274,6 +276,7 @@ class RayPool:
                 ray.kill(actor, no_restart=True)
             for actor in idle + list(starting.values()):
                 ray.kill(actor, no_restart=True)
-            heartbeat.close()
+            if heartbeat is not self.heartbeat:
+                heartbeat.close()
             for stage in list(stages):
                 drop_stage(stage)

@@ -209,7 +209,7 @@ def batch_events(sources, out, settings: RenderOptions | RenderSetup, *, workers
         if use_ray:
             from .ray_pool import RayPool
             pool = RayPool(setup, out_root, address=ray_address, actors=workers, timeout=timeout,
-                           verbose=verbose)
+                           verbose=verbose, owner=claims.owner_id, heartbeat=claims.heartbeat)
         elif in_process:
             from .in_process import InProcessPool
             pool = InProcessPool(setup, out_root, verbose=verbose)
