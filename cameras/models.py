@@ -400,6 +400,23 @@ class CameraModel:
         return u_start, u_stop, v_start, v_stop
 
 
+class PerModel:
+    """``make(model)`` for the last ``keep`` camera models met (None: every one), computed once per model:
+    models equal in :meth:`CameraModel.to_json` share one result (e.g. their pixel rays)."""
+
+    def __init__(self, make, keep: int | None = None):
+        self.make, self.keep = make, keep
+        self.results: dict[str, object] = {}
+
+    def __call__(self, model: CameraModel):
+        key = repr(model.to_json())
+        if key not in self.results:
+            if self.keep is not None and len(self.results) >= self.keep:
+                self.results.pop(next(iter(self.results)))
+            self.results[key] = self.make(model)
+        return self.results[key]
+
+
 def builtin_camera(lens: LensModel) -> CameraModel | None:
     """Blender's own camera for a lens without distortion, when it renders it exactly (also on Blender 4.2,
     and faster): a pinhole-family lens as the perspective camera (any K within Blender's lens shift and

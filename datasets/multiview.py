@@ -30,7 +30,7 @@ from typing import Iterator
 import numpy as np
 
 from ..cameras.cameras_json import load_cameras
-from ..cameras.models import CameraModel
+from ..cameras.models import CameraModel, PerModel
 from ..errors import DepthViewsError
 from ..outputs import covisibility, shards
 
@@ -263,20 +263,15 @@ def group_sample(samples: list[dict], positions: list[int], matrix: np.ndarray) 
 
 
 def pair_sample(samples: list[dict], models: list[CameraModel], a: int, b: int, matrix: np.ndarray,
-                rays: dict) -> dict:
+                rays: PerModel) -> dict:
     """One pair (module docstring); ``models`` are the samples' camera models (:func:`sample_model`),
-    ``rays`` caches each camera model's pixel rays for the mesh."""
+    ``rays`` gives each camera model's pixel rays (kept for the mesh)."""
     view_a, view_b = samples[a], samples[b]
     pose = covisibility.relative_pose(view_a["world_to_camera"], view_b["world_to_camera"])
     back = covisibility.relative_pose(view_b["world_to_camera"], view_a["world_to_camera"])
     points = []
     for view, model, transform in ((view_a, models[a], None), (view_b, models[b], back)):
-        key = repr(model.to_json())
-        if key not in rays:
-            if len(rays) >= 2:
-                rays.pop(next(iter(rays)))
-            rays[key] = model.depth_rays()
-        points.append(covisibility.pointmap(view["depth"], model, transform, rays[key]))
+        points.append(covisibility.pointmap(view["depth"], model, transform, rays(model)))
     ab, ba = float(matrix[a, b]), float(matrix[b, a])
     return {"name": view_a["name"], "key": f"{view_a['key']}-{int(view_b['view_index']):04d}",
             "a": dict(view_a), "b": dict(view_b), "relative_pose": pose,
@@ -297,7 +292,7 @@ def unit_multiview(unit: tuple[str, str], selection: Selection, passes, seed: in
             if positions is not None:
                 yield group_sample(samples, positions, matrix)
             continue
-        rays: dict = {}
+        rays = PerModel(CameraModel.depth_rays, keep=2)
         models = [sample_model(document, sample) for sample in samples]   # once per view, not per pair
         for a, b in selection.pair_list(matrix, blank, rng):
             yield pair_sample(samples, models, a, b, matrix, rays)

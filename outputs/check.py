@@ -55,7 +55,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..cameras.cameras_json import CAMERAS_FILE, load_cameras
-from ..cameras.models import CameraModel
+from ..cameras.models import CameraModel, PerModel
 from ..errors import DepthViewsError
 from ..exr_io import read_depth
 
@@ -433,7 +433,7 @@ class _Views:
             raise DepthViewsError(f"{self.where}: holds no views")
         self.keep = keep
         self.lifted: dict[int, LiftedView] = {}
-        self.rays: dict[str, PixelRays] = {}
+        self.rays = PerModel(PixelRays.of, keep=4)
         for view in self.cameras["views"]:
             if "depth" not in view.get("files", {}):
                 raise DepthViewsError(f"{folder}: view {view['index']} has no depth EXR to check")
@@ -452,16 +452,11 @@ class _Views:
         if depth.shape != (model.height, model.width):
             raise DepthViewsError(f"{path}: {depth.shape[1]}x{depth.shape[0]} pixels, but {CAMERAS_FILE} says "
                                   f"{model.width}x{model.height} for view {view['index']}")
-        key = repr(model.to_json())
-        if key not in self.rays:
-            if len(self.rays) >= 4:
-                self.rays.pop(next(iter(self.rays)))
-            self.rays[key] = PixelRays.of(model)
         clip = (view.get("clip_start", cameras.get("clip_start")) or 0.0,
                 view.get("clip_end", cameras.get("clip_end")) or math.inf)
         if len(self.lifted) >= self.keep:
             self.lifted.pop(next(iter(self.lifted)))
-        self.lifted[i] = lift_view(depth, model, view["world_to_camera"], clip, self.rays[key])
+        self.lifted[i] = lift_view(depth, model, view["world_to_camera"], clip, self.rays(model))
         return self.lifted[i]
 
 

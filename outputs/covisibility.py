@@ -44,7 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..cameras.models import CameraModel
+from ..cameras.models import CameraModel, PerModel
 from ..errors import DepthViewsError
 
 DEFAULT_TOLERANCE_PX = 2.0
@@ -153,23 +153,8 @@ class _Models:
     """Each camera model's rays (the last few) and its :class:`_Target` (every model met)."""
 
     def __init__(self, keep: int = 2):
-        self.keep = keep
-        self.rays: dict[str, tuple] = {}
-        self.targets: dict[str, _Target] = {}
-
-    def rays_of(self, model: CameraModel):
-        key = _model_key(model)
-        if key not in self.rays:
-            if len(self.rays) >= self.keep:
-                self.rays.pop(next(iter(self.rays)))
-            self.rays[key] = model.depth_rays()
-        return self.rays[key]
-
-    def target_of(self, model: CameraModel) -> _Target:
-        key = _model_key(model)
-        if key not in self.targets:
-            self.targets[key] = _Target.of(model, self.rays_of(model))
-        return self.targets[key]
+        self.rays_of = PerModel(CameraModel.depth_rays, keep)
+        self.target_of = PerModel(lambda model: _Target.of(model, self.rays_of(model)))
 
 
 def _check(view: CovisibilityView, index: int) -> np.ndarray:
