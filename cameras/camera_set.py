@@ -275,9 +275,10 @@ def _camera_set_model(camera_set: CameraSet) -> CameraModel | None:
                                    "model")
         return None
     first = frame_camera_model(camera_set, 0)
+    first_json = first.to_json()
     for index in range(1, len(camera_set.frames)):
         model = frame_camera_model(camera_set, index)
-        if model.to_json() != first.to_json():
+        if model.to_json() != first_json:
             raise reader_error(camera_set.path, frame_label(index, camera_set.frames[index].name),
                                f"its {model.name} camera differs from frame 0's; the frames of a {first.name} file "
                                "must share one camera")

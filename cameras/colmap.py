@@ -365,9 +365,10 @@ def colmap_text_model(intrinsics: Intrinsics, views: list[View], files: list[dic
     for view in views:
         view_lens = view.lens or lens
         if view_lens is not None:
-            if view_lens.colmap_camera() is None:
+            camera = view_lens.colmap_camera()
+            if camera is None:
                 raise DepthViewsError(f"colmap: COLMAP has no camera model for {view_lens.name}")
-            name, params = view_lens.colmap_camera()
+            name, params = camera
             key = ("lens", view_lens.key)
             cameras.setdefault(key, (len(cameras) + 1, (name, params), (view_lens.width, view_lens.height)))
             camera_of_view.append(cameras[key][0])
