@@ -523,11 +523,10 @@ class LensModel:
         rho = np.hypot(a, b)
         if self.name in ("SIMPLE_DIVISION", "DIVISION"):
             return 1.0 - 4.0 * self.extra[0] * rho * rho >= 0
+        if not self.is_radially_symmetric:
+            return self._segment_ok(a, b)
         profile = self.radial_profile()
-        inside = rho <= profile.rho_max if profile.reason != "scan-end" else np.isfinite(rho)
-        if self.is_radially_symmetric:
-            return inside
-        return self._segment_ok(a, b)
+        return rho <= profile.rho_max if profile.reason != "scan-end" else np.isfinite(rho)
 
     def _segment_ok(self, a, b) -> np.ndarray:
         """Jacobian determinant > 0 on the segment from the centre to (a, b) (sampled); fisheye theta <= pi."""
