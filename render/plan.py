@@ -160,6 +160,7 @@ def plan_views(loaded: LoadedInput, setup: RenderSetup, views: list[View] | None
     problem = depth_range_problem(clip_start, radius, extent)
     if problem:
         raise DepthViewsError(f"{loaded.path}: {problem}")
+    warnings += lens_reach_warnings(options.cameras_file or "--lens-model", camera, views)
     extra.update({"center": center.tolist(), "radius": radius, "object_radius": extent,
                   "bounding_box": [box_min.tolist(), box_max.tolist()],
                   "clip_start": clip_start, "clip_end": clip_end, "engine": options.engine,
@@ -198,6 +199,29 @@ def empty_view_warnings(where: str, views: list[View], vertices: np.ndarray, cam
                 camera_z = (vertices @ view.world_to_camera[:3, :3].T + view.world_to_camera[:3, 3])[:, 2]
                 if camera_z.max() <= 0 or np.all(camera_z > 0):
                     warnings.append(f"{name}: the object is not in view; that view is empty")
+    return warnings
+
+
+MIN_LENS_PIXEL_SHARE = 0.25
+"""Below this share of an image's pixels with a ray, a lens is warned about (an image circle inscribed in a
+16:9 frame has 0.44; distortion parameters off by orders of magnitude fold the lens near its centre)."""
+
+
+def lens_reach_warnings(where: str, camera: CameraModel, views: list[View]) -> list[str]:
+    """A warning, naming ``where`` the lens comes from, for each lens (the render's, or a view's own) through which fewer than
+    :data:`MIN_LENS_PIXEL_SHARE` of the image's pixels have a ray: the others render as background."""
+    lenses = {}
+    for lens in (camera.lens, *(view.lens for view in views)):
+        if lens is not None:
+            lenses.setdefault(lens.key, lens)
+    warnings = []
+    for lens in lenses.values():
+        share = float(np.mean(lens.undistorted_grid()[2]))
+        if share < MIN_LENS_PIXEL_SHARE:
+            params = " ".join(f"{value:g}" for value in lens.params)
+            warnings.append(f"{where}: camera model {lens.name} ({params}): only {100 * share:.1f} % of the image's pixels "
+                            "have a ray (the others lie beyond the lens's fold or reach and render as background); "
+                            "check its distortion parameters")
     return warnings
 
 

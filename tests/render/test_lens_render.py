@@ -199,6 +199,31 @@ def test_outputs_state_the_lens(tmp_path, capsys):
 
 
 @needs_custom_camera
+def test_a_lens_with_few_pixels_that_have_a_ray_is_warned_about(tmp_path, capsys):
+    """A COLMAP OPENCV camera with k1 = -40 (a typo's order of magnitude) folds 17 px from its centre: it
+    renders (COLMAP's model is valid), and the run says, naming the file and the lens, that 2 % of the
+    pixels have a ray.  The same camera with k1 = -0.12 renders without that warning."""
+    from depth_views.cli import main
+
+    mesh, _, _ = scene()
+    mesh.export(tmp_path / "scene.ply")
+    for k1, warned in (("-40", True), ("-0.12", False)):
+        sparse = tmp_path / f"sparse{k1}"
+        sparse.mkdir()
+        (sparse / "cameras.txt").write_text(f"1 OPENCV 160 120 190.0 170.0 70.5 66.5 {k1} 0.03 0 0\n")
+        (sparse / "images.txt").write_text("1 1 0 0 0 0 0 6 1 a.png\n\n")
+        assert main(["render", str(tmp_path / "scene.ply"), "--cameras", str(sparse),
+                     "--out", str(tmp_path / f"out{k1}"), "--quiet"]) == 0
+        warnings = [line for line in capsys.readouterr().err.splitlines() if "have a ray" in line]
+        if warned:
+            assert warnings == [f"depth-views: warning: {sparse}: camera model OPENCV (190 170 70.5 66.5 -40 0.03 0 0): "
+                                "only 2.0 % of the image's pixels have a ray (the others lie beyond the lens's fold "
+                                "or reach and render as background); check its distortion parameters"]
+        else:
+            assert warnings == []
+
+
+@needs_custom_camera
 def test_the_panels_from_file_renders_a_distorted_camera_file(tmp_path):
     """The add-on's Cameras From: From File with a distorted COLMAP model renders what the CLI renders."""
     import depth_views
