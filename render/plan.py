@@ -208,8 +208,9 @@ MIN_LENS_PIXEL_SHARE = 0.25
 
 
 def lens_reach_warnings(where: str, camera: CameraModel, views: list[View]) -> list[str]:
-    """A warning, naming ``where`` the lens comes from, for each lens (the render's, or a view's own) through which fewer than
-    :data:`MIN_LENS_PIXEL_SHARE` of the image's pixels have a ray: the others render as background."""
+    """A warning, naming ``where`` the lens comes from, for each lens (the render's, or a view's own)
+    through which fewer than :data:`MIN_LENS_PIXEL_SHARE` of the image's pixels have a ray: the others
+    render as background."""
     lenses = {}
     for lens in (camera.lens, *(view.lens for view in views)):
         if lens is not None:
@@ -219,9 +220,9 @@ def lens_reach_warnings(where: str, camera: CameraModel, views: list[View]) -> l
         share = float(np.mean(lens.undistorted_grid()[2]))
         if share < MIN_LENS_PIXEL_SHARE:
             params = " ".join(f"{value:g}" for value in lens.params)
-            warnings.append(f"{where}: camera model {lens.name} ({params}): only {100 * share:.1f} % of the image's pixels "
-                            "have a ray (the others lie beyond the lens's fold or reach and render as background); "
-                            "check its distortion parameters")
+            warnings.append(f"{where}: camera model {lens.name} ({params}): only {100 * share:.1f} % of the "
+                            "image's pixels have a ray (the others lie beyond the lens's fold or reach and render "
+                            "as background); check its distortion parameters")
     return warnings
 
 
