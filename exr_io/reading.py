@@ -13,6 +13,7 @@ from typing import Mapping
 import numpy as np
 
 from ..cameras.limits import MAX_DEPTH
+from ..cameras.safe_files import shown
 from ..errors import DepthViewsError
 from ._backend import OpenEXR
 from ._common import EXR_MAGIC, MAX_SAMPLES, as_matrix, check_image_size
@@ -242,8 +243,8 @@ def _channel_list(exr_file, limit: int = 30) -> str:
     names = []
     for part in exr_file.parts:
         names += [name for name in part.channels if name not in names]
-    shown = ", ".join(sorted(names)[:limit]) or "no channels"
-    return shown + (f" ... ({len(names) - limit} more)" if len(names) > limit else "")
+    listed = ", ".join(shown(name) for name in sorted(names)[:limit]) or "no channels"   # a fuzzed name may hold \n
+    return listed + (f" ... ({len(names) - limit} more)" if len(names) > limit else "")
 
 
 def _is_grey(channels: Mapping[str, np.ndarray]) -> bool:

@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from depth_views.errors import DepthViewsError
@@ -115,6 +115,7 @@ def header_spliced(data: bytes, where: float, number: int) -> bytes:
        edits=st.lists(st.tuples(st.floats(0, 1), st.integers(0, 255)), max_size=6),
        splice=st.none() | st.tuples(st.floats(0, 1), st.integers(-2**31, 2**32 - 1)),
        cut=st.one_of(st.just(1.0), st.floats(0, 1)))
+@example(seed="half.exr", edits=[(0.046875, 10)], splice=None, cut=1.0)   # a channel name with a newline in it
 def test_fuzzed_exr_raises_only_depth_views_error_naming_the_file(seeds, tmp_path, seed, edits, splice, cut):
     data = mutated(seeds[seed], edits, 1.0)
     if splice is not None:
